@@ -1,0 +1,51 @@
+/**
+ * The one error table (STYLE.md §4). Each entry has a stable code, a message, and the HTTP
+ * status or WebSocket close code it maps to. docs/errors.md lists every code; a unit test keeps
+ * the two in step and checks no code is reused. Codes are never renamed or recycled.
+ * Components add their entries in their own section, in alphabetical order within it.
+ */
+export interface ErrorSpec {
+  readonly message: string;
+  /** HTTP status the error answers with, when it is an HTTP error. */
+  readonly status?: number;
+  /** WebSocket close code, when it closes a socket. */
+  readonly close?: number;
+}
+
+export const ERRORS = {
+  // --- sidecar admin port: PUT /internal/v1/state
+  VO_PUSH_MALFORMED: { message: 'push body is not a valid { state, sig } envelope', status: 400 },
+  VO_PUSH_BAD_SIGNATURE: { message: 'push signature does not verify with any trusted key', status: 401 },
+  VO_PUSH_NO_KEY: { message: 'no trusted public key yet; pushes are refused until one is loaded', status: 401 },
+  VO_PUSH_STALE: { message: 'pushed state is not newer (epoch, seq) than the one held', status: 409 },
+  VO_PUSH_TOO_LARGE: { message: 'push body exceeds the size limit', status: 413 },
+  VO_PUSH_WRONG_APP: { message: 'pushed state is for another app', status: 400 },
+  // --- sidecar public port: /version/ws
+  VO_WS_AT_CAPACITY: { message: 'connection cap reached; try again later', close: 1013 },
+  VO_WS_BAD_MESSAGE: { message: 'only {"type":"ping"} may be sent', close: 1008 },
+  VO_WS_FRAME_TOO_LARGE: { message: 'client frame exceeds 1 KiB', close: 1009 },
+  VO_WS_GOING_AWAY: { message: 'server is shutting down; reconnect elsewhere', close: 1001 },
+  VO_WS_ORIGIN_FORBIDDEN: { message: 'Origin is not in the allowlist', status: 403 },
+  VO_WS_SLOW_CONSUMER: { message: 'client is not reading; its send buffer overflowed', close: 1008 },
+  // --- controller
+  VO_APP_NOT_FOUND: { message: 'no such app', status: 404 },
+  // --- configuration (process exits non-zero with this line)
+  VO_CONFIG_INVALID: { message: 'invalid configuration' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error that carries its table code, so edges can map it to a status or close code. */
+export class VoError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number | undefined;
+  readonly close: number | undefined;
+  constructor(code: ErrorCode, detail?: string) {
+    const spec: ErrorSpec = ERRORS[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message);
+    this.name = 'VoError';
+    this.code = code;
+    this.status = spec.status;
+    this.close = spec.close;
+  }
+}
