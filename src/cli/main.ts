@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * The one CLI: `version-observer <command> [flags]`. Each command lives with its component
+ * and is loaded lazily, so the sidecar never loads the controller's Kubernetes client.
+ */
+const commands: Record<string, { describe: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
+  controller: { describe: 'watch labelled apps, hold the Lease, push signed state to sidecars', load: () => import('../controller/cli.ts') },
+  sidecar: { describe: 'serve /version/ws to browsers and accept signed state pushes', load: () => import('../sidecar/cli.ts') },
+  cluster: { describe: 'start the embedded local control plane and keep it running', load: () => import('../local/cli.ts') },
+  demo: { describe: 'walk the rollout story on the embedded local control plane', load: () => import('../demo/cli.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)}${c.describe}`);
+  return `usage: version-observer <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nRun 'version-observer <command> --help' for its flags.`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h') {
+  console.log(usage());
+  process.exit(name ? 0 : 2);
+}
+const command = commands[name];
+if (!command) {
+  console.error(`version-observer: unknown command '${name}'\n\n${usage()}`);
+  process.exit(2);
+}
+try {
+  const mod = await command.load();
+  await mod.run(rest);
+} catch (err) {
+  console.error(`version-observer ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
