@@ -1,0 +1,118 @@
+/**
+ * The embedded local Kubernetes: a real control plane (etcd, kube-apiserver,
+ * kube-controller-manager) plus the process kubelet and the service proxy. The demo, the tests
+ * and the benchmarks all run on it.
+ *
+ *   const cluster = await startCluster();
+ *   // cluster.kubeconfigPath, cluster.kubeConfig (client-node), cluster.serviceUrl(ns, svc)
+ *   await cluster.stop();
+ *
+ * stop() (also run on SIGINT/SIGTERM and process exit) ends every process it started and
+ * removes its temp dir.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { ensureBinaries, type Binaries } from './binaries.ts';
+import { startControlPlane, type ControlPlane } from './control-plane/index.ts';
+import type { ImageMap } from './images.ts';
+import { defaultImages } from './images.ts';
+import { startProcessKubelet, type ProcessKubelet } from './kubelet/index.ts';
+import { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
+
+export interface ClusterOptions {
+  /** Extra image → command runners, merged over defaultImages(). */
+  images?: ImageMap;
+  /** Progress lines; default: stderr with a [cluster] prefix. Pass () => {} for silence. */
+  log?: (line: string) => void;
+  /** Start the process kubelet (default true). */
+  kubelet?: boolean;
+  nodeName?: string;
+  /** Where container stdout/stderr are copied (default: the cluster's temp dir). */
+  logDir?: string;
+}
+
+export interface Cluster {
+  kubeconfigPath: string;
+  kubeConfig: KubeConfig;
+  server: string;
+  binaries: Binaries;
+  /** The cluster's temp dir (kubeconfig, component logs); removed on stop(). */
+  dir: string;
+  kubelet: ProcessKubelet | undefined;
+  /** http://127.0.0.1:<port> that forwards to the ready pods of a Service. */
+  serviceUrl(namespace: string, service: string, port?: number | string): Promise<string>;
+  /** Stops kube-apiserver only (etcd and the rest keep running), for outage tests. */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  /** PIDs of every process the cluster runs: control plane and containers. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+const defaultLog = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
+const running = new Set<Cluster>();
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const log = opts.log ?? defaultLog;
+  const t0 = performance.now();
+  const binaries = await ensureBinaries(log);
+  const cp: ControlPlane = await startControlPlane({ binaries, log });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  let kubelet: ProcessKubelet | undefined;
+  let proxy: ServiceProxy | undefined;
+  try {
+    if (opts.kubelet !== false) {
+      kubelet = await startProcessKubelet({
+        kubeConfig,
+        nodeName: opts.nodeName ?? 'local-node',
+        images: { ...defaultImages(), ...opts.images },
+        log: (l) => log(`kubelet: ${l}`),
+        logDir: opts.logDir ?? `${cp.dir}/logs`,
+      });
+    }
+    proxy = await startServiceProxy({ kubeConfig, log: (l) => log(`proxy: ${l}`) });
+  } catch (err) {
+    await kubelet?.stop().catch(() => {});
+    await cp.stop();
+    throw err;
+  }
+  log(`cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; KUBECONFIG=${cp.kubeconfigPath}`);
+
+  let stopping: Promise<void> | undefined;
+  const cluster: Cluster = {
+    kubeconfigPath: cp.kubeconfigPath,
+    kubeConfig,
+    server: cp.server,
+    binaries,
+    dir: cp.dir,
+    kubelet,
+    serviceUrl: (ns, svc, port) => proxy!.url(ns, svc, port),
+    stopApiServer: () => cp.stopApiServer(),
+    startApiServer: () => cp.startApiServer(),
+    pids: () => [...cp.pids(), ...(kubelet?.pids() ?? [])],
+    stop() {
+      stopping ??= (async () => {
+        running.delete(cluster);
+        await proxy?.stop().catch((e: unknown) => log(`proxy stop: ${String(e)}`));
+        await kubelet?.stop().catch((e: unknown) => log(`kubelet stop: ${String(e)}`));
+        await cp.stop();
+        log('cluster stopped');
+      })();
+      return stopping;
+    },
+  };
+  running.add(cluster);
+  hookSignals();
+  return cluster;
+}
+
+let hooked = false;
+function hookSignals(): void {
+  if (hooked) return;
+  hooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      void Promise.allSettled([...running].map((c) => c.stop())).then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Command lines of the three control-plane components, as pure functions of their settings.
+ * Everything binds to 127.0.0.1 on free ports, so several clusters can run side by side.
+ */
+import { join } from 'node:path';
+import type { Credentials } from './credentials.ts';
+
+export interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+}
+
+export function etcdArgs(dir: string, ports: Ports): string[] {
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  return [
+    '--name=local',
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=local=${peer}`,
+    '--listen-metrics-urls=',
+    // A throwaway cluster: durability buys nothing, fsync costs seconds under load.
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ];
+}
+
+export function apiserverArgs(dir: string, ports: Ports, creds: Credentials): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${ports.apiserver}`,
+    `--cert-dir=${join(dir, 'pki')}`,
+    `--token-auth-file=${creds.tokenFile}`,
+    `--service-account-key-file=${creds.saPubFile}`,
+    `--service-account-signing-key-file=${creds.saKeyFile}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    '--api-audiences=https://kubernetes.default.svc.cluster.local',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    // The 'kubernetes' Service endpoints may not point at loopback; nothing here needs them.
+    '--endpoint-reconciler-type=none',
+    '--authorization-mode=RBAC',
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=0',
+  ];
+}
+
+/** The controllers the harness needs; no scheduler (the process kubelet binds pods itself). */
+export const CONTROLLERS = [
+  'deployment-controller',
+  'replicaset-controller',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'endpointslice-controller',
+  'disruption-controller',
+  'job-controller',
+];
+
+export function controllerManagerArgs(kubeconfig: string, creds: Credentials): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    `--controllers=${CONTROLLERS.join(',')}`,
+    `--service-account-private-key-file=${creds.saKeyFile}`,
+    '--leader-elect=false',
+    '--use-service-account-credentials=false',
+    // No serving endpoint: nothing scrapes it, and a fixed port would collide across clusters.
+    '--secure-port=0',
+    '--v=0',
+  ];
+}
