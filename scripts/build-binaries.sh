@@ -58,7 +58,7 @@ build_k8s() {
     local t0=$SECONDS
     (cd "$dir" && go build -trimpath -ldflags "-s -w $ver" -o "$BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
     mv "$BIN/$cmd.tmp" "$BIN/$cmd"
-    log "built $cmd in $((SECONDS - t0)) s"
+    log "built $cmd in $((SECONDS - t0)) s"; echo "$cmd $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
   done
 }
 
@@ -85,7 +85,7 @@ MOD
   local t0=$SECONDS
   (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3)
   mv "$BIN/etcd.tmp" "$BIN/etcd"
-  log "built etcd in $((SECONDS - t0)) s"
+  log "built etcd in $((SECONDS - t0)) s"; echo "etcd $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
 }
 
 build_helm() {
@@ -97,13 +97,14 @@ build_helm() {
   local t0=$SECONDS
   (cd "$dir" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$BIN/helm.tmp" helm.sh/helm/v3/cmd/helm)
   mv "$BIN/helm.tmp" "$BIN/helm"
-  log "built helm in $((SECONDS - t0)) s"
+  log "built helm in $((SECONDS - t0)) s"; echo "helm $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
 }
 
 T0=$SECONDS
 build_etcd
 build_k8s
 build_helm
+echo "total $((SECONDS - T0)) s on $(nproc) cores, $(date -u +%F)" >> "$BIN/BUILD_TIMES"
 printf 'kubernetes %s\netcd %s\nhelm %s\ngo %s\n' "$K8S_VERSION" "$ETCD_VERSION" "$HELM_VERSION" "$(go env GOVERSION)" > "$BIN/VERSIONS"
 log "binaries ready in $BIN ($((SECONDS - T0)) s)"
 echo "$BIN"

@@ -3,7 +3,7 @@
  * waits until the apiserver's /readyz answers and the controller manager has created the
  * default ServiceAccount. stop() ends every process and removes the temp dir.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,9 @@ export interface ControlPlaneOptions {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { binaries, log } = opts;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
-  const dir = mkdtempSync(join(tmpdir(), 'vo-cluster-'));
+  sweepStaleDirs();
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   mkdirSync(join(dir, 'pki'));
   mkdirSync(join(dir, 'logs'));
   const procs: Supervised[] = [];
@@ -107,6 +109,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   } catch (err) {
     await cleanup();
     throw err;
+  }
+}
+
+const DIR_PREFIX = 'vo-cluster-';
+
+/** Removes temp dirs left by a harness that was SIGKILLed (its owner PID is gone). */
+function sweepStaleDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not ours, or still being created
+    }
+    try {
+      process.kill(owner, 0);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
