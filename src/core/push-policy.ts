@@ -1,0 +1,135 @@
+/**
+ * Per-pod push policy (DESIGN.md "Controller → sidecar push"), pure: the pusher in
+ * src/controller keeps one PodPush per pod and asks these functions what to do.
+ *
+ * Invariants:
+ * - Latest state wins: a pod is never sent anything but the app's current state; states that
+ *   changed while a push was in flight or backing off are coalesced into the next send.
+ * - At most one push in flight per pod (`nextStep` answers `busy` while one is).
+ * - A pod is done when its acknowledged (epoch, seq) is at least the current one. A 409 (stale)
+ *   counts as acknowledged: the sidecar already holds that state or a newer one, and resending
+ *   cannot help.
+ * - Failures back off with full jitter: delay = random × min(maxMs, baseMs × 2^(failures-1)),
+ *   `random` in [0, 1) injected; a success resets the failure count.
+ * - Nothing here reads a clock (`now` is an argument) or schedules anything.
+ */
+import type { PodView } from './evaluate.ts';
+
+/** A state's position: compare with compareOrder from app-state.ts. */
+export interface Order {
+  epoch: number;
+  seq: number;
+}
+
+export interface BackoffConfig {
+  /** First retry's upper bound, ms. Default 250. */
+  baseMs: number;
+  /** Cap of the upper bound, ms. Default 30000. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 250, maxMs: 30_000 });
+
+/** What the pusher remembers about one pod. */
+export interface PodPush {
+  /** Newest (epoch, seq) the pod acknowledged (204 or 409); null when none yet. */
+  acked: Order | null;
+  /** (epoch, seq) of the push in flight; null when none. */
+  inFlight: Order | null;
+  /** Consecutive failed pushes. */
+  failures: number;
+  /** Not before this time (ms) may the next push start; 0 = at once. */
+  retryAtMs: number;
+}
+
+export const IDLE_POD: Readonly<PodPush> = Object.freeze({ acked: null, inFlight: null, failures: 0, retryAtMs: 0 });
+
+export type PushOutcome = 'applied' | 'stale' | 'failed';
+
+export type Step =
+  | { kind: 'idle' } // nothing to send: acknowledged up to the current state (or no state yet)
+  | { kind: 'busy' } // a push is in flight; its completion will call nextStep again
+  | { kind: 'wait'; delayMs: number } // backing off
+  | { kind: 'send'; order: Order }; // start a push of the current state now
+
+/** Orders (epoch, seq): > 0 when a is newer. null is older than anything. */
+export function compareOrders(a: Order | null, b: Order | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  return a.epoch !== b.epoch ? Math.sign(a.epoch - b.epoch) : Math.sign(a.seq - b.seq);
+}
+
+/** True when a pod that acknowledged `acked` still needs `current`. */
+export function needsPush(acked: Order | null | undefined, current: Order | null): boolean {
+  return current !== null && compareOrders(current, acked ?? null) > 0;
+}
+
+/** What to do next for one pod given the app's current state order. */
+export function nextStep(pod: PodPush, current: Order | null, now: number): Step {
+  if (pod.inFlight !== null) return { kind: 'busy' };
+  if (!needsPush(pod.acked, current)) return { kind: 'idle' };
+  if (now < pod.retryAtMs) return { kind: 'wait', delayMs: pod.retryAtMs - now };
+  return { kind: 'send', order: { epoch: (current as Order).epoch, seq: (current as Order).seq } };
+}
+
+/** The pod after a push of `order` started. */
+export function started(pod: PodPush, order: Order): PodPush {
+  return { ...pod, inFlight: { epoch: order.epoch, seq: order.seq } };
+}
+
+/** Maps the sidecar's HTTP answer (null = no answer: network error or timeout) to an outcome. */
+export function outcomeOf(status: number | null): PushOutcome {
+  if (status === 204 || status === 200) return 'applied';
+  if (status === 409) return 'stale';
+  return 'failed';
+}
+
+/** The pod after the push in flight finished with `outcome`. */
+export function finished(pod: PodPush, outcome: PushOutcome, now: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): PodPush {
+  const sent = pod.inFlight;
+  if (outcome === 'failed') {
+    const failures = pod.failures + 1;
+    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffDelayMs(failures, random, config) };
+  }
+  const acked = compareOrders(sent, pod.acked) > 0 ? sent : pod.acked;
+  return { acked, inFlight: null, failures: 0, retryAtMs: 0 };
+}
+
+/** Full-jitter exponential backoff after `failures` (>= 1) consecutive failures. */
+export function backoffDelayMs(failures: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): number {
+  const exp = Math.min(Math.max(failures, 1) - 1, 52);
+  const ceiling = Math.min(config.maxMs, config.baseMs * 2 ** exp);
+  const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0;
+  return Math.floor(r * ceiling);
+}
+
+/**
+ * A pod gets pushes once it has an IP and is Running (a pod whose phase is unknown counts when it
+ * has an IP). Terminating pods still count: their tabs stay connected until the sidecar closes.
+ */
+export function isPushTarget(pod: Pick<PodView, 'podIP' | 'phase'>): boolean {
+  return typeof pod.podIP === 'string' && pod.podIP !== '' && (pod.phase === undefined || pod.phase === 'Running');
+}
+
+/** The key the pusher uses for a pod: "namespace/name@ip" (a new IP is a new target). */
+export function podKey(pod: Pick<PodView, 'namespace' | 'name' | 'podIP'>): string {
+  return `${pod.namespace}/${pod.name}@${pod.podIP ?? ''}`;
+}
+
+/**
+ * Keys of the app's pods that need `current`: push targets whose acknowledged order (by podKey)
+ * is older. O(pods of the app). Sorted, so the result does not depend on input order.
+ */
+export function podsNeedingPush(
+  pods: Iterable<Pick<PodView, 'namespace' | 'name' | 'podIP' | 'phase'>>,
+  acked: ReadonlyMap<string, Order>,
+  current: Order | null,
+): string[] {
+  if (current === null) return [];
+  const out: string[] = [];
+  for (const pod of pods) {
+    if (!isPushTarget(pod)) continue;
+    const key = podKey(pod);
+    if (needsPush(acked.get(key), current)) out.push(key);
+  }
+  return out.sort();
+}
