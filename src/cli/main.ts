@@ -8,6 +8,7 @@ const commands: Record<string, { describe: string; load: () => Promise<{ run(arg
   sidecar: { describe: 'serve /version/ws to browsers and accept signed state pushes', load: () => import('../sidecar/cli.ts') },
   cluster: { describe: 'start the embedded local control plane and keep it running', load: () => import('../local/cli.ts') },
   demo: { describe: 'walk the rollout story on the embedded local control plane', load: () => import('../demo/cli.ts') },
+  probe: { describe: 'GET a URL until it answers 2xx (the helm test of the chart uses it)', load: () => import('./probe.ts') },
 };
 
 function usage(): string {
