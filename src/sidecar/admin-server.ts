@@ -1,0 +1,113 @@
+/**
+ * The admin port (8788), never routed from outside the cluster:
+ *   PUT /internal/v1/state   { state, sig } → 204 applied | 409 stale | 401 unsigned, bad signature
+ *                            or no key yet | 400 malformed or other app | 413 too large
+ *   GET /healthz, /readyz, /metrics
+ * Invariant: a push changes nothing unless it is well-formed, for this app, signed by a trusted
+ * key over the canonical JSON of exactly the `state` it carries, and newer in (epoch, seq).
+ * Checks run in that order; every refusal is counted by code and logged with its reason.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { validateAppState } from '../core/app-state.ts';
+import { verifyState } from '../core/signature.ts';
+import { ERRORS, type ErrorCode, type ErrorSpec } from '../core/errors.ts';
+import type { SidecarConfig } from './config.ts';
+import type { Hub } from './hub.ts';
+import type { StateStore } from './state-store.ts';
+import type { KeySource } from './keys.ts';
+import type { SidecarMetrics } from './metrics.ts';
+
+export interface AdminServerDeps {
+  config: SidecarConfig;
+  hub: Hub;
+  store: StateStore;
+  keys: KeySource;
+  metrics: SidecarMetrics;
+  log: FastifyBaseLogger;
+  /** false while starting and once shutdown began */
+  isReady: () => boolean;
+}
+
+const errorBody = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: { code: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyInstance> {
+  const { config, hub, store, keys, metrics } = deps;
+  const app = Fastify({ loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.pushBodyLimitBytes });
+
+  const refuse = (reply: FastifyReply, code: ErrorCode, detail: string, level: 'warn' | 'info' = 'warn'): FastifyReply => {
+    const spec: ErrorSpec = ERRORS[code];
+    metrics.pushesRejected.inc({ reason: code });
+    reply.log[level]({ code, status: spec.status }, `push refused: ${spec.message}: ${detail}`);
+    return reply.code(spec.status ?? 400).send({ code, message: `${spec.message}: ${detail}` });
+  };
+
+  // Framework errors on the push route (body too large, bad JSON, wrong media type, schema) map to the table.
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return refuse(reply, 'VO_PUSH_TOO_LARGE', `limit is ${config.pushBodyLimitBytes} bytes`);
+    }
+    if (err.validation || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
+      return refuse(reply, 'VO_PUSH_MALFORMED', err.message);
+    }
+    reply.log.error({ err }, 'admin request failed');
+    return reply.code(500).send({ code: 'VO_INTERNAL', message: 'internal error' });
+  });
+
+  app.put(
+    '/internal/v1/state',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['state'],
+          properties: { state: { type: 'object' }, sig: {} },
+        },
+        response: { 204: { type: 'null' }, '4xx': errorBody },
+      },
+    },
+    (req, reply) => {
+      const body = req.body as { state: unknown; sig?: unknown };
+      const checked = validateAppState(body.state);
+      if (!checked.ok) return refuse(reply, 'VO_PUSH_MALFORMED', checked.error);
+      if (keys.keys.length === 0) return refuse(reply, 'VO_PUSH_NO_KEY', keys.lastError ?? 'no key configured');
+      if (typeof body.sig !== 'string' || body.sig === '') return refuse(reply, 'VO_PUSH_BAD_SIGNATURE', 'the push carries no "sig"');
+      if (!verifyState(body.state, body.sig, keys.keys)) {
+        return refuse(reply, 'VO_PUSH_BAD_SIGNATURE', `checked against ${keys.keys.length} key(s)`);
+      }
+      const state = checked.state;
+      if (state.app !== store.app) return refuse(reply, 'VO_PUSH_WRONG_APP', `got "${state.app}", this sidecar serves "${store.app}"`);
+      const held = store.state;
+      if (store.apply(state) === 'stale') {
+        return refuse(reply, 'VO_PUSH_STALE', `got (${state.epoch}, ${state.seq}), holding (${held?.epoch}, ${held?.seq})`, 'info');
+      }
+      const sent = hub.broadcast(store.stateFrame as Buffer);
+      metrics.pushesApplied.inc();
+      req.log.info(
+        { phase: state.phase, version: state.version, change: state.change, epoch: state.epoch, seq: state.seq, clients: sent },
+        `applied state ${state.phase} ${state.version ?? '-'} (${state.epoch}, ${state.seq}) and sent it to ${sent} client(s)`,
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_req, reply) => {
+    const ready = deps.isReady();
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ok' : 'not ready',
+      trustedKeys: keys.keys.length,
+      connections: hub.connections(),
+      state: store.state ? { phase: store.state.phase, version: store.state.version, epoch: store.state.epoch, seq: store.state.seq } : null,
+    });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
