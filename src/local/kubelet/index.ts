@@ -1,0 +1,220 @@
+/**
+ * The process kubelet: a small TypeScript stand-in for the kubelet of the local cluster.
+ * It registers a Node that stays Ready, binds pods that have no node (there is no scheduler),
+ * gives each pod a unique 127.x.y.z IP, runs each container as a local process chosen by
+ * image (ImageMap; an unmapped image is a virtual container: Running and Ready, no process),
+ * probes, restarts and reports status, and on deletion stops the processes (SIGTERM, grace,
+ * SIGKILL) before removing the pod.
+ *
+ * Invariants: bad input (unknown command, port in use, failing probes, unresolvable env)
+ * shows up in pod status, never as a thrown error; after stop() resolves no process it
+ * started is alive; an exiting harness SIGKILLs every container process group.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig, V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { defaultImages } from '../images.ts';
+import type { ImageMap } from '../images.ts';
+import { startInformer } from '../informer.ts';
+import { createKubeHttp, KubeApiError } from '../kube-http.ts';
+import { Binder } from './binder.ts';
+import { IpAllocator } from './ip-allocator.ts';
+import { registerNode } from './node.ts';
+import { PodWorker } from './pod-worker.ts';
+import type { PodWorkerDeps } from './pod-worker.ts';
+import { StatusWriter } from './status-writer.ts';
+
+export interface ProcessKubeletOptions {
+  kubeConfig: KubeConfig;
+  /** default "process-kubelet" */
+  nodeName?: string;
+  /** default defaultImages() */
+  images?: ImageMap;
+  /** one line per event */
+  log?: (msg: string) => void;
+  /** tee each container's stdout+stderr to <logDir>/<namespace>_<pod>_<container>.log */
+  logDir?: string;
+  /** the node's address and hostIP of pods; default 127.0.0.1 */
+  hostIP?: string;
+  /** a pod's grace period is capped at this; default 10000 ms */
+  maxGracePeriodMs?: number;
+  /** grace given to each process by stop(); default 3000 ms */
+  stopGraceMs?: number;
+  /** restart backoff: first delay, default 1000 ms; cap, default 60000 ms */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** parallel status writes and bindings; default 8 */
+  concurrency?: number;
+  /** KUBECONFIG given to every container process (stands in for the service account); default: a copy of kubeConfig in a temp dir */
+  kubeconfigPath?: string;
+}
+
+export interface ProcessKubelet {
+  nodeName: string;
+  /** SIGTERM all processes, wait, SIGKILL; stop watching. The Node and pods stay in the API. */
+  stop(): Promise<void>;
+  /** PIDs of all running container processes (each is a process-group leader). */
+  pids(): number[];
+  /** recent stdout+stderr of a container process, if it has one */
+  logs(namespace: string, pod: string, container: string): string | undefined;
+  /** resolves when no status write is queued or in flight */
+  idle(): Promise<void>;
+}
+
+export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<ProcessKubelet> {
+  const log = opts.log ?? (() => {});
+  const nodeName = opts.nodeName ?? 'process-kubelet';
+  const hostIP = opts.hostIP ?? '127.0.0.1';
+  const maxGraceMs = opts.maxGracePeriodMs ?? 10_000;
+  const concurrency = opts.concurrency ?? 8;
+  const api = await createKubeHttp(opts.kubeConfig, concurrency * 2 + 2);
+
+  let tmpDir: string | undefined;
+  let kubeconfigPath = opts.kubeconfigPath;
+  if (!kubeconfigPath) {
+    tmpDir = mkdtempSync(join(os.tmpdir(), 'vo-kubelet-'));
+    kubeconfigPath = join(tmpDir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, opts.kubeConfig.exportConfig(), { mode: 0o600 });
+  }
+  const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/', KUBECONFIG: kubeconfigPath };
+  for (const k of ['LANG', 'TMPDIR', 'TZ']) if (process.env[k]) baseEnv[k] = process.env[k]!;
+
+  let heartbeat;
+  try {
+    heartbeat = await registerNode(api, { nodeName, hostIP }, log);
+  } catch (err) {
+    api.close();
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+  const ips = new IpAllocator();
+  const writer = new StatusWriter(api, log, concurrency);
+  const binder = new Binder(api, nodeName, log, concurrency);
+  const workers = new Map<string, PodWorker>();
+  const deleting = new Set<string>();
+  let stopped = false;
+
+  const lookup: PodWorkerDeps['lookup'] = async (kind, namespace, name) => {
+    try {
+      if (kind === 'ConfigMap') {
+        const cm = await api.request<V1ConfigMap>('GET', `/api/v1/namespaces/${namespace}/configmaps/${name}`);
+        return cm.data ?? {};
+      }
+      const s = await api.request<V1Secret>('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`);
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+  const deps: PodWorkerDeps = {
+    nodeName,
+    hostIP,
+    images: opts.images ?? defaultImages(),
+    backoff: { initialMs: opts.backoffInitialMs ?? 1000, maxMs: opts.backoffMaxMs ?? 60_000, resetAfterMs: 60_000 },
+    baseEnv,
+    logDir: opts.logDir,
+    lookup,
+    allocateIP: () => ips.allocate(),
+    reserveIP: (ip) => ips.reserve(ip),
+    releaseIP: (ip) => ips.release(ip),
+    dirty: (w) => writer.enqueue(w),
+    log,
+  };
+
+  async function removePod(w: PodWorker): Promise<void> {
+    if (deleting.has(w.uid)) return;
+    deleting.add(w.uid);
+    const pod = w.pod;
+    const graceS = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await w.terminate(Math.min(graceS * 1000, maxGraceMs));
+    w.gone = true;
+    if (stopped) return;
+    try {
+      await api.request('DELETE', `/api/v1/namespaces/${w.namespace}/pods/${w.name}`, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: w.uid },
+      });
+      if (w.pids().length === 0) log(`pod ${w.namespace}/${w.name}: removed`);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
+        log(`pod ${w.namespace}/${w.name}: delete failed: ${err instanceof Error ? err.message : String(err)}`);
+        deleting.delete(w.uid); // the next watch event retries
+      }
+    }
+  }
+
+  const onPod = (pod: V1Pod) => {
+    if (stopped) return;
+    const target = pod.spec?.nodeName;
+    if (!target) {
+      binder.bind(pod);
+      return;
+    }
+    if (target !== nodeName) return;
+    const uid = pod.metadata?.uid ?? '';
+    let w = workers.get(uid);
+    if (!w) {
+      w = new PodWorker(pod, deps);
+      workers.set(uid, w);
+      if (pod.metadata?.deletionTimestamp) {
+        w.pod = pod; // never started: nothing to stop
+      } else {
+        try {
+          w.update(pod);
+        } catch (err) {
+          log(`pod ${w.namespace}/${w.name}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    } else {
+      w.pod = pod;
+    }
+    if (pod.metadata?.deletionTimestamp) void removePod(w);
+  };
+  const onDelete = (pod: V1Pod) => {
+    const uid = pod.metadata?.uid ?? '';
+    const w = workers.get(uid);
+    if (!w) return;
+    workers.delete(uid);
+    deleting.delete(uid);
+    w.gone = true;
+    void w.terminate(Math.min(2000, maxGraceMs)); // force-deleted: stop quickly
+  };
+  const informer = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: onPod, update: onPod, delete: onDelete }, log);
+
+  const onExit = () => {
+    for (const w of workers.values()) w.killNow();
+  };
+  process.on('exit', onExit);
+  await informer.synced();
+  log(`kubelet ${nodeName}: ready (${workers.size} pod(s) on this node)`);
+
+  return {
+    nodeName,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await informer.stop();
+      binder.stop();
+      heartbeat.stop();
+      writer.stop();
+      const all = [...workers.values()];
+      await Promise.all(all.map((w) => w.terminate(opts.stopGraceMs ?? 3000)));
+      process.off('exit', onExit);
+      api.close();
+      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+      log(`kubelet ${nodeName}: stopped (${all.length} pod(s))`);
+    },
+    pids() {
+      return [...workers.values()].flatMap((w) => w.pids());
+    },
+    logs(namespace, pod, container) {
+      for (const w of workers.values()) if (w.namespace === namespace && w.name === pod) return w.output(container);
+      return undefined;
+    },
+    idle: () => writer.idle(),
+  };
+}

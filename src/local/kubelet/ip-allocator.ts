@@ -1,0 +1,81 @@
+/**
+ * Pod IPs on the loopback network: 127.1.0.1 … 127.254.255.254 (every address of 127/8 is
+ * local on Linux, so a process can bind any of them without setup). 127.0.x.y stays free for
+ * the host (the control plane and the service proxy listen on 127.0.0.1), and addresses ending
+ * in .0 or .255 are skipped to keep them unsurprising.
+ *
+ * Invariants: an address is handed out to at most one holder at a time; allocation walks a
+ * cursor forward and wraps, so a released address is reused as late as possible (a stale
+ * endpoint or a socket in TIME_WAIT never meets a new pod at once).
+ */
+const FIRST = ip4ToInt('127.1.0.1');
+const LAST = ip4ToInt('127.254.255.254');
+
+export function ip4ToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export function intToIp4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function usable(n: number): boolean {
+  const last = n & 255;
+  return last !== 0 && last !== 255;
+}
+
+export class IpAllocator {
+  readonly #first: number;
+  readonly #last: number;
+  readonly #used = new Set<number>();
+  #cursor: number;
+
+  /** first/last default to 127.1.0.1 / 127.254.255.254 (tests pass a small range). */
+  constructor(first = FIRST, last = LAST) {
+    if (first > last) throw new Error('IpAllocator: first > last');
+    this.#first = first;
+    this.#last = last;
+    this.#cursor = first;
+  }
+
+  /** Hands out the next free address; throws when the range is exhausted. */
+  allocate(): string {
+    const size = this.#last - this.#first + 1;
+    for (let i = 0; i < size; i++) {
+      const n = this.#cursor;
+      this.#cursor = n >= this.#last ? this.#first : n + 1;
+      if (usable(n) && !this.#used.has(n)) {
+        this.#used.add(n);
+        return intToIp4(n);
+      }
+    }
+    throw new Error(`no free pod IP left in ${intToIp4(this.#first)}-${intToIp4(this.#last)}`);
+  }
+
+  /** Marks an address taken (a pod that already has it); false if it is outside the range or taken. */
+  reserve(ip: string): boolean {
+    let n: number;
+    try {
+      n = ip4ToInt(ip);
+    } catch {
+      return false;
+    }
+    if (n < this.#first || n > this.#last || !usable(n) || this.#used.has(n)) return false;
+    this.#used.add(n);
+    return true;
+  }
+
+  release(ip: string): void {
+    try {
+      this.#used.delete(ip4ToInt(ip));
+    } catch {
+      /* not ours */
+    }
+  }
+
+  get inUse(): number {
+    return this.#used.size;
+  }
+}

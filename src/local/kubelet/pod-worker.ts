@@ -1,0 +1,235 @@
+/**
+ * The life of one pod on the process kubelet: IP, init containers in order, then all
+ * containers; status on every change (through the shared StatusWriter); on deletion stop every
+ * process (SIGTERM, grace, SIGKILL), then remove the pod from the API and free its IP.
+ *
+ * Invariants: a worker belongs to one pod UID; it starts containers once; it holds no timer of
+ * its own (virtual containers cost one object and one status write); terminate() runs at most
+ * once and always ends with every process gone.
+ */
+import type { V1Container, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
+import { findRunner } from '../images.ts';
+import type { ImageMap } from '../images.ts';
+import { ContainerProcess } from './container.ts';
+import type { BackoffOptions } from './container.ts';
+import { buildEnv } from './env.ts';
+import type { DataLookup } from './env.ts';
+import { buildPodStatus } from './status.ts';
+import type { ContainerView } from './status.ts';
+
+export interface PodWorkerDeps {
+  nodeName: string;
+  hostIP: string;
+  images: ImageMap;
+  backoff: BackoffOptions;
+  baseEnv: Record<string, string>;
+  logDir: string | undefined;
+  lookup: DataLookup;
+  allocateIP: () => string;
+  reserveIP: (ip: string) => boolean;
+  releaseIP: (ip: string) => void;
+  /** the status of this worker changed; write it soon */
+  dirty: (w: PodWorker) => void;
+  log: (msg: string) => void;
+}
+
+interface Slot {
+  spec: V1Container;
+  proc: ContainerProcess | undefined; // undefined: virtual, or a real one not started yet
+  virtual: boolean;
+  /** sidecar-style init container (restartPolicy Always): runs alongside the main containers */
+  sidecar: boolean;
+  /** the process has been started once */
+  launched: boolean;
+}
+
+const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export class PodWorker {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  pod: V1Pod;
+  readonly #d: PodWorkerDeps;
+  podIP = '';
+  #ownsIP = false;
+  #startTime = '';
+  #init: Slot[] = [];
+  #main: Slot[] = [];
+  #initIndex = 0;
+  #initDone = false;
+  #previous: V1PodCondition[] = [];
+  #started = false;
+  #terminating: Promise<void> | undefined;
+  /** JSON of the last status written (set by the writer) */
+  lastWritten = '';
+  /** true once the pod is gone from the API (or being removed): no more status writes */
+  gone = false;
+
+  constructor(pod: V1Pod, d: PodWorkerDeps) {
+    this.pod = pod;
+    this.#d = d;
+    this.uid = pod.metadata?.uid ?? '';
+    this.namespace = pod.metadata?.namespace ?? 'default';
+    this.name = pod.metadata?.name ?? '';
+  }
+
+  get terminating(): boolean {
+    return this.#terminating !== undefined;
+  }
+
+  /** Latest object from the watch. Starts the pod the first time. */
+  update(pod: V1Pod): void {
+    this.pod = pod;
+    if (!this.#started) this.#start();
+  }
+
+  #start(): void {
+    this.#started = true;
+    const pod = this.pod;
+    const phase = pod.status?.phase;
+    const old = pod.status?.podIP;
+    if (pod.spec?.hostNetwork) {
+      this.podIP = this.#d.hostIP;
+    } else if (old && this.#d.reserveIP(old)) {
+      this.podIP = old;
+      this.#ownsIP = true;
+    } else {
+      this.podIP = this.#d.allocateIP();
+      this.#ownsIP = true;
+    }
+    this.#startTime = (pod.status?.startTime as unknown as string | undefined) ?? isoNow();
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      // finished before this kubelet started: nothing to run, keep the status as it is
+      this.lastWritten = 'terminal';
+      return;
+    }
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    const mkSlot = (spec: V1Container, init: boolean): Slot => {
+      const sidecar = init && spec.restartPolicy === 'Always';
+      const runner = findRunner(this.#d.images, spec.image ?? '');
+      const slot: Slot = { spec, proc: undefined, virtual: !runner, sidecar, launched: false };
+      if (runner) {
+        const restartAlways = sidecar || (!init && policy === 'Always');
+        const shouldRestart = (code: number) => (init && !sidecar ? policy !== 'Never' && code !== 0 : restartAlways || (policy === 'OnFailure' && code !== 0));
+        slot.proc = new ContainerProcess({
+          spec,
+          pod,
+          podIP: this.podIP,
+          runner,
+          shouldRestart,
+          buildEnv: () => buildEnv({ pod: this.pod, container: spec, podIP: this.podIP, hostIP: this.#d.hostIP, nodeName: this.#d.nodeName, lookup: this.#d.lookup }),
+          baseEnv: this.#d.baseEnv,
+          backoff: this.#d.backoff,
+          logDir: this.#d.logDir,
+          onChange: () => this.#onContainerChange(slot, init),
+          log: this.#d.log,
+        });
+      }
+      return slot;
+    };
+    this.#init = (pod.spec?.initContainers ?? []).map((c) => mkSlot(c, true));
+    this.#main = (pod.spec?.containers ?? []).map((c) => mkSlot(c, false));
+    const real = [...this.#init, ...this.#main].filter((s) => !s.virtual).length;
+    if (real > 0) this.#d.log(`pod ${this.namespace}/${this.name}: ip ${this.podIP}, ${real} process container(s)`);
+    this.#advanceInit();
+    this.#d.dirty(this);
+  }
+
+  #onContainerChange(slot: Slot, init: boolean): void {
+    if (init && !this.#initDone && this.#init[this.#initIndex] === slot) this.#advanceInit();
+    this.#d.dirty(this);
+  }
+
+  /** Runs init containers in order; sidecars count as done once started. Then starts the main containers. */
+  #advanceInit(): void {
+    if (this.#terminating) return;
+    while (this.#initIndex < this.#init.length) {
+      const slot = this.#init[this.#initIndex]!;
+      if (slot.virtual) {
+        this.#initIndex++;
+        continue;
+      }
+      const proc = slot.proc!;
+      if (!slot.launched) {
+        slot.launched = true;
+        proc.start();
+        return;
+      }
+      const snap = proc.snapshot();
+      if (slot.sidecar ? snap.started : proc.done && proc.exitCode === 0) {
+        this.#initIndex++;
+        continue;
+      }
+      return; // still running, or failed (restarting or, with restartPolicy Never, the pod fails)
+    }
+    this.#initDone = true;
+    for (const s of this.#main) {
+      s.launched = true;
+      s.proc?.start();
+    }
+  }
+
+  buildStatus(): V1PodStatus {
+    const view = (s: Slot, i: number, init: boolean): ContainerView => {
+      const v: ContainerView = { name: s.spec.name, image: s.spec.image ?? '', snap: s.proc?.snapshot() };
+      if (init) {
+        const reached = s.virtual ? i < this.#initIndex || this.#initDone : s.launched;
+        if (!reached) {
+          v.pending = true;
+          v.snap = undefined;
+        } else if (s.virtual || s.proc!.done) {
+          v.done = true;
+        }
+      } else if (s.proc?.done) {
+        v.done = true;
+      }
+      return v;
+    };
+    const status = buildPodStatus({
+      pod: this.pod,
+      podIP: this.podIP,
+      hostIP: this.#d.hostIP,
+      startTime: this.#startTime,
+      initDone: this.#initDone,
+      initContainers: this.#init.map((s, i) => view(s, i, true)),
+      containers: this.#main.map((s, i) => view(s, i, false)),
+      previous: this.#previous,
+      now: isoNow(),
+    });
+    this.#previous = status.conditions ?? [];
+    return status;
+  }
+
+  pids(): number[] {
+    const out: number[] = [];
+    for (const s of [...this.#init, ...this.#main]) {
+      const pid = s.proc?.pid;
+      if (pid) out.push(pid);
+    }
+    return out;
+  }
+
+  /** Container output (ring buffer) by container name. */
+  output(container: string): string | undefined {
+    return [...this.#init, ...this.#main].find((s) => s.spec.name === container)?.proc?.output();
+  }
+
+  /** Stops all processes: SIGTERM, wait up to graceMs, SIGKILL. Idempotent. Frees the IP afterwards. */
+  terminate(graceMs: number): Promise<void> {
+    if (!this.#terminating) {
+      this.#terminating = (async () => {
+        const procs = [...this.#main, ...this.#init].map((s) => s.proc).filter((p): p is ContainerProcess => !!p);
+        if (procs.length > 0) this.#d.log(`pod ${this.namespace}/${this.name}: stopping ${procs.length} container(s), grace ${graceMs} ms`);
+        await Promise.all(procs.map((p) => p.terminate(graceMs)));
+        if (this.#ownsIP) this.#d.releaseIP(this.podIP);
+        this.#ownsIP = false;
+      })();
+    }
+    return this.#terminating;
+  }
+
+  killNow(): void {
+    for (const s of [...this.#init, ...this.#main]) s.proc?.killNow();
+  }
+}

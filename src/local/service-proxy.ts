@@ -1,0 +1,196 @@
+/**
+ * The local service proxy: one local port per Service port, forwarding TCP connections (so
+ * HTTP, keep-alive and WebSocket upgrades alike) to the ready endpoints of that Service, round
+ * robin, as kube-proxy would. Endpoints come from EndpointSlices (discovery.k8s.io/v1, written
+ * by kube-controller-manager), so named targetPorts are resolved exactly as in a cluster.
+ *
+ * Invariants: a backend is chosen per connection from the current slices; only endpoints whose
+ * ready condition is not false are used; a backend that refuses is skipped for the next one;
+ * with no backend the client connection is closed at once. stop() closes every listener and
+ * every open connection.
+ */
+import net from 'node:net';
+import type { KubeConfig, V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { startInformer } from './informer.ts';
+import { createKubeHttp } from './kube-http.ts';
+
+export interface ServiceProxyOptions {
+  kubeConfig: KubeConfig;
+  /** listen address; default 127.0.0.1 */
+  host?: string;
+  log?: (msg: string) => void;
+  /** how long url() waits for a Service to appear; default 10000 ms */
+  waitForServiceMs?: number;
+}
+
+export interface ServiceProxy {
+  /** http://<host>:<local port> for a Service port (default: its first port); the listener opens on first call. */
+  url(namespace: string, service: string, port?: number | string): Promise<string>;
+  /** The ready backends (ip:port) a new connection could go to now. */
+  backends(namespace: string, service: string, port?: number | string): string[];
+  stop(): Promise<void>;
+}
+
+export interface Backend {
+  ip: string;
+  port: number;
+}
+
+/** Ready backends of a service port from its EndpointSlices (pure). */
+export function readyBackends(slices: ReadonlyArray<V1EndpointSlice>, portName: string): Backend[] {
+  const out: Backend[] = [];
+  const seen = new Set<string>();
+  for (const s of slices) {
+    if (s.addressType !== 'IPv4' && s.addressType !== 'IPv6') continue;
+    const p = (s.ports ?? []).find((x) => (x.name ?? '') === portName);
+    if (!p?.port) continue;
+    for (const e of s.endpoints ?? []) {
+      if (e.conditions?.ready === false) continue;
+      for (const ip of e.addresses ?? []) {
+        const key = `${ip}:${p.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ ip, port: p.port });
+      }
+    }
+  }
+  return out.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+}
+
+export function pickServicePort(svc: V1Service, port: number | string | undefined): V1ServicePort | undefined {
+  const ports = svc.spec?.ports ?? [];
+  if (port === undefined) return ports[0];
+  if (typeof port === 'number' || /^\d+$/.test(port)) return ports.find((p) => p.port === Number(port));
+  return ports.find((p) => p.name === port);
+}
+
+interface Listener {
+  server: net.Server;
+  url: string;
+  next: number;
+}
+
+export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
+  const log = opts.log ?? (() => {});
+  const host = opts.host ?? '127.0.0.1';
+  const api = await createKubeHttp(opts.kubeConfig, 4);
+  const services = startInformer<V1Service>(opts.kubeConfig, api, '/api/v1/services', {}, log);
+  const slicesBySvc = new Map<string, Map<string, V1EndpointSlice>>();
+  const sliceKey = (s: V1EndpointSlice) => `${s.metadata?.namespace}/${s.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`;
+  const upsert = (s: V1EndpointSlice) => {
+    const k = sliceKey(s);
+    let m = slicesBySvc.get(k);
+    if (!m) slicesBySvc.set(k, (m = new Map()));
+    m.set(s.metadata?.name ?? '', s);
+  };
+  const remove = (s: V1EndpointSlice) => {
+    const m = slicesBySvc.get(sliceKey(s));
+    m?.delete(s.metadata?.name ?? '');
+    if (m?.size === 0) slicesBySvc.delete(sliceKey(s));
+  };
+  const slices = startInformer<V1EndpointSlice>(opts.kubeConfig, api, '/apis/discovery.k8s.io/v1/endpointslices', { add: upsert, update: upsert, delete: remove }, log);
+  const listeners = new Map<string, Promise<Listener>>();
+  const sockets = new Set<net.Socket>();
+  let stopped = false;
+  await Promise.all([services.synced(), slices.synced()]);
+
+  const backendsFor = (ns: string, svc: string, portName: string) => readyBackends([...(slicesBySvc.get(`${ns}/${svc}`)?.values() ?? [])], portName);
+
+  async function findService(ns: string, name: string): Promise<V1Service> {
+    const deadline = Date.now() + (opts.waitForServiceMs ?? 10_000);
+    for (;;) {
+      const svc = services.get(name, ns);
+      if (svc) return svc;
+      if (Date.now() > deadline || stopped) throw new Error(`service ${ns}/${name} not found`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  function open(ns: string, svcName: string, sp: V1ServicePort): Promise<Listener> {
+    const portName = sp.name ?? '';
+    const label = `${ns}/${svcName}:${sp.name || sp.port}`;
+    const l: Listener = { server: net.createServer(), url: '', next: 0 };
+    l.server.on('connection', (client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => {});
+      client.pause();
+      const backends = backendsFor(ns, svcName, portName);
+      if (backends.length === 0) {
+        log(`${label}: no ready endpoints; closing connection`);
+        client.destroy();
+        return;
+      }
+      const start = l.next++ % backends.length;
+      const tryBackend = (attempt: number) => {
+        if (attempt >= backends.length || client.destroyed) {
+          client.destroy();
+          return;
+        }
+        const b = backends[(start + attempt) % backends.length]!;
+        const upstream = net.connect({ host: b.ip, port: b.port });
+        sockets.add(upstream);
+        upstream.on('close', () => sockets.delete(upstream));
+        let connected = false;
+        upstream.once('connect', () => {
+          connected = true;
+          client.pipe(upstream);
+          upstream.pipe(client);
+          client.resume();
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+        });
+        upstream.on('error', (err) => {
+          if (!connected) {
+            log(`${label}: backend ${b.ip}:${b.port}: ${err.message}; trying the next one`);
+            tryBackend(attempt + 1);
+          } else {
+            client.destroy();
+          }
+        });
+      };
+      tryBackend(0);
+    });
+    return new Promise((resolve, reject) => {
+      l.server.once('error', reject);
+      l.server.listen(0, host, () => {
+        const addr = l.server.address() as net.AddressInfo;
+        l.url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+        log(`${label}: listening on ${l.url}`);
+        resolve(l);
+      });
+    });
+  }
+
+  return {
+    async url(namespace, service, port) {
+      if (stopped) throw new Error('service proxy is stopped');
+      const svc = await findService(namespace, service);
+      const sp = pickServicePort(svc, port);
+      if (!sp) throw new Error(`service ${namespace}/${service} has no port ${port ?? '(none defined)'}`);
+      const key = `${namespace}/${service}/${sp.name || sp.port}`;
+      let l = listeners.get(key);
+      if (!l) {
+        l = open(namespace, service, sp);
+        listeners.set(key, l);
+        l.catch(() => listeners.delete(key));
+      }
+      return (await l).url;
+    },
+    backends(namespace, service, port) {
+      const svc = services.get(service, namespace);
+      const sp = svc && pickServicePort(svc, port);
+      if (!sp) return [];
+      return backendsFor(namespace, service, sp.name ?? '').map((b) => `${b.ip}:${b.port}`);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([services.stop(), slices.stop()]);
+      for (const s of sockets) s.destroy();
+      const ls = await Promise.allSettled(listeners.values());
+      await Promise.all(ls.map((r) => (r.status === 'fulfilled' ? new Promise<void>((res) => r.value.server.close(() => res())) : undefined)));
+      api.close();
+    },
+  };
+}
