@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  IDLE_POD, backoffDelayMs, compareOrders, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, podsNeedingPush, started,
+  type Order, type PodPush,
+} from '../../../src/core/push-policy.ts';
+
+const o = (epoch: number, seq: number): Order => ({ epoch, seq });
+const cfg = { baseMs: 100, maxMs: 1000 };
+
+test('compareOrders / needsPush', () => {
+  assert.equal(compareOrders(o(2, 0), o(1, 99)), 1);
+  assert.equal(compareOrders(o(1, 3), o(1, 4)), -1);
+  assert.equal(compareOrders(o(1, 3), o(1, 3)), 0);
+  assert.equal(compareOrders(null, o(0, 0)), -1);
+  assert.equal(compareOrders(null, null), 0);
+  assert.equal(needsPush(undefined, o(1, 1)), true);
+  assert.equal(needsPush(o(1, 1), o(1, 1)), false);
+  assert.equal(needsPush(o(1, 2), o(1, 1)), false);
+  assert.equal(needsPush(o(1, 1), null), false);
+});
+
+test('one pod: send, busy while in flight, latest state wins, idle when acked', () => {
+  let pod: PodPush = IDLE_POD;
+  assert.deepEqual(nextStep(pod, null, 0), { kind: 'idle' });
+  assert.deepEqual(nextStep(pod, o(1, 1), 0), { kind: 'send', order: o(1, 1) });
+  pod = started(pod, o(1, 1));
+  // states 2 and 3 arrive while 1 is in flight: nothing more is started
+  assert.deepEqual(nextStep(pod, o(1, 3), 1), { kind: 'busy' });
+  pod = finished(pod, 'applied', 5, 0.5, cfg);
+  assert.deepEqual(pod, { acked: o(1, 1), inFlight: null, failures: 0, retryAtMs: 0 });
+  // only the latest (3) is sent next; 2 is coalesced away
+  assert.deepEqual(nextStep(pod, o(1, 3), 6), { kind: 'send', order: o(1, 3) });
+  pod = finished(started(pod, o(1, 3)), 'applied', 7, 0.5, cfg);
+  assert.deepEqual(nextStep(pod, o(1, 3), 8), { kind: 'idle' });
+});
+
+test('failures back off with full jitter; a success resets; 409 counts as acknowledged', () => {
+  let pod = finished(started(IDLE_POD, o(1, 1)), 'failed', 1000, 0.5, cfg);
+  assert.deepEqual(pod, { acked: null, inFlight: null, failures: 1, retryAtMs: 1050 });
+  assert.deepEqual(nextStep(pod, o(1, 1), 1010), { kind: 'wait', delayMs: 40 });
+  // a newer state does not jump the backoff queue (an unreachable pod is not hammered)
+  assert.deepEqual(nextStep(pod, o(1, 2), 1010), { kind: 'wait', delayMs: 40 });
+  assert.deepEqual(nextStep(pod, o(1, 2), 1050), { kind: 'send', order: o(1, 2) });
+  pod = finished(started(pod, o(1, 2)), 'failed', 1050, 0.5, cfg);
+  assert.deepEqual([pod.failures, pod.retryAtMs], [2, 1150]);
+  pod = finished(started(pod, o(1, 2)), 'stale', 1200, 0.5, cfg);
+  assert.deepEqual(pod, { acked: o(1, 2), inFlight: null, failures: 0, retryAtMs: 0 });
+  // an ack of an older order never moves acked backwards
+  const back = finished(started({ ...pod }, o(1, 1)), 'applied', 1300, 0, cfg);
+  assert.deepEqual(back.acked, o(1, 2));
+});
+
+test('backoffDelayMs: full jitter within an exponentially growing, capped ceiling', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, 0.999999, cfg)), [99, 199, 399, 799, 999, 999]);
+  assert.equal(backoffDelayMs(3, 0, cfg), 0);
+  assert.equal(backoffDelayMs(1e9, 0.5, cfg), 500);
+  assert.equal(backoffDelayMs(0, 0.5, cfg), 50);
+  assert.equal(backoffDelayMs(2, Number.NaN, cfg), 0);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
+      const d = backoffDelayMs(n, r, cfg);
+      assert.ok(Number.isInteger(d) && d >= 0 && d <= Math.min(cfg.maxMs, cfg.baseMs * 2 ** (n - 1)));
+    }),
+  );
+});
+
+test('outcomeOf maps sidecar answers', () => {
+  assert.equal(outcomeOf(204), 'applied');
+  assert.equal(outcomeOf(409), 'stale');
+  for (const s of [null, 400, 401, 413, 500, 503]) assert.equal(outcomeOf(s), 'failed');
+});
+
+test('push targets and podsNeedingPush', () => {
+  assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Running' }), true);
+  assert.equal(isPushTarget({ podIP: '127.0.0.5' }), true);
+  assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Pending' }), false);
+  assert.equal(isPushTarget({ podIP: '', phase: 'Running' }), false);
+  assert.equal(isPushTarget({ phase: 'Running' }), false);
+  const pods = [
+    { namespace: 'ns', name: 'c', podIP: '10.0.0.3', phase: 'Running' },
+    { namespace: 'ns', name: 'a', podIP: '10.0.0.1', phase: 'Running' },
+    { namespace: 'ns', name: 'b', podIP: '10.0.0.2', phase: 'Running' },
+    { namespace: 'ns', name: 'd', phase: 'Pending' },
+  ];
+  const acked = new Map([[podKey(pods[0]!), o(2, 5)], [podKey(pods[1]!), o(2, 4)], ['ns/b@10.0.0.9', o(2, 5)]]);
+  assert.deepEqual(podsNeedingPush(pods, acked, o(2, 5)), ['ns/a@10.0.0.1', 'ns/b@10.0.0.2']);
+  assert.deepEqual(podsNeedingPush(pods, acked, null), []);
+  assert.equal(podKey(pods[1]!), 'ns/a@10.0.0.1');
+});
+
+test('property: a simulated pod converges to the latest state, with at most one push in flight', () => {
+  const op = fc.oneof(
+    fc.record({ t: fc.constant('state' as const) }),
+    fc.record({ t: fc.constant('tick' as const), dt: fc.nat({ max: 500 }) }),
+    fc.record({ t: fc.constant('done' as const), status: fc.constantFrom<number | null>(204, 409, 500, null), r: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      let pod: PodPush = IDLE_POD;
+      let current: Order | null = null;
+      let now = 0;
+      let inFlight = 0;
+      const sent: Order[] = [];
+      const pump = () => {
+        const s = nextStep(pod, current, now);
+        if (s.kind === 'send') {
+          assert.equal(inFlight, 0, 'one in flight');
+          assert.deepEqual(s.order, current, 'only the latest state is sent');
+          pod = started(pod, s.order);
+          inFlight++;
+          sent.push(s.order);
+        }
+      };
+      for (const x of ops) {
+        if (x.t === 'state') current = o(1, (current?.seq ?? 0) + 1);
+        else if (x.t === 'tick') now += x.dt;
+        else if (inFlight === 1) {
+          pod = finished(pod, outcomeOf(x.status), now, x.r, cfg);
+          inFlight--;
+        }
+        pump();
+      }
+      for (let i = 1; i < sent.length; i++) assert.ok(compareOrders(sent[i]!, sent[i - 1]!) >= 0, 'sends never go backwards');
+      // drain: everything succeeds from now on
+      for (let i = 0; i < 5 && current !== null; i++) {
+        if (inFlight === 1) {
+          pod = finished(pod, 'applied', now, 0, cfg);
+          inFlight--;
+        }
+        now += cfg.maxMs;
+        pump();
+      }
+      if (inFlight === 1) pod = finished(pod, 'applied', now, 0, cfg);
+      assert.deepEqual(nextStep(pod, current, now + cfg.maxMs), { kind: 'idle' });
+    }),
+    { numRuns: 1000 },
+  );
+});
