@@ -30,6 +30,11 @@ export const ERRORS = {
   VO_WS_SLOW_CONSUMER: { message: 'client is not reading; its send buffer overflowed (socket terminated)' },
   // --- controller
   VO_APP_NOT_FOUND: { message: 'no such app', status: 404 },
+  VO_BAD_REQUEST: { message: 'request does not match the route schema', status: 400 },
+  VO_INTERNAL: { message: 'internal error; see the controller log', status: 500 },
+  VO_NOT_FOUND: { message: 'no such route', status: 404 },
+  VO_NOT_READY: { message: 'not ready', status: 503 },
+  VO_SIGNING_KEY_INVALID: { message: 'the signing-key Secret does not hold a valid Ed25519 private key' },
   // --- configuration (process exits non-zero with this line)
   VO_CONFIG_INVALID: { message: 'invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>;
