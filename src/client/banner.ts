@@ -1,0 +1,89 @@
+/**
+ * `<version-banner>`: a small, accessible notice for `update` and `rollback` with Reload and
+ * Later. Later hides it until the next version. Reload fires a cancelable `reload` event
+ * (bubbling, composed) and reloads the page unless it was prevented. Styling: CSS custom
+ * properties `--vo-bg`, `--vo-fg`, `--vo-accent`, and `::part(banner|reload|later)`.
+ * Versions are written with textContent, never as HTML.
+ */
+import { currentObserver, type UpdateDetail, type VersionObserver } from './observer.ts';
+
+const CSS = `:host{position:fixed;z-index:2147483000;right:16px;bottom:16px;left:auto;max-width:calc(100vw - 32px);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+[hidden]{display:none!important}
+.b{display:flex;align-items:center;gap:16px;padding:14px 14px 14px 18px;border-radius:14px;background:var(--vo-bg,#111827);color:var(--vo-fg,#f9fafb);box-shadow:0 12px 32px rgba(0,0,0,.28),0 2px 6px rgba(0,0,0,.18);animation:i .25s ease-out}
+.d{width:10px;height:10px;border-radius:50%;background:var(--vo-accent,#818cf8);box-shadow:0 0 0 4px color-mix(in srgb,var(--vo-accent,#818cf8) 30%,transparent);flex:none}
+.t{flex:1;min-width:0}strong{display:block;font-weight:600}span{opacity:.78}
+button{font:inherit;border:0;border-radius:9px;padding:7px 14px;cursor:pointer}
+.r{background:var(--vo-accent,#6366f1);color:#fff;font-weight:600}.r:hover{filter:brightness(1.1)}
+.l{background:transparent;color:inherit;opacity:.75}.l:hover{opacity:1}
+button:focus-visible{outline:2px solid var(--vo-accent,#818cf8);outline-offset:2px}
+@keyframes i{from{transform:translateY(12px);opacity:0}}
+@media (prefers-reduced-motion:reduce){.b{animation:none}}`;
+
+const Base = (typeof HTMLElement === 'function' ? HTMLElement : class {}) as typeof HTMLElement;
+
+export class VersionBanner extends Base {
+  /** the version currently shown, or null when hidden */
+  shownVersion: string | null = null;
+  private o: VersionObserver | null = null;
+  private z: string | null = null;
+  private h = (e: Event): void => (e.type === 'current' ? this.hide() : this.show((e as CustomEvent<UpdateDetail>).detail, e.type));
+
+  get observer(): VersionObserver | null {
+    return this.o;
+  }
+
+  set observer(o: VersionObserver | null) {
+    for (const t of ['update', 'rollback', 'current']) {
+      this.o?.removeEventListener(t, this.h);
+      o?.addEventListener(t, this.h);
+    }
+    this.o = o;
+    const p = o?.pending;
+    if (p) this.show(p, p.kind);
+  }
+
+  connectedCallback(): void {
+    if (!this.o) this.observer = currentObserver();
+  }
+
+  disconnectedCallback(): void {
+    this.observer = null;
+  }
+
+  /** Shows the notice for an update (or a rollback, when kind is "rollback"), unless snoozed. */
+  show(d: UpdateDetail, kind = 'update'): void {
+    if (d.version === this.z) return;
+    const r = this.shadowRoot ?? this.render();
+    const q = (s: string): HTMLElement => r.querySelector(s) as HTMLElement;
+    const rb = kind === 'rollback';
+    q('strong').textContent = rb ? 'This version was rolled back' : 'A new version is available';
+    q('span').textContent = rb ? `Reload to return to ${d.version}.` : `${d.version} is ready; you are on ${d.pageVersion}.`;
+    q('.b').hidden = false;
+    this.shownVersion = d.version;
+  }
+
+  hide(): void {
+    const b = this.shadowRoot?.querySelector('.b') as HTMLElement | null;
+    if (b) b.hidden = true;
+    this.shownVersion = null;
+  }
+
+  private render(): ShadowRoot {
+    const r = this.attachShadow({ mode: 'open' });
+    r.innerHTML = `<style>${CSS}</style><div class="b" part="banner" role="status" aria-live="polite" hidden><i class="d"></i><div class="t"><strong></strong><span></span></div><button class="l" part="later" type="button">Later</button><button class="r" part="reload" type="button">Reload</button></div>`;
+    const [later, reload] = r.querySelectorAll('button');
+    reload!.onclick = () => {
+      if (this.dispatchEvent(new CustomEvent('reload', { bubbles: true, composed: true, cancelable: true, detail: { version: this.shownVersion } }))) location.reload();
+    };
+    later!.onclick = () => {
+      this.z = this.shownVersion;
+      this.hide();
+    };
+    return r;
+  }
+}
+
+/** Registers `<version-banner>` once (no-op outside a browser). */
+export function defineVersionBanner(): void {
+  if (typeof customElements === 'object' && !customElements.get('version-banner')) customElements.define('version-banner', VersionBanner);
+}

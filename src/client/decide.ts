@@ -1,0 +1,121 @@
+/**
+ * Pure decisions of the browser client: no DOM, no clock, no randomness of its own (callers
+ * pass `random`). Own copies of the tiny semver comparison it needs, so the bundle has no
+ * dependencies (src/core is for Node; see CONTRIBUTING.md "Layout").
+ */
+
+export type Policy = 'major' | 'minor' | 'patch' | 'any';
+export type Phase = 'converged' | 'progressing' | 'degraded';
+export type Change = 'major' | 'minor' | 'patch' | 'prerelease' | 'rollback' | 'none';
+
+/** The AppState the sidecar sends (DESIGN.md "AppState"); unknown fields are ignored. */
+export interface AppState {
+  app: string;
+  phase: Phase;
+  version: string | null;
+  previousVersion: string | null;
+  change: Change;
+  serving: Record<string, number>;
+  policy?: Policy;
+  reason: string | null;
+  epoch: number;
+  seq: number;
+  since: string;
+}
+
+/** What a state means for a page running `pageVersion`. */
+export type Decision =
+  | { kind: 'update' | 'rollback'; version: string; change: Change | 'unknown' }
+  | { kind: 'progress' }
+  | { kind: 'current' | 'none' };
+
+type Parsed = [number, number, number, string[]];
+
+const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/** Parses "1.2.3", "v1.2.3-rc.1" (build metadata ignored); null when not semver. */
+export function parseVersion(v: string): Parsed | null {
+  const m = SEMVER.exec(v.trim());
+  return m ? [+m[1]!, +m[2]!, +m[3]!, m[4] ? m[4].split('.') : []] : null;
+}
+
+/** semver precedence: < 0 when a is lower than b, 0 when equal (ignoring build metadata). */
+export function compareVersions(a: Parsed, b: Parsed): number {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  const pa = a[3];
+  const pb = b[3];
+  if (!pa.length || !pb.length) return pb.length - pa.length; // a release ranks above its pre-releases
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    if (x === y) continue;
+    const nx = /^\d+$/.test(x);
+    const ny = /^\d+$/.test(y);
+    if (nx && ny) return +x - +y;
+    if (nx !== ny) return nx ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The largest component that differs between two versions. */
+export function changeBetween(a: Parsed, b: Parsed): 'major' | 'minor' | 'patch' | 'prerelease' | 'none' {
+  if (a[0] !== b[0]) return 'major';
+  if (a[1] !== b[1]) return 'minor';
+  if (a[2] !== b[2]) return 'patch';
+  return compareVersions(a, b) === 0 ? 'none' : 'prerelease';
+}
+
+const RANK: Record<string, number> = { major: 3, minor: 2, patch: 1, prerelease: 0, any: 0, unknown: 3 };
+
+/** True when a change of this kind is at least as large as the policy's smallest announced change. */
+export function policyAllows(change: string, policy: Policy): boolean {
+  return (RANK[change] ?? 0) >= (RANK[policy] ?? 1);
+}
+
+/**
+ * Does `state` warrant telling a page at `pageVersion` anything?
+ * - not converged → progress (never an update while pods are mixed);
+ * - converged at the page's own version → current;
+ * - converged lower than the page's version (or a rollback of an unparseable one) → rollback, always;
+ * - converged higher → update when the change is at least `policy` (client option, else the
+ *   state's policy, else "patch"); a version that is not semver counts as a major change.
+ */
+export function decide(state: AppState, pageVersion: string, policy?: Policy): Decision {
+  if (state.phase !== 'converged') return { kind: 'progress' };
+  const target = state.version;
+  if (target === null) return { kind: 'none' };
+  const effective = policy ?? state.policy ?? 'patch';
+  const page = parseVersion(pageVersion);
+  const next = parseVersion(target);
+  if (!page || !next) {
+    if (target.trim() === pageVersion.trim()) return { kind: 'current' };
+    if (state.change === 'rollback') return { kind: 'rollback', version: target, change: 'rollback' };
+    return policyAllows('unknown', effective) ? { kind: 'update', version: target, change: 'unknown' } : { kind: 'none' };
+  }
+  const order = compareVersions(next, page);
+  if (order === 0) return { kind: 'current' };
+  if (order < 0) return { kind: 'rollback', version: target, change: 'rollback' };
+  const change = changeBetween(page, next);
+  return policyAllows(change, effective) ? { kind: 'update', version: target, change } : { kind: 'none' };
+}
+
+/** True when `a` is older than `b` in (epoch, seq): such a state is ignored. */
+export function isOlder(a: Pick<AppState, 'epoch' | 'seq'>, b: Pick<AppState, 'epoch' | 'seq'> | null): boolean {
+  return b !== null && (a.epoch < b.epoch || (a.epoch === b.epoch && a.seq < b.seq));
+}
+
+/** Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s · 2^attempt)). */
+export function backoffMs(attempt: number, random: number): number {
+  return random * Math.min(30_000, 500 * 2 ** Math.min(attempt, 16));
+}
+
+/** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */
+export function socketUrl(base: string, url: string | undefined, pageVersion: string): string {
+  const u = new URL(url ?? '/version/ws', base);
+  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
+  u.searchParams.set('v', pageVersion);
+  return u.href;
+}
