@@ -1,0 +1,133 @@
+/**
+ * `version-observer controller [flags]`: parse the config once, load the signing key, start the
+ * informers, the HTTP server and the leader election; on SIGTERM/SIGINT shut down gracefully:
+ * stop pushing at once, release the Lease (a peer takes over within its retry period), close
+ * HTTP, stop the watches, exit 0. Invalid configuration throws one readable line, which
+ * src/cli/main.ts prints before exiting non-zero.
+ */
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import Fastify from 'fastify';
+import { jittered } from './backoff.ts';
+import { loadConfig, usage, type ControllerConfig } from './config.ts';
+import { Controller } from './controller.ts';
+import { buildServer } from './http.ts';
+import { loadOrCreateSigningKey } from './keys.ts';
+import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
+import { createMetrics } from './metrics.ts';
+import type { SigningKey } from '../core/signature.ts';
+
+/** Shutdown must finish within this, else exit 1. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function loadKubeConfig(c: ControllerConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (c.kubeconfig) kc.loadFromFile(c.kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error('kubeconfig has no current cluster');
+  return kc;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const config = loadConfig(argv);
+  if (config === null) {
+    console.log(usage());
+    return;
+  }
+  const log = Fastify({ logger: { level: config.logLevel, base: { component: 'controller', identity: config.identity } } }).log;
+  const kubeConfig = loadKubeConfig(config);
+  const metrics = createMetrics();
+
+  // The signing key: retried until the API answers (the Secret is needed before any push).
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  let key: SigningKey | undefined;
+  for (let attempt = 1; key === undefined; attempt++) {
+    try {
+      const r = await loadOrCreateSigningKey(core, config.namespace, config.keySecretName);
+      key = r.key;
+      log.info({ secret: `${config.namespace}/${config.keySecretName}`, kid: key.kid, created: r.created }, 'signing key loaded');
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'VO_SIGNING_KEY_INVALID') throw err;
+      const delayMs = jittered(attempt, { baseMs: 500, maxMs: 10_000 });
+      log.warn({ err: (err as Error).message, delayMs }, 'cannot load the signing key yet; retrying');
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+  const signingKey = key;
+
+  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log });
+  const healthz = new LeaderElectionHealthz();
+  const server = await buildServer({
+    logger: log,
+    apps: () => controller.apps(),
+    app: (k) => controller.app(k),
+    keys: () => [{ kid: signingKey.kid, alg: 'Ed25519', publicKey: signingKey.publicKeyBase64 }],
+    notReady: () => (controller.hasSynced() ? healthz.check() : 'informer caches not synced'),
+    registry: metrics.registry,
+  });
+  const address = await server.listen({ host: config.listenHost, port: config.port });
+  log.info({ address, namespaces: config.namespaces.length ? config.namespaces : 'all' }, 'controller listening');
+  controller.start();
+
+  const elector = createElector(
+    {
+      kubeConfig,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      healthToleranceMs: config.healthToleranceMs,
+      log,
+    },
+    {
+      onStartedLeading(leading, epoch) {
+        leading.addEventListener('abort', () => controller.stopLeading(), { once: true });
+        // Push only from a complete cache: a leader that pushed from a half-listed cache could
+        // send a state the cluster does not support.
+        void controller.synced().then(() => {
+          if (!leading.aborted) controller.startLeading(epoch);
+        });
+      },
+      onStoppedLeading() {
+        controller.stopLeading();
+      },
+      onNewLeader(identity) {
+        log.info({ leader: identity }, 'leader observed');
+      },
+    },
+  );
+  healthz.setElector(elector);
+  const electing = elector.run(new AbortController().signal);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, `${signal}: stopping pushes, releasing the Lease, closing`);
+    const hard = setTimeout(() => {
+      log.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    hard.unref();
+    controller.stopLeading();
+    (async () => {
+      await elector.release();
+      await electing;
+      await server.close();
+      await controller.stop();
+    })().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

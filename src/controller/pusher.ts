@@ -1,0 +1,304 @@
+/**
+ * The pusher (leader only): sends each pod of an app its app's current signed state,
+ * `PUT http://<podIP>:<pushPort>/internal/v1/state` with `{ state, sig }` (DESIGN.md
+ * "Controller → sidecar push"). The per-pod decisions (coalescing, one in flight, backoff,
+ * 409 = acknowledged) are src/core/push-policy.ts; this file only schedules and does I/O.
+ *
+ * Invariants:
+ * - A pod is a target while core's isPushTarget holds (Running with an IP); a new IP is a new
+ *   target. A target of an app with a state is pushed as soon as it appears.
+ * - Latest wins: a push always carries the app's state at the moment it starts; states that
+ *   arrive while a push is in flight or backing off are coalesced into the next one.
+ * - At most `concurrency` pushes are in flight in total; waiting targets queue FIFO.
+ * - Work per state change is O(targets of that app); per pod event O(1).
+ * - Nothing is sent unless `start()`ed (leading); `stop()` aborts in-flight pushes, cancels
+ *   timers and forgets acknowledgements (a new leader re-stamps every state anyway).
+ * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
+ *   when it holds it), which repairs a sidecar that restarted and lost its state.
+ * - Each state is signed once, on its first send.
+ */
+import http from 'node:http';
+import type { AppState } from '../core/app-state.ts';
+import type { PodView } from '../core/evaluate.ts';
+import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type Order, type PodPush } from '../core/push-policy.ts';
+
+export interface PusherOptions {
+  port: number;
+  concurrency: number;
+  timeoutMs: number;
+  resyncMs: number;
+  /** Signs a state: base64 Ed25519 over its canonical JSON. */
+  sign: (state: AppState) => string;
+  backoff?: BackoffConfig;
+  /** Called after every push attempt. status null = no HTTP answer. */
+  onResult?: (r: { app: string; pod: string; status: number | null; error: string | null; seconds: number }) => void;
+  log?: { debug(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+interface AppEntry {
+  state: AppState | null;
+  order: Order | null;
+  body: string | null;
+  targets: Set<string>;
+  /** Announcement tracking: called once every target present at setState acknowledged it. */
+  waiting: { order: Order; remaining: Set<string>; onAll: () => void } | null;
+}
+
+interface Target {
+  key: string;
+  app: string;
+  ip: string;
+  podName: string;
+  push: PodPush;
+  timer: NodeJS.Timeout | undefined;
+  queued: boolean;
+  request: http.ClientRequest | undefined;
+}
+
+export class Pusher {
+  readonly #o: PusherOptions;
+  readonly #apps = new Map<string, AppEntry>();
+  readonly #targets = new Map<string, Target>();
+  /** "namespace/name" of a pod → its current target key. */
+  readonly #byPod = new Map<string, string>();
+  #queue: Target[] = [];
+  #active = 0;
+  #running = false;
+  #resync: NodeJS.Timeout | undefined;
+  readonly #agent: http.Agent;
+
+  constructor(o: PusherOptions) {
+    this.#o = o;
+    this.#agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000, scheduling: 'lifo' });
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    if (this.#o.resyncMs > 0) {
+      this.#resync = setInterval(() => this.resync(), this.#o.resyncMs);
+      this.#resync.unref();
+    }
+    for (const t of this.#targets.values()) this.#kick(t);
+  }
+
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#resync);
+    this.#queue = [];
+    for (const t of this.#targets.values()) {
+      clearTimeout(t.timer);
+      t.timer = undefined;
+      t.queued = false;
+      t.request?.destroy(new Error('pusher stopped'));
+      t.request = undefined;
+      t.push = IDLE_POD;
+    }
+    for (const a of this.#apps.values()) a.waiting = null;
+  }
+
+  /** Closes idle sockets; call after stop() on shutdown. */
+  close(): void {
+    this.stop();
+    this.#agent.destroy();
+  }
+
+  /**
+   * The app's current state (null: the app is gone). `onAllAcked` fires once every current
+   * target has acknowledged this state (or a newer one), while this state is still current.
+   */
+  setState(app: string, state: AppState | null, onAllAcked?: () => void): void {
+    if (state === null) {
+      const entry = this.#apps.get(app);
+      if (entry && entry.targets.size === 0) this.#apps.delete(app);
+      else if (entry) Object.assign(entry, { state: null, order: null, body: null, waiting: null });
+      return;
+    }
+    const entry = this.#entry(app);
+    entry.state = state;
+    entry.order = { epoch: state.epoch, seq: state.seq };
+    entry.body = null;
+    entry.waiting = onAllAcked && this.#running ? { order: entry.order, remaining: new Set(entry.targets), onAll: onAllAcked } : null;
+    if (entry.waiting && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
+    for (const key of entry.targets) {
+      const t = this.#targets.get(key);
+      if (t) this.#kick(t);
+    }
+  }
+
+  /** A pod of `app` was added or changed (O(1)). Pods that are no push target are dropped. */
+  upsertPod(app: string, pod: PodView): void {
+    const id = `${pod.namespace}/${pod.name}`;
+    const oldKey = this.#byPod.get(id);
+    const target = isPushTarget(pod) ? podKey(pod) : null;
+    if (oldKey !== undefined && (oldKey !== target || this.#targets.get(oldKey)?.app !== app)) this.#drop(oldKey, id);
+    if (target === null || this.#targets.has(target)) return;
+    const t: Target = { key: target, app, ip: pod.podIP as string, podName: id, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
+    this.#targets.set(target, t);
+    this.#byPod.set(id, target);
+    this.#entry(app).targets.add(target);
+    this.#kick(t);
+  }
+
+  removePod(pod: Pick<PodView, 'namespace' | 'name'>): void {
+    const id = `${pod.namespace}/${pod.name}`;
+    const key = this.#byPod.get(id);
+    if (key !== undefined) this.#drop(key, id);
+  }
+
+  /** Re-sends every target its app's current state (forgets acknowledgements). */
+  resync(): void {
+    for (const t of this.#targets.values()) {
+      if (t.push.acked !== null) t.push = { ...t.push, acked: null };
+      this.#kick(t);
+    }
+  }
+
+  /** Targets per app, for tests and debugging. */
+  targetsOf(app: string): string[] {
+    return [...(this.#apps.get(app)?.targets ?? [])];
+  }
+
+  #entry(app: string): AppEntry {
+    let e = this.#apps.get(app);
+    if (!e) this.#apps.set(app, (e = { state: null, order: null, body: null, targets: new Set(), waiting: null }));
+    return e;
+  }
+
+  #drop(key: string, podId: string): void {
+    const t = this.#targets.get(key);
+    this.#byPod.delete(podId);
+    if (!t) return;
+    this.#targets.delete(key);
+    clearTimeout(t.timer);
+    t.request?.destroy(new Error('pod gone'));
+    t.request = undefined;
+    const entry = this.#apps.get(t.app);
+    if (entry) {
+      entry.targets.delete(key);
+      if (entry.waiting?.remaining.delete(key) && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
+      if (entry.targets.size === 0 && entry.state === null) this.#apps.delete(t.app);
+    }
+  }
+
+  #fireWaiting(entry: AppEntry): void {
+    const w = entry.waiting;
+    entry.waiting = null;
+    w?.onAll();
+  }
+
+  #kick(t: Target): void {
+    if (!this.#running || t.queued || t.timer !== undefined) return;
+    const entry = this.#apps.get(t.app);
+    const step = nextStep(t.push, entry?.order ?? null, Date.now());
+    switch (step.kind) {
+      case 'send':
+        t.queued = true;
+        this.#queue.push(t);
+        this.#pump();
+        return;
+      case 'wait':
+        t.timer = setTimeout(() => {
+          t.timer = undefined;
+          this.#kick(t);
+        }, step.delayMs);
+        t.timer.unref();
+        return;
+      case 'idle':
+      case 'busy':
+        return;
+    }
+  }
+
+  #pump(): void {
+    while (this.#running && this.#active < this.#o.concurrency && this.#queue.length > 0) {
+      const t = this.#queue.shift() as Target;
+      t.queued = false;
+      if (this.#targets.get(t.key) !== t) continue;
+      const entry = this.#apps.get(t.app);
+      const step = nextStep(t.push, entry?.order ?? null, Date.now());
+      if (step.kind !== 'send' || !entry?.state) {
+        this.#kick(t);
+        continue;
+      }
+      if (entry.body === null) entry.body = JSON.stringify({ state: entry.state, sig: this.#o.sign(entry.state) });
+      this.#send(t, step.order, entry.body);
+    }
+  }
+
+  #send(t: Target, order: Order, body: string): void {
+    t.push = started(t.push, order);
+    this.#active++;
+    const t0 = performance.now();
+    let settled = false;
+    const done = (status: number | null, error: string | null) => {
+      if (settled) return;
+      settled = true;
+      this.#active--;
+      t.request = undefined;
+      const seconds = (performance.now() - t0) / 1000;
+      this.#o.onResult?.({ app: t.app, pod: t.podName, status, error, seconds });
+      if (this.#targets.get(t.key) === t && this.#running) {
+        const outcome = outcomeOf(status);
+        t.push = finished(t.push, outcome, Date.now(), Math.random(), this.#o.backoff);
+        if (outcome === 'failed') this.#o.log?.debug({ app: t.app, pod: t.podName, status, error, failures: t.push.failures }, 'push failed');
+        const entry = this.#apps.get(t.app);
+        const w = entry?.waiting;
+        if (w && outcome !== 'failed' && t.push.acked && (t.push.acked.epoch > w.order.epoch || (t.push.acked.epoch === w.order.epoch && t.push.acked.seq >= w.order.seq))) {
+          if (w.remaining.delete(t.key) && w.remaining.size === 0) this.#fireWaiting(entry);
+        }
+        this.#kick(t);
+      }
+      this.#pump();
+    };
+    const req = http.request(
+      {
+        host: t.ip,
+        port: this.#o.port,
+        method: 'PUT',
+        path: '/internal/v1/state',
+        agent: this.#agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: this.#o.timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? null, null));
+        res.on('error', (err) => done(null, errorReason(err)));
+      },
+    );
+    t.request = req;
+    req.on('timeout', () => req.destroy(Object.assign(new Error('push timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (err) => done(null, errorReason(err)));
+    req.end(body);
+  }
+}
+
+/** A short, bounded reason for a network failure (metrics label). */
+export function errorReason(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  switch (code) {
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'unreachable';
+    default:
+      return 'network';
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * A work queue keyed by app ("namespace/name"), with client-go's workqueue semantics:
+ *
+ * - Deduplicated: a key waiting in the queue is there once, however often it is added.
+ * - A key is processed by one worker at a time: adding a key while it is being processed marks
+ *   it dirty, and it is queued again when `done` is called (no event is lost, none runs twice
+ *   concurrently).
+ * - Rate-limited retries: `addRateLimited` waits a per-item exponential delay
+ *   (`baseMs` × 2^(n-1), capped at `maxMs`) that grows with the item's failures until `forget`.
+ * - `addAfter` delays an add; several delayed adds of one key keep the earliest.
+ * - The request is just the key: it "does not contain information about any specific event"
+ *   (controller-runtime); handlers re-read the cache.
+ *
+ * `runWorker` drives a handler: success → forget (and optional requeue-after); a thrown
+ * TerminalError → counted and forgotten, never retried; any other error → rate-limited retry.
+ */
+import { exponential } from './backoff.ts';
+
+/** An error that retrying cannot fix: counted, logged, never retried. */
+export class TerminalError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+export interface QueueOptions {
+  /** First retry delay, ms. Default 50. */
+  baseMs?: number;
+  /** Retry delay cap, ms. Default 5 min. */
+  maxMs?: number;
+}
+
+export interface HandlerResult {
+  /** Process the key again after this many ms (e.g. a settle window). */
+  requeueAfterMs?: number;
+}
+
+export class WorkQueue {
+  readonly #baseMs: number;
+  readonly #maxMs: number;
+  #items: string[] = [];
+  #head = 0;
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  #waiters: Array<(key: string | undefined) => void> = [];
+  #shutdown = false;
+
+  constructor(opts: QueueOptions = {}) {
+    this.#baseMs = opts.baseMs ?? 50;
+    this.#maxMs = opts.maxMs ?? 5 * 60_000;
+  }
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  add(key: string): void {
+    if (this.#shutdown || this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    this.#push(key);
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.#shutdown) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const existing = this.#delayed.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.#delayed.set(key, { at, timer });
+  }
+
+  addRateLimited(key: string): void {
+    const n = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, n);
+    this.addAfter(key, exponential(n, { baseMs: this.#baseMs, maxMs: this.#maxMs }));
+  }
+
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** Next key to process, or undefined once shut down. Call `done(key)` when finished. */
+  get(): Promise<string | undefined> {
+    if (this.#shutdown) return Promise.resolve(undefined);
+    const key = this.#shift();
+    if (key !== undefined) return Promise.resolve(this.#begin(key));
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (this.#dirty.has(key) && !this.#shutdown) this.#push(key);
+  }
+
+  shutdown(): void {
+    this.#shutdown = true;
+    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    this.#delayed.clear();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w(undefined);
+  }
+
+  get isShutdown(): boolean {
+    return this.#shutdown;
+  }
+
+  #begin(key: string): string {
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    return key;
+  }
+
+  #push(key: string): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) return waiter(this.#begin(key));
+    this.#items.push(key);
+  }
+
+  #shift(): string | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const key = this.#items[this.#head++] as string;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return key;
+  }
+}
+
+export interface WorkerHooks {
+  onError?(key: string, err: unknown, terminal: boolean): void;
+}
+
+/**
+ * Processes keys until the queue shuts down. Returns when it has. The handler may be sync or
+ * async; keys are processed one at a time per worker.
+ */
+export async function runWorker(
+  queue: WorkQueue,
+  handler: (key: string) => HandlerResult | void | Promise<HandlerResult | void>,
+  hooks: WorkerHooks = {},
+): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    try {
+      const result = await handler(key);
+      queue.forget(key);
+      if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+    } catch (err) {
+      const terminal = err instanceof TerminalError;
+      hooks.onError?.(key, err, terminal);
+      if (terminal) queue.forget(key);
+      else queue.addRateLimited(key);
+    } finally {
+      queue.done(key);
+    }
+  }
+}

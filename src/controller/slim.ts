@@ -1,0 +1,106 @@
+/**
+ * What the informer caches keep of a Pod or a Deployment: only the fields the evaluator, the
+ * pusher and the Event recorder read (STYLE: "cache only the fields the evaluator needs").
+ * managedFields, container specs, volumes, most of status… are dropped at the edge, before an
+ * object reaches the cache, so the cache's memory is O(objects × a few fields).
+ *
+ * Input may be a typed object from a list call (timestamps as Date) or raw JSON from a watch
+ * (timestamps as RFC 3339 strings); the output is the same either way. Pure.
+ */
+import type { DeploymentView, PodView } from '../core/evaluate.ts';
+import { APP_LABEL } from './config.ts';
+
+/** A cached object's identity: enough for client-node's ListWatch store (namespace/name/resourceVersion). */
+export interface SlimMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+}
+
+export interface SlimPod {
+  metadata: SlimMeta;
+  /** Value of the `version-observer.io/app` label ('' when absent). */
+  app: string;
+  view: PodView;
+}
+
+export interface SlimDeployment {
+  metadata: SlimMeta;
+  app: string;
+  view: DeploymentView;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as Obj) : {});
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown, d = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+const timeMs = (v: unknown): number | undefined => {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+};
+
+function meta(m: Obj): SlimMeta {
+  return { name: str(m.name), namespace: str(m.namespace), uid: str(m.uid), resourceVersion: str(m.resourceVersion) };
+}
+
+export function slimPod(raw: unknown, versionLabel: string): SlimPod {
+  const o = obj(raw);
+  const m = obj(o.metadata);
+  const labels = obj(m.labels);
+  const status = obj(o.status);
+  const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
+  const readyCond = conditions.map(obj).find((c) => c.type === 'Ready');
+  const ready = readyCond?.status === 'True';
+  const label = labels[versionLabel];
+  const view: PodView = {
+    name: str(m.name),
+    namespace: str(m.namespace),
+    versionLabel: typeof label === 'string' ? label : undefined,
+    ready,
+    terminating: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null,
+  };
+  const ip = str(status.podIP);
+  if (ip) view.podIP = ip;
+  const phase = str(status.phase);
+  if (phase) view.phase = phase;
+  const since = ready ? timeMs(readyCond?.lastTransitionTime) : undefined;
+  if (since !== undefined) view.readySince = since;
+  return { metadata: meta(m), app: str(labels[APP_LABEL]), view };
+}
+
+export function slimDeployment(raw: unknown): SlimDeployment {
+  const o = obj(raw);
+  const m = obj(o.metadata);
+  const labels = obj(m.labels);
+  const annotations = obj(m.annotations);
+  const spec = obj(o.spec);
+  const status = obj(o.status);
+  const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]).map(obj) : [];
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  const view: DeploymentView = {
+    name: str(m.name),
+    namespace: str(m.namespace),
+    generation: num(m.generation),
+    observedGeneration: num(status.observedGeneration),
+    specReplicas: num(spec.replicas, 1),
+    replicas: num(status.replicas),
+    updatedReplicas: num(status.updatedReplicas),
+    availableReplicas: num(status.availableReplicas),
+    paused: spec.paused === true,
+    progressDeadlineExceeded: progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded',
+  };
+  const policy = annotations['version-observer.io/policy'];
+  if (typeof policy === 'string') view.policy = policy;
+  return { metadata: meta(m), app: str(labels[APP_LABEL]), view };
+}
+
+/** "namespace/name" of the app an object belongs to, or null when it has no app label. */
+export function appKeyOf(o: { metadata: SlimMeta; app: string }): string | null {
+  return o.app ? `${o.metadata.namespace}/${o.app}` : null;
+}
+
