@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import semver from 'semver';
+import {
+  backoffMs, changeBetween, compareVersions, decide, isOlder, parseVersion, policyAllows, socketUrl, type AppState,
+} from '../../../src/client/decide.ts';
+
+const state = (over: Partial<AppState> = {}): AppState => ({
+  app: 'shop/storefront', phase: 'converged', version: '1.1.0', previousVersion: '1.0.0', change: 'minor',
+  serving: { '1.1.0': 3 }, reason: null, epoch: 1, seq: 1, since: '2026-01-01T00:00:00.000Z', ...over,
+});
+
+const ident = fc.oneof(fc.nat({ max: 20 }).map(String), fc.constantFrom('alpha', 'beta', 'rc', 'x-1', 'a.b'));
+const version = fc
+  .tuple(fc.nat({ max: 5 }), fc.nat({ max: 5 }), fc.nat({ max: 5 }), fc.array(ident, { maxLength: 3 }))
+  .map(([a, b, c, pre]) => `${a}.${b}.${c}${pre.length ? `-${pre.join('.')}` : ''}`);
+
+test('compareVersions agrees with the semver package on precedence', () => {
+  fc.assert(
+    fc.property(version, version, (a, b) => {
+      const mine = Math.sign(compareVersions(parseVersion(a)!, parseVersion(b)!));
+      assert.equal(mine, semver.compare(a, b), `${a} vs ${b}`);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('parseVersion accepts a leading v and build metadata, refuses non-semver', () => {
+  assert.deepEqual(parseVersion('v1.2.3-rc.1+b7'), [1, 2, 3, ['rc', '1']]);
+  for (const bad of ['', '1.2', 'latest', '1.2.3.4', 'v', '1.2.x']) assert.equal(parseVersion(bad), null, bad);
+});
+
+test('changeBetween names the largest differing component', () => {
+  const c = (a: string, b: string) => changeBetween(parseVersion(a)!, parseVersion(b)!);
+  assert.equal(c('1.0.0', '2.0.0'), 'major');
+  assert.equal(c('1.0.0', '1.1.5'), 'minor');
+  assert.equal(c('1.0.0', '1.0.1'), 'patch');
+  assert.equal(c('1.4.0-rc.1', '1.4.0'), 'prerelease');
+  assert.equal(c('v1.0.0', '1.0.0'), 'none');
+});
+
+test('policy: the smallest change announced', () => {
+  const table: Array<[string, string, boolean]> = [
+    ['major', 'major', true], ['minor', 'major', false], ['patch', 'major', false],
+    ['major', 'minor', true], ['minor', 'minor', true], ['patch', 'minor', false],
+    ['patch', 'patch', true], ['prerelease', 'patch', false], ['prerelease', 'any', true], ['unknown', 'major', true],
+  ];
+  for (const [change, policy, want] of table) assert.equal(policyAllows(change, policy as 'any'), want, `${change} under ${policy}`);
+});
+
+test('decide: only a converged state can be an update', () => {
+  assert.deepEqual(decide(state(), '1.0.0'), { kind: 'update', version: '1.1.0', change: 'minor' });
+  assert.deepEqual(decide(state({ phase: 'progressing', reason: 'MixedVersions', serving: { '1.0.0': 2, '1.1.0': 1 } }), '1.0.0'), { kind: 'progress' });
+  assert.deepEqual(decide(state({ phase: 'degraded', reason: 'ProgressDeadlineExceeded' }), '1.0.0'), { kind: 'progress' });
+  assert.deepEqual(decide(state({ version: null }), '1.0.0'), { kind: 'none' });
+});
+
+test('decide: the page at the served version is current; lower served version is a rollback', () => {
+  assert.deepEqual(decide(state(), '1.1.0'), { kind: 'current' });
+  assert.deepEqual(decide(state(), 'v1.1.0'), { kind: 'current' });
+  assert.deepEqual(decide(state({ version: '1.0.0', change: 'rollback' }), '1.1.0'), { kind: 'rollback', version: '1.0.0', change: 'rollback' });
+  // a rollback is announced whatever the policy
+  assert.equal(decide(state({ version: '1.0.0', change: 'rollback' }), '1.0.1', 'major').kind, 'rollback');
+});
+
+test('decide: the client policy overrides the state policy, which overrides the default (patch)', () => {
+  assert.equal(decide(state({ version: '1.0.1' }), '1.0.0').kind, 'update');
+  assert.equal(decide(state({ version: '1.0.1', policy: 'minor' }), '1.0.0').kind, 'none');
+  assert.equal(decide(state({ version: '1.0.1', policy: 'minor' }), '1.0.0', 'patch').kind, 'update');
+  assert.equal(decide(state({ version: '2.0.0', policy: 'major' }), '1.9.9').kind, 'update');
+  assert.equal(decide(state({ version: '1.4.0' }), '1.4.0-rc.1').kind, 'none');
+  assert.equal(decide(state({ version: '1.4.0' }), '1.4.0-rc.1', 'any').kind, 'update');
+});
+
+test('decide: versions that are not semver announce when they differ, never when equal', () => {
+  assert.deepEqual(decide(state({ version: 'build-42' }), 'build-41'), { kind: 'update', version: 'build-42', change: 'unknown' });
+  assert.deepEqual(decide(state({ version: 'build-42' }), 'build-42'), { kind: 'current' });
+  assert.equal(decide(state({ version: 'build-40', change: 'rollback' }), 'build-41').kind, 'rollback');
+});
+
+test('decide is total: any state and page version give a decision; converged-only updates', () => {
+  const phase = fc.constantFrom('converged', 'progressing', 'degraded') as fc.Arbitrary<AppState['phase']>;
+  fc.assert(
+    fc.property(phase, fc.option(version, { nil: null }), version, fc.constantFrom(undefined, 'major', 'minor', 'patch', 'any') as fc.Arbitrary<undefined | 'any'>, (p, v, page, pol) => {
+      const d = decide(state({ phase: p, version: v }), page, pol);
+      if (d.kind === 'update') {
+        assert.equal(p, 'converged');
+        assert.ok(semver.gt(v!, page));
+      }
+      if (d.kind === 'rollback') assert.ok(semver.lt(v!, page));
+      if (d.kind === 'current') assert.ok(semver.eq(v!, page));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('isOlder orders by (epoch, seq)', () => {
+  assert.equal(isOlder({ epoch: 1, seq: 5 }, null), false);
+  assert.equal(isOlder({ epoch: 1, seq: 5 }, { epoch: 1, seq: 6 }), true);
+  assert.equal(isOlder({ epoch: 1, seq: 6 }, { epoch: 1, seq: 6 }), false);
+  assert.equal(isOlder({ epoch: 2, seq: 0 }, { epoch: 1, seq: 99 }), false);
+  assert.equal(isOlder({ epoch: 1, seq: 99 }, { epoch: 2, seq: 0 }), true);
+});
+
+test('backoffMs: full jitter between 0 and min(30 s, 0.5 s · 2^attempt)', () => {
+  assert.equal(backoffMs(0, 0.999999) < 500, true);
+  assert.equal(backoffMs(0, 0), 0);
+  assert.equal(Math.round(backoffMs(1, 0.5)), 500);
+  assert.equal(Math.round(backoffMs(6, 1)), 30_000);
+  assert.equal(Math.round(backoffMs(1000, 1)), 30_000);
+  fc.assert(fc.property(fc.nat({ max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (a, r) => {
+    const ms = backoffMs(a, r);
+    assert.ok(ms >= 0 && ms <= 30_000 && ms <= 500 * 2 ** a);
+  }));
+});
+
+test('socketUrl: same origin /version/ws by default, ws/wss by page scheme, page version as v', () => {
+  assert.equal(socketUrl('https://shop.example.com/cart?x=1', undefined, '1.2.3'), 'wss://shop.example.com/version/ws?v=1.2.3');
+  assert.equal(socketUrl('http://127.0.0.1:8080/', undefined, '1.0.0-rc.1'), 'ws://127.0.0.1:8080/version/ws?v=1.0.0-rc.1');
+  assert.equal(socketUrl('https://a.example/', 'https://b.example/v/ws', '1.0.0'), 'wss://b.example/v/ws?v=1.0.0');
+});

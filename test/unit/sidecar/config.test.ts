@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../../src/sidecar/config.ts';
+import { generateSigningKey } from '../../../src/core/signature.ts';
+import { VoError } from '../../../src/core/errors.ts';
+
+const key = generateSigningKey();
+const env = (over: Record<string, string | undefined> = {}) => ({
+  VERSION_OBSERVER_APP: 'storefront', VERSION_OBSERVER_POD_VERSION: '1.3.2', VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, ...over,
+});
+
+function refuses(argv: string[], e: Record<string, string | undefined>, pattern: RegExp): void {
+  assert.throws(() => parseConfig(argv, e), (err: unknown) => {
+    assert.ok(err instanceof VoError);
+    assert.equal(err.code, 'VO_CONFIG_INVALID');
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+test('defaults follow the configuration contract', () => {
+  const c = parseConfig([], env());
+  assert.equal(c.app, 'default/storefront');
+  assert.equal(c.podVersion, '1.3.2');
+  assert.equal(c.listenHost, '0.0.0.0');
+  assert.equal(c.port, 8787);
+  assert.equal(c.adminPort, 8788);
+  assert.equal(c.maxConnections, 50_000);
+  assert.equal(c.heartbeatIntervalMs, 25_000);
+  assert.equal(c.allowedOrigins, null);
+  assert.equal(c.publicKeys.length, 1);
+  assert.equal(c.controllerUrl, null);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.publicKeys));
+});
+
+test('namespace, origins, several keys, flags over env', () => {
+  const k2 = generateSigningKey();
+  const c = parseConfig(['--max-connections', '10', '--port=9000'], env({
+    POD_NAMESPACE: 'shop', VERSION_OBSERVER_PUBLIC_KEY: `${key.publicKeyBase64}, ${k2.publicKeyBase64}`,
+    VERSION_OBSERVER_ALLOWED_ORIGINS: 'https://shop.example.com, http://127.0.0.1:8080/', VERSION_OBSERVER_MAX_CONNECTIONS: '99',
+  }));
+  assert.equal(c.app, 'shop/storefront');
+  assert.equal(c.publicKeys.length, 2);
+  assert.deepEqual(c.allowedOrigins, ['https://shop.example.com', 'http://127.0.0.1:8080']);
+  assert.equal(c.maxConnections, 10);
+  assert.equal(c.port, 9000);
+  assert.equal(parseConfig([], env({ VERSION_OBSERVER_APP: 'ns/app' })).app, 'ns/app');
+});
+
+test('controller URL is used only when no key is pinned', () => {
+  const c = parseConfig([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: 'http://vo-controller.vo:8080/' }));
+  assert.equal(c.controllerUrl, 'http://vo-controller.vo:8080');
+  assert.equal(c.publicKeys.length, 0);
+});
+
+test('invalid configuration names the setting in one line', () => {
+  refuses([], env({ VERSION_OBSERVER_APP: undefined }), /VERSION_OBSERVER_APP is required/);
+  refuses([], env({ VERSION_OBSERVER_POD_VERSION: '' }), /VERSION_OBSERVER_POD_VERSION is required/);
+  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: 'not base64!' }), /VERSION_OBSERVER_PUBLIC_KEY entry 1: public key is not base64/);
+  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: Buffer.alloc(16).toString('base64') }), /32 raw bytes/);
+  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined }), /set VERSION_OBSERVER_PUBLIC_KEY or VERSION_OBSERVER_CONTROLLER_URL/);
+  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: 'ftp://x' }), /must be http/);
+  refuses([], env({ VERSION_OBSERVER_PORT: '70000' }), /VERSION_OBSERVER_PORT must be an integer/);
+  refuses([], env({ VERSION_OBSERVER_PORT: '9000', VERSION_OBSERVER_ADMIN_PORT: '9000' }), /must differ/);
+  refuses([], env({ VERSION_OBSERVER_MAX_CONNECTIONS: '0' }), /VERSION_OBSERVER_MAX_CONNECTIONS/);
+  refuses([], env({ VERSION_OBSERVER_ALLOWED_ORIGINS: 'shop.example.com' }), /not an origin/);
+  refuses([], env({ VERSION_OBSERVER_APP: 'a/b/c' }), /VERSION_OBSERVER_APP must be/);
+  refuses(['--bogus', '1'], env(), /unknown flag --bogus/);
+  refuses(['--app'], env(), /--app needs a value/);
+});
