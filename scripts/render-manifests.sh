@@ -2,6 +2,7 @@
 # Regenerates manifests/ from the chart with default values:
 #   bash scripts/render-manifests.sh           write manifests/version-observer.yaml
 #   bash scripts/render-manifests.sh --check   exit 1 (with a diff) when manifests/ is out of date
+# VO_MANIFESTS_FILE overrides the file (the test points --check at a stale copy).
 # Release name "version-observer", namespace "version-observer": `kubectl create namespace
 # version-observer && kubectl apply -f manifests/` installs what `helm install` would (minus the
 # helm test pod, which is a hook and is not rendered here).
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 HELM="${HELM:-$(bash scripts/build-binaries.sh)/helm}"
 # Rendered for a fixed Kubernetes version so the output does not depend on the helm build.
 KUBE_VERSION="${VO_RENDER_KUBE_VERSION:-1.37.2}"
-out=manifests/version-observer.yaml
+out="${VO_MANIFESTS_FILE:-manifests/version-observer.yaml}"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 {
