@@ -1,0 +1,119 @@
+/**
+ * TEST RECEIVER: a stand-in for the sidecar's admin port in controller tests (image
+ * `version-observer/test-receiver`), a real HTTP server on $POD_IP:${RECEIVER_PORT:-8788}.
+ *
+ *   PUT /internal/v1/state  { state, sig } → 204 applied | 409 not newer (epoch, seq)
+ *                           | 401 bad signature | 400 malformed
+ *   GET /received           { held, received: [{ atMs, status, state }] } (every push, in order)
+ *   GET /healthz            200
+ *
+ * Keys: RECEIVER_PUBLIC_KEY (base64 raw Ed25519, comma-separated) or RECEIVER_KEYS_URL (the
+ * controller's /v1/keys, fetched on demand and again when a signature does not verify).
+ * Verification uses the core helpers, exactly as the sidecar does.
+ *
+ * Also usable in-process: `startReceiver({ host, port, keys })`.
+ */
+import http from 'node:http';
+import type { KeyObject } from 'node:crypto';
+import { compareOrder, validateAppState, type AppState } from '../../src/core/app-state.ts';
+import { publicKeyFromBase64, verifyState } from '../../src/core/signature.ts';
+
+export interface Received {
+  atMs: number;
+  status: number;
+  state: AppState | null;
+}
+
+export interface ReceiverOptions {
+  host: string;
+  port: number;
+  publicKeys?: string[];
+  keysUrl?: string;
+}
+
+export interface Receiver {
+  server: http.Server;
+  received: Received[];
+  held(): AppState | null;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
+  let keys: KeyObject[] = (o.publicKeys ?? []).filter(Boolean).map(publicKeyFromBase64);
+  let lastFetch = 0;
+  let held: AppState | null = null;
+  const received: Received[] = [];
+
+  async function refreshKeys(): Promise<void> {
+    if (!o.keysUrl || Date.now() - lastFetch < 500) return;
+    lastFetch = Date.now();
+    try {
+      const res = await fetch(o.keysUrl, { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { keys: Array<{ publicKey: string }> };
+      keys = body.keys.map((k) => publicKeyFromBase64(k.publicKey));
+    } catch {
+      // keep the old keys
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/received') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ held, received }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200).end('ok');
+      return;
+    }
+    if (req.method !== 'PUT' || req.url !== '/internal/v1/state') {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const answer = (status: number, state: AppState | null) => {
+        received.push({ atMs: Date.now(), status, state });
+        res.writeHead(status).end();
+      };
+      let body: { state?: unknown; sig?: unknown };
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return answer(400, null);
+      }
+      const v = validateAppState(body?.state);
+      if (!v.ok) return answer(400, null);
+      if (keys.length === 0 || !verifyState(body.state, body.sig, keys)) {
+        await refreshKeys();
+        if (!verifyState(body.state, body.sig, keys)) return answer(401, v.state);
+      }
+      if (held !== null && compareOrder(v.state, held) <= 0) return answer(409, v.state);
+      held = v.state;
+      answer(204, v.state);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    server,
+    received,
+    held: () => held,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+if (import.meta.main) {
+  const host = process.env.POD_IP || '127.0.0.1';
+  const port = Number(process.env.RECEIVER_PORT || 8788);
+  const r = await startReceiver({
+    host,
+    port,
+    publicKeys: (process.env.RECEIVER_PUBLIC_KEY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(process.env.RECEIVER_KEYS_URL ? { keysUrl: process.env.RECEIVER_KEYS_URL } : {}),
+  });
+  console.log(`test-receiver listening on ${host}:${port}`);
+  process.on('SIGTERM', () => void r.close().then(() => process.exit(0)));
+}

@@ -1,0 +1,92 @@
+/** The pusher against real receivers on loopback IPs (real sockets; no Kubernetes involved). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pusher } from '../../../src/controller/pusher.ts';
+import { generateSigningKey, signState } from '../../../src/core/signature.ts';
+import type { AppState } from '../../../src/core/app-state.ts';
+import { startReceiver, type Receiver } from '../../support/receiver.ts';
+
+const key = generateSigningKey();
+const port = 20000 + Math.floor(Math.random() * 20000);
+const state = (seq: number, epoch = 1, version = '1.0.0'): AppState => ({
+  app: 'ns/shop', phase: 'converged', version, previousVersion: null, change: 'none', serving: { [version]: 2 }, reason: null, epoch, seq, since: '2026-01-01T00:00:00.000Z',
+});
+const pod = (name: string, ip: string, phase = 'Running') => ({ name, namespace: 'ns', versionLabel: '1.0.0', ready: true, terminating: false, podIP: ip, phase });
+const until = async (pred: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+test('pushes the current state to every target, coalesces, new pods get it, 409 is fine, stop stops', async () => {
+  const receivers: Receiver[] = [];
+  for (const ip of ['127.0.0.21', '127.0.0.22']) receivers.push(await startReceiver({ host: ip, port, publicKeys: [key.publicKeyBase64] }));
+  const results: Array<number | null> = [];
+  const pusher = new Pusher({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, sign: (s) => signState(s, key), onResult: (r) => results.push(r.status) });
+  try {
+    pusher.upsertPod('ns/shop', pod('a', '127.0.0.21'));
+    pusher.upsertPod('ns/shop', pod('p', '127.0.0.99', 'Pending'));
+    assert.deepEqual(pusher.targetsOf('ns/shop'), ['ns/a@127.0.0.21'], 'a Pending pod is no target');
+    pusher.setState('ns/shop', state(1));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(receivers[0]!.received.length, 0, 'nothing is sent before start()');
+    let acked = false;
+    pusher.start();
+    pusher.setState('ns/shop', state(2), () => (acked = true));
+    pusher.setState('ns/shop', state(3));
+    pusher.setState('ns/shop', state(4), () => (acked = true));
+    await until(() => receivers[0]!.held()?.seq === 4);
+    await until(() => acked);
+    assert.ok(receivers[0]!.received.length <= 2, `coalesced: ${receivers[0]!.received.length} pushes`);
+    // a new pod gets the current state at once
+    pusher.upsertPod('ns/shop', pod('b', '127.0.0.22'));
+    await until(() => receivers[1]!.held()?.seq === 4);
+    // resync re-sends; the receiver answers 409, which counts as acknowledged
+    pusher.resync();
+    await until(() => receivers[1]!.received.some((r) => r.status === 409));
+    // stop: nothing more is sent
+    pusher.stop();
+    const before = receivers.map((r) => r.received.length);
+    pusher.setState('ns/shop', state(5));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(receivers.map((r) => r.received.length), before);
+    assert.ok(!results.some((s) => s === 401), 'signatures verify');
+  } finally {
+    pusher.close();
+    for (const r of receivers) await r.close();
+  }
+});
+
+test('retries a failing pod with backoff until it answers; global concurrency is bounded', async () => {
+  const pusher = new Pusher({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key) });
+  const failures: Array<string | null> = [];
+  let maxInFlight = 0;
+  const p2 = new Pusher({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key),
+    onResult: (r) => { failures.push(r.error); },
+  });
+  try {
+    p2.start();
+    p2.upsertPod('ns/shop', pod('late', '127.0.0.31'));
+    p2.setState('ns/shop', state(1));
+    await until(() => failures.length >= 2);
+    assert.equal(failures[0], 'refused');
+    const r = await startReceiver({ host: '127.0.0.31', port, publicKeys: [key.publicKeyBase64] });
+    await until(() => r.held()?.seq === 1);
+    await r.close();
+    // concurrency bound across many pods (no receivers: all refused quickly)
+    pusher.start();
+    for (let i = 0; i < 20; i++) pusher.upsertPod('ns/many', pod(`m${i}`, `127.0.1.${i + 1}`));
+    pusher.setState('ns/many', { ...state(1), app: 'ns/many' });
+    for (let i = 0; i < 50; i++) {
+      maxInFlight = Math.max(maxInFlight, pusher.inFlight);
+      await new Promise((r2) => setImmediate(r2));
+    }
+    assert.ok(maxInFlight <= 2 && maxInFlight > 0, `in flight ${maxInFlight}`);
+  } finally {
+    pusher.close();
+    p2.close();
+  }
+});
