@@ -2,8 +2,9 @@
  * The election loop (client-go tools/leaderelection/leaderelection.go): all timing lives here;
  * the Lease I/O is in lease-lock.ts and every decision is src/core/election.ts `decide`.
  *
- * run(signal) loops: acquire (one attempt every retryPeriod, +0..20 % jitter) → lead (renew
- * every retryPeriod) → when the term ends, back to acquiring, until `signal` aborts or release().
+ * run(signal) loops: acquire (one attempt every retryPeriod, +0..20 % jitter, or at the holder's
+ * expiry when that is sooner) → lead (renew every retryPeriod) → when the term ends, back to
+ * acquiring, until `signal` aborts or release().
  *
  * Invariants:
  * - A term has exactly one epoch, the one written when it was acquired; every acquisition
@@ -60,7 +61,7 @@ interface Term {
 type Attempt =
   | { kind: 'acquired'; epoch: number; at: number }
   | { kind: 'renewed'; at: number }
-  | { kind: 'wait'; holder: string }
+  | { kind: 'wait'; holder: string; expiresInMs: number }
   | { kind: 'lost'; holder: string }
   | { kind: 'error' };
 
@@ -169,7 +170,10 @@ class LeaderElector implements Elector {
       const r = await this.#tryAcquireOrRenew(stop, null);
       this.#reportTransition();
       if (r.kind === 'acquired') return { epoch: r.epoch, at: r.at };
-      await this.#clock.sleep(retryDelayMs(this.#cfg.election, this.#clock.random()), stop);
+      // Wake at the holder's expiry when that comes before the next retry, so a dead leader is
+      // replaced leaseDuration after we last saw it renew, not up to a retryPeriod later.
+      const retry = retryDelayMs(this.#cfg.election, this.#clock.random());
+      await this.#clock.sleep(r.kind === 'wait' ? Math.min(retry, r.expiresInMs + 1) : retry, stop);
     }
     return null;
   }
@@ -261,7 +265,7 @@ class LeaderElector implements Elector {
     const d = decide({ record: current.record, observedTimeMs: current.observedTimeMs, now, identity, heldEpoch, config: election });
     if (d.action === 'wait') {
       if (heldEpoch === null) this.#log.debug({ lock, holder: d.holder, expiresInMs: d.expiresInMs }, 'lease is held and has not expired');
-      return d.lost ? { kind: 'lost', holder: d.holder } : { kind: 'wait', holder: d.holder };
+      return d.lost ? { kind: 'lost', holder: d.holder } : { kind: 'wait', holder: d.holder, expiresInMs: d.expiresInMs };
     }
     if (d.action === 'acquire' && heldEpoch !== null) return { kind: 'lost', holder: current.record?.holderIdentity ?? '' };
 
