@@ -17,8 +17,8 @@ export interface Logger {
 }
 
 export interface ElectorConfig {
-  /** Where the Lease lives (required unless a lock is injected by tests). */
-  kubeConfig?: KubeConfig;
+  /** Where the Lease lives. */
+  kubeConfig: KubeConfig;
   /** Namespace of the Lease. */
   namespace: string;
   /** Name of the Lease. */
@@ -60,11 +60,11 @@ export interface ResolvedConfig {
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export function resolveConfig(config: ElectorConfig, callbacks: Callbacks, lockInjected: boolean): { config: ResolvedConfig; log: Logger } {
+export function resolveConfig(config: ElectorConfig, callbacks: Callbacks): { config: ResolvedConfig; log: Logger } {
   const errors: string[] = [];
   const c = (config ?? {}) as Partial<ElectorConfig>;
   const cb = (callbacks ?? {}) as Partial<Callbacks>;
-  if (!lockInjected && (typeof c.kubeConfig !== 'object' || c.kubeConfig === null)) errors.push('kubeConfig is required');
+  if (typeof c.kubeConfig !== 'object' || c.kubeConfig === null) errors.push('kubeConfig is required');
   for (const key of ['namespace', 'name', 'identity'] as const) {
     const v = c[key];
     if (typeof v !== 'string' || v.trim() === '') errors.push(`${key} must be a non-empty string (got ${JSON.stringify(v)})`);

@@ -20,7 +20,6 @@
  *   someone else wrote, so the next attempt re-reads.
  * - Callbacks are isolated: a throwing callback is logged, never breaks the loop.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { decide, leaderHealthy, mustStepDown, observe, releaseRecord, retryDelayMs } from '../../core/election.ts';
 import type { Observation } from '../../core/election.ts';
 import { realClock } from './clock.ts';
@@ -86,12 +85,12 @@ class LeaderElector implements Elector {
   #running: Promise<void> | null = null;
 
   constructor(config: ElectorConfig, callbacks: Callbacks, deps: ElectorDeps) {
-    const { config: cfg, log } = resolveConfig(config, callbacks, deps.lock !== undefined);
+    const { config: cfg, log } = resolveConfig(config, callbacks);
     this.#cfg = cfg;
     this.#cb = callbacks;
     this.#log = log;
     this.#clock = deps.clock ?? realClock;
-    this.#lock = deps.lock ?? new LeaseLock({ kubeConfig: config.kubeConfig as KubeConfig, namespace: cfg.namespace, name: cfg.name });
+    this.#lock = deps.lock ?? new LeaseLock({ kubeConfig: config.kubeConfig, namespace: cfg.namespace, name: cfg.name });
   }
 
   run(signal: AbortSignal): Promise<void> {

@@ -8,6 +8,9 @@ import { createElector } from '../../../../src/controller/leaderelection/elector
 import type { Elector } from '../../../../src/controller/leaderelection/elector.ts';
 import type { ElectorConfig } from '../../../../src/controller/leaderelection/config.ts';
 import { VoError } from '../../../../src/core/errors.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const kubeConfig = new KubeConfig(); // unused: the lock is injected
 import { FakeClock, MemoryLeaseStore, MemoryLock, record, settle } from './helpers.ts';
 
 interface Harness {
@@ -24,7 +27,7 @@ function start(store: MemoryLeaseStore, clock: FakeClock, identity: string, over
   const events: string[] = [];
   const signals: AbortSignal[] = [];
   const elector = createElector(
-    { namespace: 'test', name: 'lease', identity, ...over },
+    { kubeConfig, namespace: 'test', name: 'lease', identity, ...over },
     {
       onStartedLeading(leading, epoch) {
         events.push(`started:${epoch}`);
@@ -59,7 +62,7 @@ test('config is validated in the constructor with readable errors naming each fi
   bad({}, cb, /kubeConfig is required/);
   const lock = new MemoryLock(new MemoryLeaseStore(), 'a');
   const mk = (cfg: Partial<ElectorConfig>, callbacks: object = cb) =>
-    createElector({ namespace: 'ns', name: 'l', identity: 'a', ...cfg } as ElectorConfig, callbacks as typeof cb, { lock });
+    createElector({ kubeConfig, namespace: 'ns', name: 'l', identity: 'a', ...cfg } as ElectorConfig, callbacks as typeof cb, { lock });
   assert.throws(() => mk({ leaseDurationMs: 10_000 }), /leaseDurationMs \(10000\) must be greater than renewDeadlineMs \(10000\)/);
   assert.throws(() => mk({ renewDeadlineMs: 2_400 }), /renewDeadlineMs \(2400\) must be greater than 1.2 × retryPeriodMs/);
   assert.throws(() => mk({ retryPeriodMs: 0 }), /retryPeriodMs must be a number greater than zero/);
@@ -288,7 +291,7 @@ test('API errors and throwing callbacks never escape run()', async () => {
   const logged: string[] = [];
   const log = { debug() {}, info() {}, warn: (_: object, m?: string) => void logged.push(m ?? ''), error: (_: object, m?: string) => void logged.push(m ?? '') };
   const elector = createElector(
-    { namespace: 'n', name: 'l', identity: 'a', log },
+    { kubeConfig, namespace: 'n', name: 'l', identity: 'a', log },
     {
       onStartedLeading() {
         throw new Error('boom');
