@@ -1,18 +1,22 @@
 /**
  * The local service proxy: one local port per Service port, forwarding TCP connections (so
  * HTTP, keep-alive and WebSocket upgrades alike) to the ready endpoints of that Service, round
- * robin, as kube-proxy would. Endpoints come from EndpointSlices (discovery.k8s.io/v1, written
- * by kube-controller-manager), so named targetPorts are resolved exactly as in a cluster.
+ * robin, as kube-proxy would. Endpoints are computed from Pods as the endpointslice controller
+ * would (see service-endpoints.ts: the API refuses the loopback pod IPs of the local cluster
+ * in EndpointSlices); Services without a selector use their EndpointSlices.
  *
- * Invariants: a backend is chosen per connection from the current slices; only endpoints whose
- * ready condition is not false are used; a backend that refuses is skipped for the next one;
+ * Invariants: a backend is chosen per connection from the current state (cached per Service
+ * until a pod, service or slice of its namespace changes); only ready, non-terminating pods
+ * are used; a backend that refuses is skipped for the next one;
  * with no backend the client connection is closed at once. stop() closes every listener and
  * every open connection.
  */
 import net from 'node:net';
-import type { KubeConfig, V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { KubeConfig, V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { startInformer } from './informer.ts';
 import { createKubeHttp } from './kube-http.ts';
+import { backendsFromPods, backendsFromSlices, pickServicePort } from './service-endpoints.ts';
+import type { Backend } from './service-endpoints.ts';
 
 export interface ServiceProxyOptions {
   kubeConfig: KubeConfig;
@@ -31,39 +35,6 @@ export interface ServiceProxy {
   stop(): Promise<void>;
 }
 
-export interface Backend {
-  ip: string;
-  port: number;
-}
-
-/** Ready backends of a service port from its EndpointSlices (pure). */
-export function readyBackends(slices: ReadonlyArray<V1EndpointSlice>, portName: string): Backend[] {
-  const out: Backend[] = [];
-  const seen = new Set<string>();
-  for (const s of slices) {
-    if (s.addressType !== 'IPv4' && s.addressType !== 'IPv6') continue;
-    const p = (s.ports ?? []).find((x) => (x.name ?? '') === portName);
-    if (!p?.port) continue;
-    for (const e of s.endpoints ?? []) {
-      if (e.conditions?.ready === false) continue;
-      for (const ip of e.addresses ?? []) {
-        const key = `${ip}:${p.port}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push({ ip, port: p.port });
-      }
-    }
-  }
-  return out.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
-}
-
-export function pickServicePort(svc: V1Service, port: number | string | undefined): V1ServicePort | undefined {
-  const ports = svc.spec?.ports ?? [];
-  if (port === undefined) return ports[0];
-  if (typeof port === 'number' || /^\d+$/.test(port)) return ports.find((p) => p.port === Number(port));
-  return ports.find((p) => p.name === port);
-}
-
 interface Listener {
   server: net.Server;
   url: string;
@@ -74,7 +45,25 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   const log = opts.log ?? (() => {});
   const host = opts.host ?? '127.0.0.1';
   const api = await createKubeHttp(opts.kubeConfig, 4);
-  const services = startInformer<V1Service>(opts.kubeConfig, api, '/api/v1/services', {}, log);
+  // namespace → change counter, so computed backends are cached until something changes there
+  const generation = new Map<string, number>();
+  const bump = (o: { metadata?: { namespace?: string } }) => {
+    const ns = o.metadata?.namespace ?? '';
+    generation.set(ns, (generation.get(ns) ?? 0) + 1);
+  };
+  const podsByNs = new Map<string, Map<string, V1Pod>>();
+  const putPod = (p: V1Pod) => {
+    const ns = p.metadata?.namespace ?? '';
+    let m = podsByNs.get(ns);
+    if (!m) podsByNs.set(ns, (m = new Map()));
+    m.set(p.metadata?.name ?? '', p);
+    bump(p);
+  };
+  const dropPod = (p: V1Pod) => {
+    const ns = p.metadata?.namespace ?? '';
+    podsByNs.get(ns)?.delete(p.metadata?.name ?? '');
+    bump(p);
+  };
   const slicesBySvc = new Map<string, Map<string, V1EndpointSlice>>();
   const sliceKey = (s: V1EndpointSlice) => `${s.metadata?.namespace}/${s.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`;
   const upsert = (s: V1EndpointSlice) => {
@@ -82,19 +71,39 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     let m = slicesBySvc.get(k);
     if (!m) slicesBySvc.set(k, (m = new Map()));
     m.set(s.metadata?.name ?? '', s);
+    bump(s);
   };
   const remove = (s: V1EndpointSlice) => {
     const m = slicesBySvc.get(sliceKey(s));
     m?.delete(s.metadata?.name ?? '');
     if (m?.size === 0) slicesBySvc.delete(sliceKey(s));
+    bump(s);
   };
+  const services = startInformer<V1Service>(opts.kubeConfig, api, '/api/v1/services', { add: bump, update: bump, delete: bump }, log);
+  const pods = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: putPod, update: putPod, delete: dropPod }, log);
   const slices = startInformer<V1EndpointSlice>(opts.kubeConfig, api, '/apis/discovery.k8s.io/v1/endpointslices', { add: upsert, update: upsert, delete: remove }, log);
   const listeners = new Map<string, Promise<Listener>>();
   const sockets = new Set<net.Socket>();
+  const cache = new Map<string, { gen: number; backends: Backend[] }>();
   let stopped = false;
-  await Promise.all([services.synced(), slices.synced()]);
+  await Promise.all([services.synced(), pods.synced(), slices.synced()]);
 
-  const backendsFor = (ns: string, svc: string, portName: string) => readyBackends([...(slicesBySvc.get(`${ns}/${svc}`)?.values() ?? [])], portName);
+  const backendsFor = (ns: string, svcName: string, portKey: number | string | undefined): Backend[] => {
+    const gen = generation.get(ns) ?? 0;
+    const key = `${ns}/${svcName}/${portKey ?? ''}`;
+    const hit = cache.get(key);
+    if (hit && hit.gen === gen) return hit.backends;
+    const svc = services.get(svcName, ns);
+    const sp = svc && pickServicePort(svc, portKey);
+    let backends: Backend[] = [];
+    if (svc && sp) {
+      backends = svc.spec?.selector && Object.keys(svc.spec.selector).length > 0
+        ? backendsFromPods(svc, sp, podsByNs.get(ns)?.values() ?? [])
+        : backendsFromSlices(slicesBySvc.get(`${ns}/${svcName}`)?.values() ?? [], sp.name ?? '');
+    }
+    cache.set(key, { gen, backends });
+    return backends;
+  };
 
   async function findService(ns: string, name: string): Promise<V1Service> {
     const deadline = Date.now() + (opts.waitForServiceMs ?? 10_000);
@@ -107,7 +116,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
   }
 
   function open(ns: string, svcName: string, sp: V1ServicePort): Promise<Listener> {
-    const portName = sp.name ?? '';
+    const portKey = sp.port;
     const label = `${ns}/${svcName}:${sp.name || sp.port}`;
     const l: Listener = { server: net.createServer(), url: '', next: 0 };
     l.server.on('connection', (client) => {
@@ -115,7 +124,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       client.on('close', () => sockets.delete(client));
       client.on('error', () => {});
       client.pause();
-      const backends = backendsFor(ns, svcName, portName);
+      const backends = backendsFor(ns, svcName, portKey);
       if (backends.length === 0) {
         log(`${label}: no ready endpoints; closing connection`);
         client.destroy();
@@ -181,12 +190,12 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       const svc = services.get(service, namespace);
       const sp = svc && pickServicePort(svc, port);
       if (!sp) return [];
-      return backendsFor(namespace, service, sp.name ?? '').map((b) => `${b.ip}:${b.port}`);
+      return backendsFor(namespace, service, sp.port).map((b) => `${b.ip}:${b.port}`);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all([services.stop(), slices.stop()]);
+      await Promise.all([services.stop(), pods.stop(), slices.stop()]);
       for (const s of sockets) s.destroy();
       const ls = await Promise.allSettled(listeners.values());
       await Promise.all(ls.map((r) => (r.status === 'fulfilled' ? new Promise<void>((res) => r.value.server.close(() => res())) : undefined)));
