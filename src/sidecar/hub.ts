@@ -166,7 +166,8 @@ export class Hub implements ConnectionStats {
     if (!v) return 'unknown';
     if (this.#byVersion.has(v)) return v;
     if (v.length > 60 || !VERSION_LIKE.test(v)) return 'other';
-    if (this.#byVersion.size >= this.#opts.clientVersionLabels + 2) {
+    const versions = this.#byVersion.size - (this.#byVersion.has('other') ? 1 : 0) - (this.#byVersion.has('unknown') ? 1 : 0);
+    if (versions >= this.#opts.clientVersionLabels) {
       // full: reuse the slot of a version nobody is connected with any more
       let freed = false;
       for (const [label, n] of this.#byVersion) {
