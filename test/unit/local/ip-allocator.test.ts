@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { IpAllocator, intToIp4, ip4ToInt } from '../../../src/local/kubelet/ip-allocator.ts';
+
+test('default range starts at 127.1.0.1 and never hands out 127.0.0.1', () => {
+  const a = new IpAllocator();
+  assert.equal(a.allocate(), '127.1.0.1');
+  assert.equal(a.allocate(), '127.1.0.2');
+  assert.equal(a.reserve('127.0.0.1'), false);
+});
+
+test('addresses are unique while held, skip .0 and .255, and are reused as late as possible', () => {
+  const a = new IpAllocator(ip4ToInt('127.1.0.250'), ip4ToInt('127.1.1.3'));
+  const got = [a.allocate(), a.allocate(), a.allocate(), a.allocate(), a.allocate(), a.allocate(), a.allocate()];
+  assert.deepEqual(got, ['127.1.0.250', '127.1.0.251', '127.1.0.252', '127.1.0.253', '127.1.0.254', '127.1.1.1', '127.1.1.2']);
+  a.release('127.1.0.251');
+  assert.equal(a.allocate(), '127.1.1.3', 'the cursor goes on before reusing a released address');
+  assert.equal(a.allocate(), '127.1.0.251');
+  assert.throws(() => a.allocate(), /no free pod IP/);
+  assert.equal(a.inUse, 8);
+});
+
+test('reserve marks an address taken, refuses duplicates and foreign addresses', () => {
+  const a = new IpAllocator(ip4ToInt('127.1.0.1'), ip4ToInt('127.1.0.3'));
+  assert.equal(a.reserve('127.1.0.1'), true);
+  assert.equal(a.reserve('127.1.0.1'), false);
+  assert.equal(a.reserve('10.0.0.1'), false);
+  assert.equal(a.reserve('garbage'), false);
+  assert.equal(a.allocate(), '127.1.0.2');
+});
+
+test('ip4 conversions round-trip', () => {
+  for (const ip of ['127.1.0.1', '127.254.255.254', '0.0.0.0', '255.255.255.255']) assert.equal(intToIp4(ip4ToInt(ip)), ip);
+  assert.throws(() => ip4ToInt('1.2.3'), /not an IPv4/);
+});
