@@ -17,6 +17,7 @@ button{font:inherit;border:0;border-radius:9px;padding:7px 14px;cursor:pointer}
 .l{background:transparent;color:inherit;opacity:.75}.l:hover{opacity:1}
 button:focus-visible{outline:2px solid var(--vo-accent,#818cf8);outline-offset:2px}
 @keyframes i{from{transform:translateY(12px);opacity:0}}
+@media (prefers-color-scheme:dark){.b{background:var(--vo-bg,#1e293b);box-shadow:0 0 0 1px #334155,0 12px 32px rgba(0,0,0,.5)}}
 @media (prefers-reduced-motion:reduce){.b{animation:none}}`;
 
 const Base = (typeof HTMLElement === 'function' ? HTMLElement : class {}) as typeof HTMLElement;
