@@ -19,7 +19,7 @@ import type { ImageMap } from '../images.ts';
 import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
 import { Binder } from './binder.ts';
-import { IpAllocator } from './ip-allocator.ts';
+import { claimBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
 import { PodWorker } from './pod-worker.ts';
 import type { PodWorkerDeps } from './pod-worker.ts';
@@ -46,6 +46,8 @@ export interface ProcessKubeletOptions {
   backoffMaxMs?: number;
   /** parallel status writes and bindings; default 8 */
   concurrency?: number;
+  /** preferred B of the 127.B.0.0/16 pod IP block (the first free one from there is used); default from the pid */
+  ipBlock?: number;
   /** KUBECONFIG given to every container process (stands in for the service account); default: a copy of kubeConfig in a temp dir */
   kubeconfigPath?: string;
 }
@@ -80,15 +82,18 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/', KUBECONFIG: kubeconfigPath };
   for (const k of ['LANG', 'TMPDIR', 'TZ']) if (process.env[k]) baseEnv[k] = process.env[k]!;
 
+  const block = await claimBlock(opts.ipBlock);
+  const ips = block.allocator;
+  log(`kubelet ${nodeName}: pod IPs from 127.${block.block}.0.0/16`);
   let heartbeat;
   try {
     heartbeat = await registerNode(api, { nodeName, hostIP }, log);
   } catch (err) {
+    await block.release();
     api.close();
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   }
-  const ips = new IpAllocator();
   const writer = new StatusWriter(api, log, concurrency);
   const binder = new Binder(api, nodeName, log, concurrency);
   const workers = new Map<string, PodWorker>();
@@ -204,6 +209,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       const all = [...workers.values()];
       await Promise.all(all.map((w) => w.terminate(opts.stopGraceMs ?? 3000)));
       process.off('exit', onExit);
+      await block.release();
       api.close();
       if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
       log(`kubelet ${nodeName}: stopped (${all.length} pod(s))`);

@@ -1,13 +1,19 @@
 /**
- * Pod IPs on the loopback network: 127.1.0.1 … 127.254.255.254 (every address of 127/8 is
- * local on Linux, so a process can bind any of them without setup). 127.0.x.y stays free for
- * the host (the control plane and the service proxy listen on 127.0.0.1), and addresses ending
- * in .0 or .255 are skipped to keep them unsurprising.
+ * Pod IPs on the loopback network (every address of 127/8 is local on Linux, so a process can
+ * bind any of them without setup). 127.0.x.y stays free for the host (the control plane and the
+ * service proxy listen on 127.0.0.1), and addresses ending in .0 or .255 are never handed out.
+ *
+ * Several local clusters may run on one machine (tests in parallel, a demo next to them), so
+ * each kubelet first claims a /16 block 127.B.0.0/16 with claimBlock(): it listens on
+ * 127.B.0.255:65000, which the OS gives to one process at a time and frees when that process
+ * dies (no stale lock files). Pod IPs then come from 127.B.0.1 … 127.B.255.254.
  *
  * Invariants: an address is handed out to at most one holder at a time; allocation walks a
  * cursor forward and wraps, so a released address is reused as late as possible (a stale
  * endpoint or a socket in TIME_WAIT never meets a new pod at once).
  */
+import net from 'node:net';
+
 const FIRST = ip4ToInt('127.1.0.1');
 const LAST = ip4ToInt('127.254.255.254');
 
@@ -78,4 +84,42 @@ export class IpAllocator {
   get inUse(): number {
     return this.#used.size;
   }
+}
+
+export interface IpBlock {
+  /** B of 127.B.0.0/16 */
+  block: number;
+  allocator: IpAllocator;
+  release(): Promise<void>;
+}
+
+const LOCK_PORT = 65000;
+
+function tryListen(host: string): Promise<net.Server | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer((s) => s.destroy());
+    server.once('error', () => resolve(undefined));
+    server.listen({ host, port: LOCK_PORT, exclusive: true }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * Claims a free 127.B.0.0/16 block for this process (B in 1..254, starting at `prefer`, default
+ * a value derived from the pid so parallel clusters rarely contend). Throws when all are taken.
+ */
+export async function claimBlock(prefer = (process.pid % 254) + 1): Promise<IpBlock> {
+  for (let i = 0; i < 254; i++) {
+    const b = ((prefer - 1 + i) % 254) + 1;
+    const server = await tryListen(`127.${b}.0.255`);
+    if (!server) continue;
+    return {
+      block: b,
+      allocator: new IpAllocator(ip4ToInt(`127.${b}.0.1`), ip4ToInt(`127.${b}.255.254`)),
+      release: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  }
+  throw new Error('no free 127.B.0.0/16 block for pod IPs (254 local clusters running?)');
 }

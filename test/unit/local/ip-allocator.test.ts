@@ -33,3 +33,20 @@ test('ip4 conversions round-trip', () => {
   for (const ip of ['127.1.0.1', '127.254.255.254', '0.0.0.0', '255.255.255.255']) assert.equal(intToIp4(ip4ToInt(ip)), ip);
   assert.throws(() => ip4ToInt('1.2.3'), /not an IPv4/);
 });
+
+test('claimBlock gives each holder its own /16 and frees it on release', async () => {
+  const { claimBlock } = await import('../../../src/local/kubelet/ip-allocator.ts');
+  const a = await claimBlock(200);
+  const b = await claimBlock(200);
+  try {
+    assert.notEqual(a.block, b.block);
+    assert.equal(a.allocator.allocate(), `127.${a.block}.0.1`);
+    assert.equal(b.allocator.allocate(), `127.${b.block}.0.1`);
+  } finally {
+    await a.release();
+    await b.release();
+  }
+  const c = await claimBlock(a.block);
+  assert.equal(c.block, a.block);
+  await c.release();
+});
