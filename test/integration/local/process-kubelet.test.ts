@@ -82,7 +82,7 @@ test('a Deployment of 3 test-servers becomes Available and answers through the s
   assert.deepEqual([...seen].sort(), pods.map((p) => p.metadata!.name!).sort());
 
   // upgrades pass through (WebSocket-style): the test-server answers 101 and echoes
-  const { host, port } = new URL(url);
+  const { hostname: host, port } = new URL(url);
   const echoed = await new Promise<string>((resolve, reject) => {
     const req = http.request({ host, port, path: '/echo', headers: { connection: 'Upgrade', upgrade: 'echo' } });
     req.on('upgrade', (_res, socket) => {
