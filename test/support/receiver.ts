@@ -5,7 +5,7 @@
  *   PUT /internal/v1/state  { state, sig } → 204 applied | 409 not newer (epoch, seq)
  *                           | 401 bad signature | 400 malformed
  *   GET /received           { held, received: [{ atMs, status, state }] } (every push, in order)
- *   GET /healthz            200
+ *   GET /healthz            200, or 503 when FAIL_READINESS=1 (readiness probe target)
  *
  * Keys: RECEIVER_PUBLIC_KEY (base64 raw Ed25519, comma-separated) or RECEIVER_KEYS_URL (the
  * controller's /v1/keys, fetched on demand and again when a signature does not verify).
@@ -62,7 +62,8 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
       return;
     }
     if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200).end('ok');
+      const fail = process.env.FAIL_READINESS === '1';
+      res.writeHead(fail ? 503 : 200).end(fail ? 'failing on purpose' : 'ok');
       return;
     }
     if (req.method !== 'PUT' || req.url !== '/internal/v1/state') {
