@@ -57,7 +57,7 @@ export class Binder {
         target: { apiVersion: 'v1', kind: 'Node', name: this.#nodeName },
       });
     } catch (err) {
-      if (err instanceof KubeApiError && (err.status === 409 || err.status === 404)) return;
+      if (this.#stopped || (err instanceof KubeApiError && (err.status === 409 || err.status === 404))) return;
       this.#log(`bind ${ns}/${name}: ${err instanceof Error ? err.message : String(err)}; will retry`);
       this.#failed.set(pod.metadata?.uid ?? '', pod);
       this.#timer ??= setTimeout(() => {

@@ -76,6 +76,7 @@ export class StatusWriter {
       await this.#api.request('PATCH', `/api/v1/namespaces/${t.namespace}/pods/${t.name}/status`, { metadata: { uid: t.uid }, status }, MERGE_PATCH);
       t.lastWritten = json;
     } catch (err) {
+      if (this.#stopped) return;
       if (err instanceof KubeApiError && err.status === 404) {
         t.gone = true;
         return;
