@@ -20,6 +20,8 @@ say() { printf '[kind-e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 for tool in docker kind kubectl node; do command -v "$tool" >/dev/null || { say "$tool is not on PATH"; exit 1; }; done
 # shellcheck source=../../scripts/use-node24.sh
 source scripts/use-node24.sh
+# A released helm on PATH is used as is; otherwise the tests build one (scripts/build-binaries.sh).
+if [ -z "${VO_HELM:-}" ] && command -v helm >/dev/null; then export VO_HELM="$(command -v helm)"; fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 
 kubeconfig="$(mktemp)"

@@ -22,7 +22,9 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
+/** VO_HELM overrides (CI on kind uses a released helm instead of building one). */
 export async function helmPath(): Promise<string> {
+  if (process.env.VO_HELM) return process.env.VO_HELM;
   const bins = await ensureBinaries(() => {});
   return bins.helm;
 }
