@@ -58,6 +58,19 @@ test('a container that exits is restarted with backoff and its restartCount rise
   await kubectl(cluster, ['delete', 'pod', 'crasher', '-n', NS, '--wait=true']);
 });
 
+test('a failing liveness probe restarts the container', async () => {
+  await apply(cluster, pod('not-alive', `  containers:
+  - name: app
+    image: version-observer/test-server
+    livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 1 }`));
+  const s = await waitFor('restarted by liveness', async () => {
+    const s = status(await getPod(cluster, NS, 'not-alive'), 'app');
+    return (s?.restartCount ?? 0) >= 1 ? s : undefined;
+  }, 30_000, 200);
+  assert.match(s!.lastState?.terminated?.message ?? '', /failed liveness probe, will be restarted: liveness probe failed: dial tcp 127\.\d+\.\d+\.\d+:9999/);
+  await kubectl(cluster, ['delete', 'pod', 'not-alive', '-n', NS, '--wait=true']);
+});
+
 test('failing readiness takes the pod out of the service proxy, and passing brings it back', async () => {
   const readyPod = (name: string) =>
     pod(name, `  containers:
@@ -126,16 +139,17 @@ test('bad input gives a clear pod status and the kubelet keeps working', async (
   }, 20_000, 100);
   assert.match(badEnv.message ?? '', /configmap "no-such-config" not found/);
 
-  const clash = await waitFor('the second container crash-looping on EADDRINUSE', async () => {
+  // both containers want $POD_IP:8080; whichever starts second crash-loops
+  const clash = await waitFor('one container crash-looping on EADDRINUSE', async () => {
     const p = await getPod(cluster, NS, 'port-clash');
-    const w = status(p, 'second')?.state?.waiting;
-    return w?.reason === 'CrashLoopBackOff' ? p : undefined;
+    const loser = ['first', 'second'].find((c) => status(p, c)?.state?.waiting?.reason === 'CrashLoopBackOff');
+    return loser ? { p, loser, winner: loser === 'first' ? 'second' : 'first' } : undefined;
   }, 30_000, 100);
-  assert.match(status(clash, 'second')!.state!.waiting!.message ?? '', /EADDRINUSE/);
-  assert.match(status(clash, 'second')!.lastState?.terminated?.message ?? '', /cannot listen on 127\.\d+\.\d+\.\d+:8080: EADDRINUSE/);
-  assert.ok(status(clash, 'first')?.state?.running, 'the first container keeps running');
-  assert.equal(clash.status?.phase, 'Running');
-  assert.equal(readyCond(clash)?.status, 'False');
+  assert.match(status(clash.p, clash.loser)!.state!.waiting!.message ?? '', /EADDRINUSE/);
+  assert.match(status(clash.p, clash.loser)!.lastState?.terminated?.message ?? '', /cannot listen on 127\.\d+\.\d+\.\d+:8080: EADDRINUSE/);
+  assert.ok(status(clash.p, clash.winner)?.state?.running, 'the other container keeps running');
+  assert.equal(clash.p.status?.phase, 'Running');
+  assert.equal(readyCond(clash.p)?.status, 'False');
 
   const nowhere = await waitFor('probe failure in the Ready condition', async () => {
     const p = await getPod(cluster, NS, 'probe-nowhere');
