@@ -52,14 +52,17 @@ export function apiserverArgs(dir: string, ports: Ports, creds: Credentials): st
   ];
 }
 
-/** The controllers the harness needs; no scheduler (the process kubelet binds pods itself). */
+/**
+ * The controllers the harness needs; no scheduler (the process kubelet binds pods itself).
+ * No endpointslice controller: the API rejects loopback pod IPs in EndpointSlices, so the
+ * service proxy derives a Service's backends from its pods with the same rules.
+ */
 export const CONTROLLERS = [
   'deployment-controller',
   'replicaset-controller',
   'garbage-collector-controller',
   'namespace-controller',
   'serviceaccount-controller',
-  'endpointslice-controller',
   'disruption-controller',
   'job-controller',
 ];
@@ -73,6 +76,9 @@ export function controllerManagerArgs(kubeconfig: string, creds: Credentials): s
     `--service-account-private-key-file=${creds.saKeyFile}`,
     '--leader-elect=false',
     '--use-service-account-credentials=false',
+    // The default 20 qps makes a 1,000-pod Deployment take minutes to create.
+    '--kube-api-qps=1000',
+    '--kube-api-burst=2000',
     // No serving endpoint: nothing scrapes it, and a fixed port would collide across clusters.
     '--secure-port=0',
     '--v=0',

@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, statSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { V1Container, V1ContainerState, V1Pod } from '@kubernetes/client-node';
 import type { ImageRunner, ProcessSpec } from '../images.ts';
 import { wireTime as now } from '../kube-http.ts';
@@ -183,7 +183,16 @@ export class ContainerProcess {
     const fullEnv = { ...this.#o.baseEnv, ...env, ...(ps.env ?? {}) };
     let child: ChildProcess;
     try {
-      child = spawn(ps.command, ps.args, { cwd: ps.cwd, env: fullEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // With setpriv the process also gets a parent-death signal, so a SIGKILLed harness leaves
+      // no container behind. setpriv itself would report a missing executable only as exit 127,
+      // so resolve it first and keep the clear RunContainerError.
+      const exe = resolveExecutable(ps.command, fullEnv.PATH ?? '', ps.cwd);
+      if (!exe) {
+        this.#retryLater('RunContainerError', `failed to start container "${this.name}" (image ${spec.image}): exec executable file not found: "${ps.command}"`);
+        return;
+      }
+      const [cmd, argv] = HAS_SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', exe, ...ps.args]] : [exe, ps.args];
+      child = spawn(cmd, argv, { cwd: ps.cwd, env: fullEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       this.#retryLater('RunContainerError', `failed to start "${ps.command}": ${err instanceof Error ? err.message : String(err)}`);
       return;
@@ -369,4 +378,21 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): void {
       /* already gone */
     }
   }
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+const HAS_SETPRIV = existsSync(SETPRIV);
+
+/** The path execvp would run for `command`, or undefined when there is none. */
+function resolveExecutable(command: string, path: string, cwd: string | undefined): string | undefined {
+  const candidates = command.includes('/') ? [resolve(cwd ?? process.cwd(), command)] : path.split(':').filter(Boolean).map((dir) => join(dir, command));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

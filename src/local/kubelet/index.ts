@@ -10,7 +10,7 @@
  * shows up in pod status, never as a thrown error; after stop() resolves no process it
  * started is alive; an exiting harness SIGKILLs every container process group.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig, V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
@@ -24,6 +24,7 @@ import { registerNode } from './node.ts';
 import { PodWorker } from './pod-worker.ts';
 import type { PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter } from './status-writer.ts';
+import { serviceAccountCredentials } from './service-account.ts';
 
 export interface ProcessKubeletOptions {
   kubeConfig: KubeConfig;
@@ -48,7 +49,7 @@ export interface ProcessKubeletOptions {
   concurrency?: number;
   /** preferred B of the 127.B.0.0/16 pod IP block (the first free one from there is used); default from the pid */
   ipBlock?: number;
-  /** KUBECONFIG given to every container process (stands in for the service account); default: a copy of kubeConfig in a temp dir */
+  /** KUBECONFIG given to every container process; default: per pod, a kubeconfig with a token of the pod's ServiceAccount */
   kubeconfigPath?: string;
 }
 
@@ -72,14 +73,12 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   const concurrency = opts.concurrency ?? 8;
   const api = await createKubeHttp(opts.kubeConfig, concurrency * 2 + 2);
 
-  let tmpDir: string | undefined;
-  let kubeconfigPath = opts.kubeconfigPath;
-  if (!kubeconfigPath) {
-    tmpDir = mkdtempSync(join(os.tmpdir(), 'vo-kubelet-'));
-    kubeconfigPath = join(tmpDir, 'kubeconfig');
-    writeFileSync(kubeconfigPath, opts.kubeConfig.exportConfig(), { mode: 0o600 });
-  }
-  const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/', KUBECONFIG: kubeconfigPath };
+  // Each pod's containers get a kubeconfig for the pod's ServiceAccount (service-account.ts),
+  // unless one kubeconfig for every process is given explicitly.
+  const tmpDir = mkdtempSync(join(os.tmpdir(), 'vo-kubelet-'));
+  const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/' };
+  if (opts.kubeconfigPath) baseEnv.KUBECONFIG = opts.kubeconfigPath;
+  const credentials = opts.kubeconfigPath ? undefined : serviceAccountCredentials(api, opts.kubeConfig, tmpDir);
   for (const k of ['LANG', 'TMPDIR', 'TZ']) if (process.env[k]) baseEnv[k] = process.env[k]!;
 
   const block = await claimBlock(opts.ipBlock);
@@ -91,7 +90,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   } catch (err) {
     await block.release();
     api.close();
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   }
   const writer = new StatusWriter(api, log, concurrency);
@@ -119,6 +118,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     images: opts.images ?? defaultImages(),
     backoff: { initialMs: opts.backoffInitialMs ?? 1000, maxMs: opts.backoffMaxMs ?? 60_000, resetAfterMs: 60_000 },
     baseEnv,
+    credentials,
     logDir: opts.logDir,
     lookup,
     allocateIP: () => ips.allocate(),
@@ -211,7 +211,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       process.off('exit', onExit);
       await block.release();
       api.close();
-      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+      rmSync(tmpDir, { recursive: true, force: true });
       log(`kubelet ${nodeName}: stopped (${all.length} pod(s))`);
     },
     pids() {

@@ -9,6 +9,7 @@
  */
 import type { V1Container, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { findRunner } from '../images.ts';
+import type { CredentialsFor } from './service-account.ts';
 import type { ImageMap } from '../images.ts';
 import { ContainerProcess } from './container.ts';
 import type { BackoffOptions } from './container.ts';
@@ -23,6 +24,8 @@ export interface PodWorkerDeps {
   images: ImageMap;
   backoff: BackoffOptions;
   baseEnv: Record<string, string>;
+  /** kubeconfig path with the pod's ServiceAccount token, for KUBECONFIG */
+  credentials: CredentialsFor | undefined;
   logDir: string | undefined;
   lookup: DataLookup;
   allocateIP: () => string;
@@ -118,7 +121,11 @@ export class PodWorker {
           podIP: this.podIP,
           runner,
           shouldRestart,
-          buildEnv: () => buildEnv({ pod: this.pod, container: spec, podIP: this.podIP, hostIP: this.#d.hostIP, nodeName: this.#d.nodeName, lookup: this.#d.lookup }),
+          buildEnv: async () => {
+            const env = await buildEnv({ pod: this.pod, container: spec, podIP: this.podIP, hostIP: this.#d.hostIP, nodeName: this.#d.nodeName, lookup: this.#d.lookup });
+            const kubeconfig = await this.#d.credentials?.(this.pod);
+            return kubeconfig ? { KUBECONFIG: kubeconfig, ...env } : env;
+          },
           baseEnv: this.#d.baseEnv,
           backoff: this.#d.backoff,
           logDir: this.#d.logDir,
