@@ -28,7 +28,8 @@ export async function run(argv: string[]): Promise<void> {
   };
   try {
     step(1, 'Starting the local Kubernetes control plane (first run builds the binaries: a few minutes)');
-    cluster = await startCluster({ log: (l) => say(`  ${l}`) });
+    // Per-container kubelet lines would drown the story; the cluster's own progress stays.
+    cluster = await startCluster({ log: (l) => !/^(kubelet|proxy): /.test(l) && say(`  ${l}`) });
 
     step(2, 'helm install version-observer charts/version-observer');
     const installed = await installController(cluster, { log: (l) => say(`  ${l}`) });

@@ -16,6 +16,6 @@ export async function bannerOf(page: Page): Promise<BannerView> {
     const box = (root?.querySelector('[part="banner"]') as HTMLElement | null) ?? el;
     const style = getComputedStyle(box);
     const visible = !!el.shownVersion && !box.hidden && style.display !== 'none' && style.visibility !== 'hidden' && box.getBoundingClientRect().height > 0;
-    return { visible, version: visible ? (el.shownVersion ?? null) : null, text: visible ? (box.textContent ?? '').replace(/\s+/g, ' ').trim() : '' };
+    return { visible, version: visible ? (el.shownVersion ?? null) : null, text: visible ? box.innerText.replace(/\s+/g, ' ').trim() : '' };
   });
 }

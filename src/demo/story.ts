@@ -89,6 +89,7 @@ export async function openApp(app: StoryApp): Promise<{ browser: Browser; page: 
 export async function screenshot(page: Page, dir: string, name: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
+  await page.waitForTimeout(400); // the banner slides in over 250 ms
   await page.screenshot({ path });
   return path;
 }

@@ -1,0 +1,147 @@
+/**
+ * The whole story in a real browser, on the local cluster with the controller installed by its
+ * Helm chart: nothing announced while old and new pods are mixed, the banner once the rollout is
+ * complete (latency from the last pod Ready logged), a stale tab opened later still learns the
+ * news, a paused rollout shows nothing, and `kubectl rollout undo` is shown as a rollback.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import type { Browser, Page } from 'playwright-core';
+import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
+import { controllerState, setVersion } from '../../../src/demo/cluster-view.ts';
+import { VERSION_LABEL } from '../../../src/demo/example-app.ts';
+import { installController, type Installed } from '../../../src/demo/install.ts';
+import { bannerOf } from '../../../src/demo/page-probe.ts';
+import { launchBrowser } from '../../../src/demo/browser.ts';
+import { deployExampleApp, describeTick, isMixed, openApp, rollTo, screenshot, type StoryApp } from '../../../src/demo/story.ts';
+import { waitForRollout } from '../../../src/demo/cluster-view.ts';
+
+const kubectl = promisify(execFile);
+let cluster: Cluster;
+let installed: Installed;
+let app: StoryApp;
+let browser: Browser;
+let page: Page;
+let staleShell = '';
+
+before(async () => {
+  cluster = await startCluster({ log: () => {} });
+  installed = await installController(cluster);
+  app = await deployExampleApp(cluster, installed, { namespace: 'shop', name: 'storefront', version: '0.1.0', replicas: 3 });
+  await waitForRollout(cluster.kubeConfig.makeApiClient(AppsV1Api), app.namespace, app.name);
+  staleShell = await (await fetch(app.url)).text(); // the 0.1.0 page, as a browser cache would keep it
+  ({ browser, page } = await openApp(app));
+});
+
+after(async () => {
+  await browser?.close();
+  await cluster?.stop();
+});
+
+/** Local time at which each pod was last seen turning Ready, from a watch in this process. */
+function watchReady(): { readyAt: Map<string, { version: string; atMs: number }>; stop: () => void } {
+  const readyAt = new Map<string, { version: string; atMs: number }>();
+  let req: { abort(): void } | undefined;
+  void new Watch(cluster.kubeConfig)
+    .watch(`/api/v1/namespaces/${app.namespace}/pods`, { labelSelector: `app=${app.name}` }, (_type, pod: V1Pod) => {
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      const name = pod.metadata!.name!;
+      if (ready && !readyAt.has(name)) readyAt.set(name, { version: pod.metadata!.labels![VERSION_LABEL]!, atMs: Date.now() });
+    }, () => {})
+    .then((r) => (req = r));
+  return { readyAt, stop: () => req?.abort() };
+}
+
+test('no banner while old and new pods are mixed; the banner once all run 1.0.0', async (t) => {
+  assert.equal((await bannerOf(page)).visible, false, 'no banner at the start');
+  const watcher = watchReady();
+  const bannerAt = page.waitForFunction(() => (document.querySelector('version-banner') as unknown as { shownVersion?: string })?.shownVersion === '1.0.0' && Date.now(), null, { polling: 'raf', timeout: 120_000 });
+  let mixedSamples = 0;
+  const ticks = await rollTo(cluster, installed, app, page, '1.0.0', (tk) => tk.banner.visible && tk.banner.version === '1.0.0', (tk) => {
+    if (!isMixed(tk)) return;
+    mixedSamples++;
+    assert.equal(tk.banner.visible, false, `banner while mixed: ${describeTick(tk)}`);
+    assert.notEqual(tk.phase, 'converged', `converged while mixed: ${describeTick(tk)}`);
+  });
+  const shownAtMs = (await (await bannerAt).jsonValue()) as number;
+  watcher.stop();
+  assert.ok(mixedSamples >= 5, `the rollout was sampled while mixed (${mixedSamples} samples of ${ticks.length})`);
+  const lastReady = Math.max(...[...watcher.readyAt.values()].filter((r) => r.version === '1.0.0').map((r) => r.atMs));
+  const latency = shownAtMs - lastReady;
+  t.diagnostic(`last 1.0.0 pod Ready → banner in the browser: ${latency} ms`);
+  assert.ok(latency >= 0, `banner (${shownAtMs}) before the last pod was Ready (${lastReady})`);
+  const state = await controllerState(installed.apiUrl, app.namespace, app.name);
+  assert.equal(state?.phase, 'converged');
+  assert.equal(state?.version, '1.0.0');
+  assert.equal(state?.change, 'major');
+  t.diagnostic(`screenshot: ${await screenshot(page, 'test-results', 'story-banner-1.0.0.png')}`);
+});
+
+test('a stale tab opened after the announcement shows the banner on load', async () => {
+  // A response fulfilled by the test (standing in for the browser cache) has no network
+  // address, so Chromium's Local Network Access checks would block its requests to 127.x;
+  // a cached page of a real origin has no such problem.
+  const lateBrowser = await launchBrowser(['--disable-features=LocalNetworkAccessChecks']);
+  try {
+    const late = await lateBrowser.newPage();
+    await late.route(app.url + '/', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: staleShell }));
+    const consoleLines: string[] = [];
+    late.on('console', (m) => consoleLines.push(m.text()));
+    late.on('pageerror', (e) => consoleLines.push(String(e)));
+    await late.goto(app.url + '/');
+    await late
+      .waitForFunction(() => (document.querySelector('version-banner') as unknown as { shownVersion?: string })?.shownVersion === '1.0.0', null, { timeout: 15_000 })
+      .catch(async (err: unknown) => {
+        const seen = await late.evaluate(() => document.body.innerText).catch(() => '');
+        throw new Error(`${String(err)}\npage:\n${seen}\nconsole:\n${consoleLines.join('\n')}`);
+      });
+    const b = await bannerOf(late);
+    assert.equal(b.visible, true);
+    assert.match(b.text, /1\.0\.0/);
+  } finally {
+    await lateBrowser.close();
+  }
+});
+
+test('a paused rollout shows no banner until it is resumed and complete', async () => {
+  await page.reload({ waitUntil: 'load' });
+  assert.equal((await bannerOf(page)).visible, false, 'the reloaded page runs 1.0.0');
+  const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  await setVersion(apps, app.namespace, app.name, '1.1.0');
+  // Pause as soon as the first 1.1.0 pod serves: old and new are mixed, and stay so.
+  for (let i = 0; ; i++) {
+    const pods = await core.listNamespacedPod({ namespace: app.namespace, labelSelector: `app=${app.name},${VERSION_LABEL}=1.1.0` });
+    if (pods.items.some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) break;
+    assert.ok(i < 600, 'a 1.1.0 pod became Ready');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await kubectl('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', app.namespace, 'rollout', 'pause', `deployment/${app.name}`]);
+  const until = Date.now() + 4000;
+  let sawPaused = false;
+  while (Date.now() < until) {
+    const [b, s] = await Promise.all([bannerOf(page), controllerState(installed.apiUrl, app.namespace, app.name)]);
+    assert.equal(b.visible, false, 'no banner during a paused rollout');
+    assert.notEqual(s?.phase, 'converged');
+    sawPaused ||= s?.phase === 'progressing' && s.reason === 'Paused';
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(sawPaused, 'the controller reported progressing/Paused');
+  await kubectl('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', app.namespace, 'rollout', 'resume', `deployment/${app.name}`]);
+  await page.waitForFunction(() => (document.querySelector('version-banner') as unknown as { shownVersion?: string })?.shownVersion === '1.1.0', null, { timeout: 120_000 });
+});
+
+test('kubectl rollout undo is shown as a rollback', async () => {
+  await page.reload({ waitUntil: 'load' }); // now runs 1.1.0
+  assert.equal((await bannerOf(page)).visible, false);
+  await kubectl('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', app.namespace, 'rollout', 'undo', `deployment/${app.name}`]);
+  await page.waitForFunction(() => (document.querySelector('version-banner') as unknown as { shownVersion?: string })?.shownVersion === '1.0.0', null, { timeout: 120_000 });
+  const b = await bannerOf(page);
+  assert.match(b.text, /roll/i, `banner says rollback: "${b.text}"`);
+  const state = await controllerState(installed.apiUrl, app.namespace, app.name);
+  assert.equal(state?.change, 'rollback');
+  assert.equal(state?.previousVersion, '1.1.0');
+});
