@@ -12,7 +12,7 @@
  * proxied to the sidecar, including the WebSocket upgrade of `/version/ws`. The proxy is only
  * for the local harness, which has no Ingress: it lets one origin serve the page and the
  * sidecar. In a real cluster an Ingress (or the Service) routes `/version/` to port 8787.
- * Zero dependencies; SIGTERM closes the server and exits.
+ * Zero dependencies; SIGTERM stops accepting and exits once the sidecar has drained the tunnels.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -76,10 +76,16 @@ server.on('upgrade', (req, socket, head) => {
 
 server.listen(port, host, () => console.log(JSON.stringify({ msg: `example SPA ${version} listening on http://${host}:${port}`, sidecar: `${sidecarHost}:${sidecarPort}` })));
 const stop = (): void => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  for (const s of tunnels) s.destroy();
-  setTimeout(() => process.exit(0), 2000).unref();
+  server.close();
+  server.closeIdleConnections();
+  // WebSocket tunnels stay up: the sidecar drains them (so the state announcing this very
+  // rollout still reaches their browsers) and then closes them with 1001, which ends each tunnel.
+  const exitWhenDrained = (): void => {
+    if (tunnels.size === 0) process.exit(0);
+  };
+  for (const s of tunnels) s.once('close', exitWhenDrained);
+  exitWhenDrained();
+  setTimeout(() => process.exit(0), 4000).unref();
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

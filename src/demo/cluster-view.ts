@@ -11,12 +11,14 @@ export interface PodsView {
   serving: Record<string, number>;
   /** all pods by version, terminating ones included */
   total: Record<string, number>;
+  /** non-terminating pods by version, ready or not */
+  live: Record<string, number>;
   terminating: number;
 }
 
 export async function podsByVersion(core: CoreV1Api, namespace: string, app: string): Promise<PodsView> {
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
-  const view: PodsView = { serving: {}, total: {}, terminating: 0 };
+  const view: PodsView = { serving: {}, total: {}, live: {}, terminating: 0 };
   for (const p of pods.items) {
     const v = p.metadata?.labels?.[VERSION_LABEL] ?? '?';
     view.total[v] = (view.total[v] ?? 0) + 1;
@@ -24,6 +26,7 @@ export async function podsByVersion(core: CoreV1Api, namespace: string, app: str
       view.terminating++;
       continue;
     }
+    view.live[v] = (view.live[v] ?? 0) + 1;
     const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     if (ready) view.serving[v] = (view.serving[v] ?? 0) + 1;
   }

@@ -34,6 +34,7 @@ export interface Tick {
   atMs: number;
   serving: Record<string, number>;
   total: Record<string, number>;
+  live: Record<string, number>;
   terminating: number;
   phase: string;
   stateVersion: string | null;
@@ -76,8 +77,11 @@ export function describeTick(t: Tick): string {
   return `${(t.atMs / 1000).toFixed(1).padStart(5)} s  pods ${fmtCounts(t.total).padEnd(18)} serving ${fmtCounts(t.serving).padEnd(18)} ${t.terminating ? `(${t.terminating} terminating) ` : ''}phase ${t.phase.padEnd(11)} ${banner}`;
 }
 
-/** A tick where old and new versions still run side by side, or the rollout is not done. */
-export const isMixed = (t: Tick): boolean => Object.keys(t.total).length > 1 || t.terminating > 0;
+/**
+ * A tick where old and new versions still run side by side. A terminating pod no longer counts:
+ * it has left the Service's endpoints, and `kubectl rollout status` already reports success.
+ */
+export const isMixed = (t: Tick): boolean => Object.keys(t.live).length > 1;
 
 export async function openApp(app: StoryApp): Promise<{ browser: Browser; page: Page }> {
   const browser = await launchBrowser();

@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<void> {
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    sidecar.log.info({ signal, graceMs: config.shutdownGraceMs }, `${signal}: closing sockets with 1001 and stopping`);
+    sidecar.log.info({ signal, graceMs: config.shutdownGraceMs }, `${signal}: draining ${config.drainMs} ms, then closing sockets with 1001`);
     const hardStop = setTimeout(() => {
       sidecar.log.error(`grace period of ${config.shutdownGraceMs} ms ran out; exiting`);
       process.exit(1);

@@ -33,6 +33,12 @@ export interface SidecarConfig {
   readonly heartbeatIntervalMs: number;
   /** SIGTERM → exit within this; default 10000 */
   readonly shutdownGraceMs: number;
+  /**
+   * After SIGTERM, keep open sockets this long (refusing new ones, readiness down) before
+   * closing them with 1001; default 1000. The rollout that terminates this pod is announced
+   * moments later, so its clients get the news here instead of after a reconnect.
+   */
+  readonly drainMs: number;
   /** PUT /internal/v1/state body cap (413 beyond); default 64 KiB */
   readonly pushBodyLimitBytes: number;
   /** distinct client versions tracked in metrics before folding into "other"; default 20 */
@@ -62,6 +68,7 @@ export const OPTIONS = {
   sendBufferLimit: { env: 'VERSION_OBSERVER_SEND_BUFFER_LIMIT_BYTES', flag: '--send-buffer-limit-bytes', help: 'drop a client with more unsent bytes (default 262144)' },
   heartbeat: { env: 'VERSION_OBSERVER_HEARTBEAT_MS', flag: '--heartbeat-ms', help: 'WebSocket ping interval (default 25000)' },
   shutdownGrace: { env: 'VERSION_OBSERVER_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', help: 'exit within this after SIGTERM (default 10000)' },
+  drain: { env: 'VERSION_OBSERVER_DRAIN_MS', flag: '--drain-ms', help: 'after SIGTERM keep open sockets this long before 1001 (default 1000)' },
   logLevel: { env: 'VERSION_OBSERVER_LOG_LEVEL', flag: '--log-level', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 } as const satisfies Record<string, Option>;
 
@@ -177,6 +184,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
     sendBufferLimitBytes: integer(name('sendBufferLimit'), get('sendBufferLimit'), 256 * 1024, 1024, 1 << 30),
     heartbeatIntervalMs: integer(name('heartbeat'), get('heartbeat'), 25_000, 100, 3_600_000),
     shutdownGraceMs: integer(name('shutdownGrace'), get('shutdownGrace'), 10_000, 0, 3_600_000),
+    drainMs: integer(name('drain'), get('drain'), 1000, 0, 3_600_000),
     pushBodyLimitBytes: 64 * 1024,
     clientVersionLabels: 20,
     logLevel,

@@ -121,12 +121,17 @@ export class Hub implements ConnectionStats {
     return sent;
   }
 
+  /** First step of a shutdown: new sockets are refused with 1001; open ones keep receiving. */
+  stopAccepting(): void {
+    this.#closing = true;
+  }
+
   /**
    * Shutdown: refuse new sockets, close every open one with 1001, resolve when all are gone or
    * after `graceMs`, terminating what is left.
    */
   async closeAll(graceMs: number): Promise<void> {
-    this.#closing = true;
+    this.stopAccepting();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     for (const peer of this.#peers) peer.close(ERRORS.VO_WS_GOING_AWAY.close, 'VO_WS_GOING_AWAY');

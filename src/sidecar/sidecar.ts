@@ -95,9 +95,14 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions = {
       ready = false;
       keys.stop();
       const t0 = performance.now();
+      hub.stopAccepting();
+      // Drain: the state announcing the rollout that removes this pod usually lands within
+      // milliseconds; delivering it here beats a reconnect with backoff.
+      const drainMs = Math.min(config.drainMs, Math.max(0, graceMs - 1000));
+      if (drainMs > 0 && hub.connections() > 0) await new Promise((r) => setTimeout(r, drainMs));
       const open = hub.connections();
       // Closing the socket set first lets publicApp.close() (which waits for every connection) finish.
-      await Promise.all([hub.closeAll(Math.max(0, graceMs - 200)), publicApp.close()]);
+      await Promise.all([hub.closeAll(Math.max(0, graceMs - drainMs - 200)), publicApp.close()]);
       await adminApp.close();
       log.info({ closed: open, ms: Math.round(performance.now() - t0) }, `sidecar stopped; closed ${open} socket(s) with 1001`);
     })();
