@@ -20,7 +20,7 @@ const run = (name: PhaseName) => chosen.length === 0 || chosen.includes(name);
 
 const testFlags = ['--test', '--test-reporter=spec', '--test-timeout=600000'];
 const phases: Array<[PhaseName, string[]]> = [
-  ['typecheck', ['node_modules/.bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['typecheck', ['node_modules/.bin/tsc', '-p', 'tsconfig.check.json']],
   ['build', [process.execPath, 'scripts/build.ts']],
   ['binaries', ['bash', 'scripts/build-binaries.sh']],
   ['unit', [process.execPath, ...testFlags, ...(files.length ? files.filter((f) => f.includes('/unit/')) : ['test/unit/**/*.test.ts'])]],

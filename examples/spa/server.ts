@@ -16,6 +16,7 @@
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 
 const host = process.env.POD_IP || '127.0.0.1';
@@ -56,7 +57,7 @@ const server = createServer((req, res) => {
 });
 
 // WebSocket upgrade of /version/ws: a byte pipe to the sidecar (it checks Origin itself).
-const tunnels = new Set<{ destroy(): void }>();
+const tunnels = new Set<Duplex>();
 server.on('upgrade', (req, socket, head) => {
   tunnels.add(socket);
   socket.on('close', () => tunnels.delete(socket));

@@ -5,7 +5,7 @@ import { backendsFromPods, backendsFromSlices, pickServicePort } from '../../../
 
 const svc: V1Service = {
   metadata: { name: 'web', namespace: 'd' },
-  spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' as unknown as object }, { name: 'admin', port: 81, targetPort: 9000 as unknown as object }] },
+  spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'admin', port: 81, targetPort: 9000 }] },
 };
 const pod = (name: string, ip: string, opts: { ready?: boolean; deleting?: boolean; app?: string; ns?: string; port?: number } = {}): V1Pod => ({
   metadata: { name, namespace: opts.ns ?? 'd', labels: { app: opts.app ?? 'web' }, ...(opts.deleting ? { deletionTimestamp: new Date() } : {}) },
