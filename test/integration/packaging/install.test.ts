@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { exampleAppObjects } from '../../../src/demo/example-app.ts';
-import { chartDir, helmPath, KUBECTL, run, runOk, waitFor } from './support.ts';
+import { chartDir, helmPath, KUBECTL, runAsync, runOkAsync, waitFor } from './support.ts';
 import { startTarget, type Target } from './target.ts';
 
 const NS = 'version-observer';
@@ -18,8 +18,10 @@ const RELEASE = 'vo';
 const FULL = 'vo-version-observer';
 let t: Target;
 let helmEnv: NodeJS.ProcessEnv;
-const helm = (args: string[], timeoutMs = 300_000) => runOk(t.helm, [...args, '--kubeconfig', t.kubeconfigPath], { env: helmEnv, timeoutMs });
-const kubectl = (args: string[]) => run(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args]);
+// Async only: the local cluster's kubelet and proxy run on this process's event loop.
+const helm = (args: string[], timeoutMs = 300_000) => runOkAsync(t.helm, [...args, '--kubeconfig', t.kubeconfigPath], { env: helmEnv, timeoutMs });
+const kubectl = (args: string[], timeoutMs?: number) => runAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
+const kubectlOk = (args: string[], timeoutMs?: number) => runOkAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 
 before(async () => {
   t = await startTarget(await helmPath());
@@ -31,29 +33,29 @@ after(async () => {
 });
 
 it('helm install: controller pods Ready, one holds the Lease, helm test passes', async () => {
-  helm(['install', RELEASE, chartDir, '-n', NS, '--create-namespace', '--wait', '--timeout', '3m']);
-  const pods = JSON.parse(kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=controller', '-o', 'json']).stdout) as { items: Array<{ metadata: { name: string }; spec: { serviceAccountName: string }; status: { conditions?: Array<{ type: string; status: string }> } }> };
+  await helm(['install', RELEASE, chartDir, '-n', NS, '--create-namespace', '--wait', '--timeout', '3m']);
+  const pods = JSON.parse((await kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string }; spec: { serviceAccountName: string }; status: { conditions?: Array<{ type: string; status: string }> } }> };
   assert.equal(pods.items.length, 2);
   for (const p of pods.items) {
     assert.ok(p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), `${p.metadata.name} Ready`);
     assert.equal(p.spec.serviceAccountName, FULL);
   }
-  const holder = await waitFor('Lease holder', () => {
-    const r = kubectl(['get', 'lease', FULL, '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}']);
+  const holder = await waitFor('Lease holder', async () => {
+    const r = await kubectl(['get', 'lease', FULL, '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}']);
     return r.status === 0 && r.stdout ? r.stdout : undefined;
   }, 60_000);
   assert.ok(pods.items.some((p) => p.metadata.name === holder), `holder ${holder} is one of the pods`);
   // In the local cluster pods reach Services through the service proxy; on kind the default
   // in-cluster URL is used, so only the local run overrides it.
-  if (!t.external) helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
-  const test = helm(['test', RELEASE, '-n', NS, '--timeout', '2m']);
+  if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
+  const test = await helm(['test', RELEASE, '-n', NS, '--timeout', '2m']);
   assert.match(test.stdout, /Phase:\s+Succeeded/);
 });
 
 it('the example app with the documented labels and sidecar is announced after a rollout', async () => {
   const apiUrl = await t.serviceUrl(NS, FULL, 'http');
   const controllerUrl = t.external ? `http://${FULL}.${NS}.svc:8080` : apiUrl;
-  assert.equal(kubectl(['create', 'namespace', APP_NS]).status, 0);
+  assert.equal((await kubectl(['create', 'namespace', APP_NS])).status, 0);
   const [dep, svc] = exampleAppObjects({ namespace: APP_NS, name: 'storefront', version: '1.0.0', replicas: 2, controllerUrl });
   const apps = t.kubeConfig.makeApiClient(AppsV1Api);
   const core = t.kubeConfig.makeApiClient(CoreV1Api);
@@ -66,12 +68,12 @@ it('the example app with the documented labels and sidecar is announced after a 
     return s.phase === 'converged' && s.version === want ? s : undefined;
   };
   await waitFor('1.0.0 converged', () => state('1.0.0'), 120_000, 500);
-  runOk(KUBECTL, ['--kubeconfig', t.kubeconfigPath, '-n', APP_NS, 'patch', 'deployment', 'storefront', '--type=json', '-p',
+  await kubectlOk(['-n', APP_NS, 'patch', 'deployment', 'storefront', '--type=json', '-p',
     JSON.stringify([
       { op: 'replace', path: '/spec/template/metadata/labels/app.kubernetes.io~1version', value: '1.1.0' },
       { op: 'replace', path: '/spec/template/spec/containers/0/image', value: dep.spec!.template.spec!.containers[0]!.image!.replace(/:1\.0\.0$/, ':1.1.0') },
     ])]);
-  runOk(KUBECTL, ['--kubeconfig', t.kubeconfigPath, '-n', APP_NS, 'rollout', 'status', 'deployment/storefront', '--timeout=180s'], { timeoutMs: 200_000 });
+  await kubectlOk(['-n', APP_NS, 'rollout', 'status', 'deployment/storefront', '--timeout=180s'], 200_000);
   const announced = await waitFor('1.1.0 announced', () => state('1.1.0'), 60_000, 250);
   assert.equal(announced.change, 'minor');
   // Every pod's sidecar holds it (what browsers get).
@@ -83,15 +85,16 @@ it('the example app with the documented labels and sidecar is announced after a 
     }, 30_000);
     assert.equal(seen.state!.version, '1.1.0');
   }
-  runOk(KUBECTL, ['--kubeconfig', t.kubeconfigPath, 'delete', 'namespace', APP_NS, '--wait=false']);
+  await kubectlOk(['delete', 'namespace', APP_NS, '--wait=false']);
 });
 
 it('helm uninstall leaves only the signing key Secret and the Lease', async () => {
-  helm(['uninstall', RELEASE, '-n', NS, '--wait']);
-  const left = kubectl(['get', 'all,serviceaccounts,roles,rolebindings,secrets,leases,poddisruptionbudgets,networkpolicies', '-n', NS, '-o', 'name']).stdout.trim().split('\n').filter(Boolean);
+  await helm(['uninstall', RELEASE, '-n', NS, '--wait']);
+  // The Deployment is gone at once; its pods go by garbage collection after their grace period.
+  await waitFor('controller pods gone', async () => ((await kubectl(['get', 'pods', '-n', NS, '-o', 'name'])).stdout.trim() === '' ? true : undefined), 60_000);
+  const left = (await kubectl(['get', 'all,serviceaccounts,roles,rolebindings,secrets,leases,poddisruptionbudgets,networkpolicies', '-n', NS, '-o', 'name'])).stdout.trim().split('\n').filter(Boolean);
   const ours = left.filter((n) => !n.endsWith('/default') && !n.startsWith('configmap/kube-root-ca'));
   assert.deepEqual(ours.sort(), [`lease.coordination.k8s.io/${FULL}`, `secret/${FULL}-signing-key`].sort(), left.join('\n'));
-  const cluster = kubectl(['get', 'clusterroles,clusterrolebindings', '-o', 'name']).stdout;
+  const cluster = (await kubectl(['get', 'clusterroles,clusterrolebindings', '-o', 'name'])).stdout;
   assert.doesNotMatch(cluster, new RegExp(FULL));
-  await waitFor('controller pods gone', () => (kubectl(['get', 'pods', '-n', NS, '-o', 'name']).stdout.trim() === '' ? true : undefined), 60_000);
 });

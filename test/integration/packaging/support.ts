@@ -3,7 +3,7 @@
  * scripts/build-binaries.sh, via ensureBinaries), the system kubectl as the oracle, rendering
  * the chart, and running commands with a timeout and their output kept for assertion messages.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { ensureBinaries } from '../../../src/local/binaries.ts';
@@ -56,6 +56,36 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 /** Runs and requires exit 0; the error carries the command and its output. */
 export function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): RunResult {
   const r = run(cmd, args, opts);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r;
+}
+
+/**
+ * Async run: use it whenever the local cluster runs in this process (its kubelet and service
+ * proxy live on this event loop, so a spawnSync of `helm --wait` would stall the very pods it
+ * waits for).
+ */
+export function runAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}`));
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+export async function runOkAsync(cmd: string, args: string[], opts: Parameters<typeof runAsync>[2] = {}): Promise<RunResult> {
+  const r = await runAsync(cmd, args, opts);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r;
 }
