@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { startCluster, type Cluster } from '../local/cluster.ts';
 import { installController } from './install.ts';
 import { deployExampleApp, describeTick, isMixed, openApp, rollTo, screenshot, type Tick } from './story.ts';
-import { waitForRollout } from './cluster-view.ts';
-import { AppsV1Api } from '@kubernetes/client-node';
+import { waitForOnlyVersion, waitForRollout } from './cluster-view.ts';
+import { bannerOf } from './page-probe.ts';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Browser } from 'playwright-core';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -57,7 +58,11 @@ export async function run(argv: string[]): Promise<void> {
     say(`  screenshot: ${shot}`);
 
     step(5, 'The user clicks Reload: the page runs 1.0.0 and the banner is gone');
-    await page.reload({ waitUntil: 'load' });
+    await waitForOnlyVersion(cluster.kubeConfig.makeApiClient(CoreV1Api), app.namespace, app.name, '1.0.0');
+    await Promise.all([page.waitForEvent('load'), page.locator('version-banner [part="reload"]').click()]);
+    const after = await bannerOf(page);
+    if (after.visible) throw new Error(`the banner is still shown after Reload: "${after.text}"`);
+    say(`  the page now runs ${await page.evaluate(() => document.documentElement.dataset.version)}`);
 
     step(6, 'Rolling back to 0.1.0: shown as a rollback');
     await rollTo(cluster, installed, app, page, '0.1.0', (t) => t.banner.visible && t.banner.version === '0.1.0', (t) => say(`  ${describeTick(t)}`));

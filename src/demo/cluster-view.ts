@@ -44,13 +44,23 @@ export async function controllerState(apiUrl: string, namespace: string, app: st
   }
 }
 
-/** Changes the version label of the pod template: the rollout an app team's CD would make. */
+/**
+ * Changes the version label (and image tag) of the pod template: the rollout an app team's CD
+ * would make. Retries on a write conflict (the Deployment controller writes status meanwhile).
+ */
 export async function setVersion(apps: AppsV1Api, namespace: string, name: string, version: string): Promise<void> {
-  const d = await apps.readNamespacedDeployment({ name, namespace });
-  d.spec!.template.metadata!.labels![VERSION_LABEL] = version;
-  const image = d.spec!.template.spec!.containers[0]!.image!;
-  d.spec!.template.spec!.containers[0]!.image = `${image.replace(/:[^:/]*$/, '')}:${version}`;
-  await apps.replaceNamespacedDeployment({ name, namespace, body: d });
+  for (let attempt = 0; ; attempt++) {
+    const d = await apps.readNamespacedDeployment({ name, namespace });
+    d.spec!.template.metadata!.labels![VERSION_LABEL] = version;
+    const image = d.spec!.template.spec!.containers[0]!.image!;
+    d.spec!.template.spec!.containers[0]!.image = `${image.replace(/:[^:/]*$/, '')}:${version}`;
+    try {
+      await apps.replaceNamespacedDeployment({ name, namespace, body: d });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 10) throw err;
+    }
+  }
 }
 
 /** Resolves when the Deployment is complete by `kubectl rollout status` rules. */
@@ -63,6 +73,21 @@ export async function waitForRollout(apps: AppsV1Api, namespace: string, name: s
     if ((s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === (s.updatedReplicas ?? 0) && (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0)) return;
     if (Date.now() > deadline) throw new Error(`deployment ${namespace}/${name} did not complete within ${timeoutMs} ms: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Resolves when every pod of the app, terminating ones included, runs `version`: a page loaded
+ * then cannot be served by an old pod over a kept-alive connection.
+ */
+export async function waitForOnlyVersion(core: CoreV1Api, namespace: string, app: string, version: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pods = await podsByVersion(core, namespace, app);
+    const versions = Object.keys(pods.total);
+    if (versions.length === 1 && versions[0] === version) return;
+    if (Date.now() > deadline) throw new Error(`pods of ${namespace}/${app} still run ${fmtCounts(pods.total)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

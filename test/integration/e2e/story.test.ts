@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Browser, Page } from 'playwright-core';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
-import { controllerState, setVersion } from '../../../src/demo/cluster-view.ts';
+import { controllerState, setVersion, waitForOnlyVersion } from '../../../src/demo/cluster-view.ts';
 import { VERSION_LABEL } from '../../../src/demo/example-app.ts';
 import { installController, type Installed } from '../../../src/demo/install.ts';
 import { bannerOf } from '../../../src/demo/page-probe.ts';
@@ -107,6 +107,7 @@ test('a stale tab opened after the announcement shows the banner on load', async
 });
 
 test('a paused rollout shows no banner until it is resumed and complete', async () => {
+  await waitForOnlyVersion(cluster.kubeConfig.makeApiClient(CoreV1Api), app.namespace, app.name, '1.0.0');
   await page.reload({ waitUntil: 'load' });
   assert.equal((await bannerOf(page)).visible, false, 'the reloaded page runs 1.0.0');
   const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
@@ -135,6 +136,7 @@ test('a paused rollout shows no banner until it is resumed and complete', async 
 });
 
 test('kubectl rollout undo is shown as a rollback', async () => {
+  await waitForOnlyVersion(cluster.kubeConfig.makeApiClient(CoreV1Api), app.namespace, app.name, '1.1.0');
   await page.reload({ waitUntil: 'load' }); // now runs 1.1.0
   assert.equal((await bannerOf(page)).visible, false);
   await kubectl('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', app.namespace, 'rollout', 'undo', `deployment/${app.name}`]);
