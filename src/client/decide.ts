@@ -1,27 +1,12 @@
 /**
  * Pure decisions of the browser client: no DOM, no clock, no randomness of its own (callers
- * pass `random`). Own copies of the tiny semver comparison it needs, so the bundle has no
- * dependencies (src/core is for Node; see CONTRIBUTING.md "Layout").
+ * pass `random`). Own copy of the tiny semver comparison it needs, so the bundle has no
+ * runtime dependency (src/core's code is for Node; its AppState type is shared).
  */
 
-export type Policy = 'major' | 'minor' | 'patch' | 'any';
-export type Phase = 'converged' | 'progressing' | 'degraded';
-export type Change = 'major' | 'minor' | 'patch' | 'prerelease' | 'rollback' | 'none';
-
-/** The AppState the sidecar sends (DESIGN.md "AppState"); unknown fields are ignored. */
-export interface AppState {
-  app: string;
-  phase: Phase;
-  version: string | null;
-  previousVersion: string | null;
-  change: Change;
-  serving: Record<string, number>;
-  policy?: Policy;
-  reason: string | null;
-  epoch: number;
-  seq: number;
-  since: string;
-}
+// Types only: erased from the bundle, so the client still has no runtime dependency.
+import type { AppState, Change, Phase, Policy } from '../core/app-state.ts';
+export type { AppState, Change, Phase, Policy };
 
 /** What a state means for a page running `pageVersion`. */
 export type Decision =

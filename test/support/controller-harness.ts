@@ -24,22 +24,9 @@ const cliPath = join(repoRoot, 'src/cli/main.ts');
 /** Short lease timings for tests (client-go constraints hold: 4 > 3 > 1.2 × 0.5). */
 export const SHORT_LEASE = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms'];
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep, waitFor } from './local-k8s.ts';
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { sleep, waitFor };
 
 /**
  * Runs the system kubectl (the oracle) against the admin kubeconfig. Asynchronous on purpose:

@@ -2,17 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { alive } from '../../support/local-k8s.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 let cluster: Cluster;
 before(async () => {

@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive } from '../../support/local-k8s.ts';
 
 // A harness process that starts a cluster, prints its PIDs and temp dir, then waits to be
 // signalled: SIGINT/SIGTERM must tear everything down, SIGKILL must orphan nothing (setpriv).
