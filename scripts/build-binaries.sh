@@ -15,6 +15,18 @@ WORK="$CACHE/build"
 
 log() { printf '[build-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Runs a command, printing a "still building" line every 20 s so a long go build shows progress.
+with_progress() {
+  local what=$1; shift
+  "$@" &
+  local pid=$! t0=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - t0) % 20 == 0 )); then log "  still building $what ($((SECONDS - t0)) s)"; fi
+  done
+  wait "$pid"
+}
+
 want=(etcd kube-apiserver kube-controller-manager helm)
 missing=()
 for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
@@ -56,7 +68,7 @@ build_k8s() {
     [ -x "$BIN/$cmd" ] && continue
     log "building $cmd $K8S_VERSION (several minutes on 2 cores)"
     local t0=$SECONDS
-    (cd "$dir" && go build -trimpath -ldflags "-s -w $ver" -o "$BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
+    (cd "$dir" && with_progress "$cmd" go build -trimpath -ldflags "-s -w $ver" -o "$BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
     mv "$BIN/$cmd.tmp" "$BIN/$cmd"
     log "built $cmd in $((SECONDS - t0)) s"; echo "$cmd $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
   done
@@ -83,7 +95,7 @@ replace (
 MOD
   log "building etcd $ETCD_VERSION"
   local t0=$SECONDS
-  (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3)
+  (cd "$dir" && with_progress etcd go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3)
   mv "$BIN/etcd.tmp" "$BIN/etcd"
   log "built etcd in $((SECONDS - t0)) s"; echo "etcd $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
 }
@@ -95,7 +107,7 @@ build_helm() {
   printf 'module vo-build/helm\n\ngo 1.24\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$dir/go.mod"
   log "building helm $HELM_VERSION"
   local t0=$SECONDS
-  (cd "$dir" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$BIN/helm.tmp" helm.sh/helm/v3/cmd/helm)
+  (cd "$dir" && with_progress helm go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$BIN/helm.tmp" helm.sh/helm/v3/cmd/helm)
   mv "$BIN/helm.tmp" "$BIN/helm"
   log "built helm in $((SECONDS - t0)) s"; echo "helm $((SECONDS - t0)) s" >> "$BIN/BUILD_TIMES"
 }
