@@ -26,9 +26,9 @@ export interface ExampleAppOptions {
 }
 
 /** The sidecar container exactly as docs/install.md tells app teams to add it. */
-export function sidecarContainer(app: string, opts: { publicKey?: string; controllerUrl?: string } = {}): V1Container {
+export function sidecarContainer(opts: { publicKey?: string; controllerUrl?: string } = {}): V1Container {
   const env: V1Container['env'] = [
-    { name: 'VERSION_OBSERVER_APP', value: app },
+    { name: 'VERSION_OBSERVER_APP', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${APP_LABEL}']` } } },
     { name: 'VERSION_OBSERVER_POD_VERSION', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${VERSION_LABEL}']` } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'VERSION_OBSERVER_LISTEN_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -46,7 +46,14 @@ export function sidecarContainer(app: string, opts: { publicKey?: string; contro
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 8788 }, periodSeconds: 1, failureThreshold: 1 },
     resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-    securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
   };
 }
 
@@ -81,7 +88,7 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
               ports: [{ name: 'http', containerPort: 8080 }],
               readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
             },
-            sidecarContainer(o.name, { publicKey: o.publicKey, controllerUrl: o.controllerUrl }),
+            sidecarContainer({ publicKey: o.publicKey, controllerUrl: o.controllerUrl }),
           ],
         },
       },
