@@ -7,6 +7,10 @@
  * Invariants:
  * - A pod is a target while core's isPushTarget holds (Running with an IP); a new IP is a new
  *   target. A target of an app with a state is pushed as soon as it appears.
+ * - Running comes before the sidecar listens, so the first pushes to a new pod are often refused
+ *   and back off; when the pod turns Ready (the sidecar's admin port answers its readiness probe)
+ *   a target that is backing off is retried at once, so a state that arrives later (typically the
+ *   announcement at the end of the rollout that started the pod) never waits out a long backoff.
  * - Latest wins: a push always carries the app's state at the moment it starts; states that
  *   arrive while a push is in flight or backing off are coalesced into the next one.
  * - At most `concurrency` pushes are in flight in total; waiting targets queue FIFO.
@@ -49,6 +53,8 @@ interface Target {
   app: string;
   ip: string;
   podName: string;
+  /** the pod's Ready condition as last seen */
+  ready: boolean;
   push: PodPush;
   timer: NodeJS.Timeout | undefined;
   queued: boolean;
@@ -141,8 +147,21 @@ export class Pusher {
     const oldKey = this.#byPod.get(id);
     const target = isPushTarget(pod) ? podKey(pod) : null;
     if (oldKey !== undefined && (oldKey !== target || this.#targets.get(oldKey)?.app !== app)) this.#drop(oldKey, id);
-    if (target === null || this.#targets.has(target)) return;
-    const t: Target = { key: target, app, ip: pod.podIP as string, podName: id, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
+    if (target === null) return;
+    const known = this.#targets.get(target);
+    if (known) {
+      const becameReady = pod.ready && !known.ready;
+      known.ready = pod.ready;
+      if (becameReady && known.timer !== undefined) {
+        // backing off after refused pushes: the sidecar answers now, retry at once
+        clearTimeout(known.timer);
+        known.timer = undefined;
+        known.push = { ...known.push, retryAtMs: 0 };
+        this.#kick(known);
+      }
+      return;
+    }
+    const t: Target = { key: target, app, ip: pod.podIP as string, podName: id, ready: pod.ready, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
     this.#targets.set(target, t);
     this.#byPod.set(id, target);
     this.#entry(app).targets.add(target);

@@ -90,3 +90,32 @@ test('retries a failing pod with backoff until it answers; global concurrency is
     p2.close();
   }
 });
+
+test('a pod backing off after refused pushes is retried at once when it turns Ready', async () => {
+  const errors: Array<string | null> = [];
+  const pusher = new Pusher({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key),
+    onResult: (r) => void errors.push(r.error),
+  });
+  let r: Receiver | undefined;
+  try {
+    pusher.start();
+    // Running with an IP, sidecar not listening yet: refused, then a long backoff
+    pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
+    pusher.setState('ns/shop', state(1));
+    await until(() => errors.length >= 1);
+    assert.equal(errors[0], 'refused');
+    r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
+    pusher.setState('ns/shop', state(2)); // the announcement: coalesced into the pending retry
+    pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false }); // no change: still waits
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(r.received.length, 0, 'still backing off while not Ready');
+    const t0 = Date.now();
+    pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the sidecar answers its probe
+    await until(() => r!.held()?.seq === 2, 2000);
+    assert.ok(Date.now() - t0 < 1000, `delivered ${Date.now() - t0} ms after Ready`);
+  } finally {
+    pusher.close();
+    await r?.close();
+  }
+});
