@@ -38,6 +38,8 @@ for (const f of files) {
     const r = await mod.run();
     const secs = ((performance.now() - t0) / 1000).toFixed(0);
     const body = `## ${r.title}\n\n_Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine}; command: \`npm run bench -- ${name}\` (${secs} s)._\n\n${r.markdown.trim()}\n`;
+    // Re-read: another bench run may have written its own section since this one started.
+    if (existsSync(docPath)) doc = readFileSync(docPath, 'utf8');
     doc = upsert(doc, name, body);
     writeFileSync(docPath, doc);
     console.error(body);
