@@ -1,0 +1,223 @@
+/**
+ * Controller at scale, with virtual pods: 1,000 and then 10,000 bare pods across 1,000 apps
+ * (+ one single-pod probe app), created with bounded parallelism; for each level a fresh
+ * controller process (the chart's args and RBAC, as in the integration tests) is started
+ * against the populated cluster and measured:
+ * - initial sync: process start → listening → /readyz 200 (caches synced) → every app evaluated
+ *   (the controller's own log timestamps);
+ * - retained heap after a forced GC (bench/controller/gc-hook.ts), above an empty controller;
+ * - per-event cost: the probe pod's version label patched (a new version of a one-pod app) →
+ *   the controller's 'announcing new version' log line, p50/p99, and controller CPU per event;
+ *   the probe app has the same size at both levels, so any growth is the cost of the cache size;
+ * - push throughput: the new leader's first push wave (every pod) into one sink.
+ * Pushes: virtual pods have no process, so the controller runs with --push-port pointing at a
+ * single sink (bench/controller/sink.ts: the test receiver bound on the wildcard address, which
+ * answers for all of 127.0.0.0/8) — every push is verified and answered as a sidecar would, none
+ * fails, so failing pushes and their backoff cannot dominate or flatter the figures.
+ */
+import os from 'node:os';
+import { startEnv, createNamespace, publicKeyOf, sleep, waitFor, type ControllerProc, type Env } from '../test/support/controller-harness.ts';
+import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
+import type { AppState } from '../src/core/app-state.ts';
+import type { BenchResult } from './run.ts';
+import { fmt, summary } from './stats.ts';
+import { MiB, VERSION_LABEL, cpuSeconds, heapAfterGc, isLeader, logMatching, pool, spawnMeasured, startSink, virtualPod, waitReadyz, type HeapReading, type Sink } from './controller/common.ts';
+
+const NS = 'scale';
+const APPS = 1000;
+const LEVELS = [1000, 10_000];
+const EVENTS = 200;
+const CREATE_PARALLEL = 48;
+const PROBE_KEY = `${NS}/probe`;
+
+interface LevelResult {
+  pods: number;
+  createS: number;
+  listeningS: number;
+  readyzS: number;
+  allAppsS: number;
+  heap: HeapReading;
+  eventMs: number[];
+  cpuPerEventMs: number;
+  wave: { n: number; seconds: number; byStatus: Record<string, number> };
+}
+
+let probeVersion = 0;
+
+export async function run(): Promise<BenchResult> {
+  const t0 = performance.now();
+  const loadStart = (os.loadavg()[0] ?? 0).toFixed(1);
+  const env = await startEnv();
+  const procs: ControllerProc[] = [];
+  let sink: Sink | undefined;
+  let api: KubeHttp | undefined;
+  try {
+    api = await createKubeHttp(env.cluster.kubeConfig, CREATE_PARALLEL);
+    const nodeName = env.cluster.kubelet!.nodeName;
+
+    // Empty controller: the baseline heap.
+    const empty = await spawnMeasured(env, 'scale-empty');
+    procs.push(empty);
+    await waitReadyz(empty);
+    await waitFor('empty controller leads', () => isLeader(empty), 30_000);
+    await sleep(2000);
+    const emptyHeap = await heapAfterGc(empty);
+    const publicKey = await publicKeyOf(empty);
+    await empty.kill('SIGTERM');
+    sink = await startSink(publicKey);
+    console.error(`[scale] empty controller heap ${fmt(emptyHeap.heapUsed / MiB)} MiB; sink on *:${sink.port}`);
+
+    await createNamespace(env, NS);
+    await waitFor('default ServiceAccount', async () => (await api!.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)) !== undefined, 30_000, 100);
+
+    const results: LevelResult[] = [];
+    let created = 0;
+    for (const level of LEVELS) {
+      const tc = performance.now();
+      const pods: object[] = [];
+      if (created === 0) pods.push(virtualPod(NS, 'probe-0', 'probe', `2.0.${probeVersion}`, nodeName));
+      for (let i = created; i < level; i++) {
+        const app = `a-${String(i % APPS).padStart(4, '0')}`;
+        pods.push(virtualPod(NS, `${app}-${Math.floor(i / APPS)}`, app, '1.0.0', nodeName));
+      }
+      await pool(pods, CREATE_PARALLEL, async (p) => {
+        await api!.request('POST', `/api/v1/namespaces/${NS}/pods`, p);
+      });
+      created = level;
+      const total = level + 1;
+      await waitFor(`${total} pods Running`, async () => (await runningPods(api!)) >= total, 300_000, 500);
+      await env.cluster.kubelet!.idle();
+      const createS = (performance.now() - tc) / 1000;
+      console.error(`[scale] ${total} pods Running (${fmt(createS)} s)`);
+      results.push(await measureLevel(env, api, sink, level, createS, procs));
+    }
+
+    const [a, b] = results as [LevelResult, LevelResult];
+    const ea = summary(a.eventMs);
+    const eb = summary(b.eventMs);
+    const above = (r: LevelResult) => (r.heap.heapUsed - emptyHeap.heapUsed) / MiB;
+    const ratio = (x: number, y: number) => (y > 0 ? x / y : Number.NaN);
+    const ok = (c: boolean) => (c ? '✅' : '❌');
+    const row = (name: string, f: (r: LevelResult) => string, target = '') => `| ${name} | ${f(a)} | ${f(b)} | ${target} |`;
+    const wave = (r: LevelResult) => `${r.wave.n} in ${fmt(r.wave.seconds, 2)} s = **${fmt(r.wave.n / r.wave.seconds, 0)}/s**`;
+    const markdown = `
+${APPS} apps of bare pods with a virtual container (${LEVELS.map((l) => `${l / APPS} pod${l > APPS ? 's' : ''}/app`).join(', then ')}),
+plus a one-pod probe app; one namespace; pods created by the bench ${CREATE_PARALLEL} at a time. For each level a
+fresh controller process (chart args and RBAC, short lease) starts against the populated cluster and becomes the
+leader. Pushes go to one sink answering for every 127.x.y.z pod IP (see the file's header), so every push
+succeeds as it would against sidecars. Heap = V8 heap used after a forced full GC
+(\`version_observer_nodejs_heap_size_used_bytes\`), measured right after the leader's first push wave, with its
+keep-alive sockets to every pod still open. Empty controller (no pods): **${fmt(emptyHeap.heapUsed / MiB)} MiB** heap,
+${fmt(emptyHeap.rss / MiB, 0)} MiB RSS.
+
+| | ${LEVELS.map((l) => `${l / 1000}k pods`).join(' | ')} | target |
+| --- | --- | --- | --- |
+${row('pods created → all Running (bench, not the controller)', (r) => `${fmt(r.createS)} s`)}
+${row('start → HTTP listening', (r) => `${fmt(r.listeningS, 2)} s`)}
+${row('start → /readyz 200 (caches synced)', (r) => `${fmt(r.readyzS, 2)} s`)}
+${row(`start → all ${APPS + 1} apps evaluated`, (r) => `**${fmt(r.allAppsS, 2)} s**`, `≤ 5 s ${ok(a.allAppsS <= 5 && b.allAppsS <= 5)}`)}
+${row('heap used after GC', (r) => `${fmt(r.heap.heapUsed / MiB)} MiB`)}
+${row('heap above empty controller', (r) => `**${fmt(above(r))} MiB**`, `≤ 64 MB at 10k ${ok(above(b) * MiB <= 64e6)}`)}
+| heap per added pod (1k → 10k) | | ${fmt((b.heap.heapUsed - a.heap.heapUsed) / (b.pods - a.pods) / 1024, 2)} KiB | |
+${row('RSS', (r) => `${fmt(r.heap.rss / MiB, 0)} MiB`)}
+${row(`per event: label patch → new state (p50, ${EVENTS} events)`, (r) => `**${fmt(summary(r.eventMs).p50)} ms**`, `10k ≤ 1.5 × 1k ${ok(eb.p50 <= 1.5 * ea.p50)} (${fmt(ratio(eb.p50, ea.p50), 2)}×)`)}
+${row('per event: p99 / mean', (r) => `${fmt(summary(r.eventMs).p99)} / ${fmt(summary(r.eventMs).mean)} ms`, `mean ${fmt(ratio(eb.mean, ea.mean), 2)}×`)}
+${row('per event: controller CPU', (r) => `${fmt(r.cpuPerEventMs, 2)} ms`, `${fmt(ratio(b.cpuPerEventMs, a.cpuPerEventMs), 2)}×`)}
+${row('first push wave into one sink (pushes, concurrency 64)', wave)}
+${row('push answers', (r) => Object.entries(r.wave.byStatus).map(([s, n]) => `${s}: ${n}`).join(', '))}
+
+Per event = from sending the PATCH of the probe pod's version label (bench clock) to the controller's log line
+announcing the new version (its pino timestamp, same machine clock): watch delivery, slim, index, reconcile of a
+one-pod app, sign, log (1 ms resolution: the log's timestamp is in ms). CPU per event = controller CPU time over the ${EVENTS} events (push to the sink included)
+minus its idle rate, / ${EVENTS}. The first push wave is the new leader pushing every pod its app's state (the
+sink answers 204, or 409 when it already holds a newer state of another app — both are acknowledgements);
+pushes/s is the sink's count over the time from its first to its last arrival.
+
+Load average during the run: ${loadStart} → ${(os.loadavg()[0] ?? 0).toFixed(1)} (2 cores, shared).
+Total ${fmt((performance.now() - t0) / 1000, 0)} s.
+`;
+    return { title: 'Controller at scale (virtual pods)', markdown };
+  } finally {
+    for (const p of procs) await p.kill('SIGKILL');
+    sink?.stop();
+    api?.close();
+    await env.cluster.stop();
+  }
+}
+
+/** Pods of the namespace that are Running: all (a selector-free list reports remainingItemCount) minus the others. */
+async function runningPods(api: KubeHttp): Promise<number> {
+  type List = { items: unknown[]; metadata: { remainingItemCount?: number } };
+  const all = await api.request<List>('GET', `/api/v1/namespaces/${NS}/pods?limit=1`);
+  const other = await api.request<List>('GET', `/api/v1/namespaces/${NS}/pods?fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
+  return all.items.length + (all.metadata.remainingItemCount ?? 0) - other.items.length;
+}
+
+async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, createS: number, procs: ControllerProc[]): Promise<LevelResult> {
+  const pods = level + 1;
+  const apps = APPS + 1;
+  await sink.reset();
+  const start = Date.now();
+  const c = await spawnMeasured(env, `scale-${level}`, [`--push-port=${sink.port}`]);
+  procs.push(c);
+  const listening = (c.logs.find((o) => o.msg === 'controller listening')?.time as number) ?? Date.now();
+  const readyAt = await waitReadyz(c);
+  const seen = new Set<string>();
+  let allAt = 0;
+  await waitFor(`${apps} apps evaluated`, () => {
+    for (const o of c.logs) {
+      if ((o.msg === 'app state changed' || o.msg === 'announcing new version') && typeof o.app === 'string' && !seen.has(o.app)) {
+        seen.add(o.app);
+        allAt = o.time as number;
+      }
+    }
+    return seen.size >= apps;
+  }, 120_000, 20);
+  const states = await c.apps();
+  if (states.length !== apps || states.some((s: AppState) => s.phase !== 'converged')) throw new Error(`expected ${apps} converged apps, got ${states.length}`);
+
+  // The leader's first push wave: every pod.
+  await waitFor('leader', () => isLeader(c), 30_000);
+  const waveStats = await waitFor(`${pods} pushes at the sink`, async () => {
+    const s = await sink.stats();
+    return s.n >= pods ? s : undefined;
+  }, 180_000, 100);
+  await sleep(300);
+  const heap = await heapAfterGc(c);
+
+  // Per event: new version of the one-pod probe app.
+  const pid = c.proc.pid!;
+  const idle0 = cpuSeconds(pid);
+  await sleep(3000);
+  const idleRate = (cpuSeconds(pid) - idle0) / 3;
+  const cpu0 = cpuSeconds(pid);
+  const w0 = performance.now();
+  const eventMs: number[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    const version = `2.0.${++probeVersion}`;
+    const from = c.logs.length;
+    const sent = Date.now();
+    await api.request('PATCH', `/api/v1/namespaces/${NS}/pods/probe-0`, { metadata: { labels: { [VERSION_LABEL]: version } } }, MERGE_PATCH);
+    const line = await logMatching(c, (o) => o.app === PROBE_KEY && o.version === version, from, 10_000);
+    eventMs.push(line.time - sent);
+  }
+  await sleep(200);
+  const wall = (performance.now() - w0) / 1000;
+  const cpuPerEventMs = ((cpuSeconds(pid) - cpu0 - idleRate * wall) / EVENTS) * 1000;
+  const s = summary(eventMs);
+  console.error(
+    `[scale] ${pods} pods: listening ${listening - start} ms, readyz ${readyAt - start} ms, all apps ${allAt - start} ms; heap ${fmt(heap.heapUsed / MiB)} MiB; event p50 ${fmt(s.p50)} ms p99 ${fmt(s.p99)} ms; cpu/event ${fmt(cpuPerEventMs, 2)} ms; wave ${waveStats.n} in ${waveStats.lastMs - waveStats.firstMs} ms`,
+  );
+  await c.kill('SIGTERM');
+  return {
+    pods,
+    createS,
+    listeningS: (listening - start) / 1000,
+    readyzS: (readyAt - start) / 1000,
+    allAppsS: (allAt - start) / 1000,
+    heap,
+    eventMs,
+    cpuPerEventMs,
+    wave: { n: waveStats.n, seconds: Math.max(0.001, (waveStats.lastMs - waveStats.firstMs) / 1000), byStatus: waveStats.byStatus },
+  };
+}

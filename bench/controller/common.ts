@@ -1,0 +1,155 @@
+/**
+ * Helpers shared by the controller benchmarks (controller-scale, announce-latency, failover).
+ * The cluster, the chart's RBAC, the controller process and the receivers come from the
+ * integration-test harness (test/support/controller-harness.ts, receiver.ts); this file adds
+ * only what benchmarks need on top: bounded-parallel object creation, a GC hook for heap
+ * readings, the push sink, CPU time, and log-time lookups.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { spawnController, metric, sleep, type ControllerProc, type Env } from '../../test/support/controller-harness.ts';
+
+const here = new URL('.', import.meta.url).pathname;
+export const VIRTUAL_IMAGE = 'version-observer/virtual-app:1';
+export const VERSION_LABEL = 'app.kubernetes.io/version';
+export const APP_LABEL = 'version-observer.io/app';
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A bare pod with a virtual container (the process kubelet reports it Running + Ready, no process). */
+export function virtualPod(ns: string, name: string, app: string, version: string, nodeName: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels: { [APP_LABEL]: app, [VERSION_LABEL]: version } },
+    spec: {
+      nodeName,
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: 'app', image: VIRTUAL_IMAGE }],
+    },
+  };
+}
+
+/** utime + stime of a process in seconds (clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** spawnController with bench/controller/gc-hook.ts preloaded (SIGUSR2 = full GC). */
+export function spawnMeasured(env: Env, identity: string, extra: string[] = []): Promise<ControllerProc> {
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --import=${here}gc-hook.ts`.trim();
+  try {
+    return spawnController(env, identity, extra); // spawns synchronously, before its first await
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
+export interface HeapReading {
+  heapUsed: number;
+  external: number;
+  rss: number;
+}
+
+/** Full GC in the controller, then its heap from /metrics (prom-client's nodejs_* gauges) and RSS from /proc; min of 3 readings. */
+export async function heapAfterGc(c: ControllerProc): Promise<HeapReading> {
+  let best: HeapReading | undefined;
+  for (let i = 0; i < 3; i++) {
+    c.proc.kill('SIGUSR2');
+    await sleep(400);
+    const text = await c.metrics();
+    const r = {
+      heapUsed: metric(text, 'version_observer_nodejs_heap_size_used_bytes'),
+      external: metric(text, 'version_observer_nodejs_external_memory_bytes'),
+      rss: rssBytes(c.proc.pid!),
+    };
+    if (!best || r.heapUsed < best.heapUsed) best = r;
+  }
+  return best!;
+}
+
+/** Resolves with the log record (controller clock, pino `time`) first matching `pred` at index ≥ from. */
+export async function logMatching(c: ControllerProc, pred: (o: Record<string, unknown>) => boolean, from = 0, timeoutMs = 30_000): Promise<Record<string, unknown> & { time: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let i = from;
+  for (;;) {
+    for (; i < c.logs.length; i++) if (pred(c.logs[i]!)) return c.logs[i] as Record<string, unknown> & { time: number };
+    if (Date.now() > deadline) throw new Error(`no matching controller log line within ${timeoutMs} ms`);
+    await sleep(2);
+  }
+}
+
+export async function waitReadyz(c: ControllerProc, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(`${c.url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return Date.now();
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`${c.identity}: /readyz not 200 within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+export const isLeader = async (c: ControllerProc): Promise<boolean> => metric(await c.metrics(), 'version_observer_leader') === 1;
+
+export interface SinkStats {
+  n: number;
+  firstMs: number;
+  lastMs: number;
+  byStatus: Record<string, number>;
+}
+
+export interface Sink {
+  port: number;
+  reset(): Promise<void>;
+  stats(): Promise<SinkStats>;
+  stop(): void;
+}
+
+/** Forks bench/controller/sink.ts (one receiver answering for all of 127.0.0.0/8). */
+export async function startSink(publicKey: string): Promise<Sink> {
+  const child: ChildProcess = fork(`${here}sink.ts`, [], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PUBLIC_KEY: publicKey }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(msg: object | null): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error('sink exited'));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as T);
+      });
+      if (msg) child.send(msg);
+    });
+  const { port } = await ask<{ port: number }>(null);
+  return {
+    port,
+    reset: () => ask<void>({ cmd: 'reset' }),
+    stats: () => ask<SinkStats>({ cmd: 'stats' }),
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+export const MiB = 2 ** 20;
