@@ -1,0 +1,395 @@
+/**
+ * End to end, on the local cluster with the controller installed by its Helm chart (2 replicas):
+ * the example SPA with the sidecar in 10 pods, 1,000 WebSocket clients spread over the 10
+ * sidecars (LOAD_PROCS child processes, bench/e2e/load-client.ts) and one real headless
+ * Chromium page on the app through the service proxy.
+ *
+ * 1. Latency, per rollout (1.0.N → 1.0.N+1, maxSurge 50 %, maxUnavailable 0): from the last new
+ *    pod Ready (receipt time of a pod watch in this process) until the converged state reached
+ *    every one of the 1,000 clients (the latest first receipt), the median client, and the
+ *    browser's banner. A Deployment watch here splits it into Kubernetes' part (last pod Ready →
+ *    Deployment complete) and ours (Deployment complete → clients).
+ * 2. The seed system's fixed 1 s wait and pollers' default intervals as expected detection
+ *    delay, beside it (computed from the measured pipeline).
+ * 3. Failover during a rollout: the Lease holder is killed once the first new pod is Ready —
+ *    crash (SIGKILL, the kubelet restarts it), node loss (SIGKILL + force delete: the standby
+ *    waits out the lease) and drain (graceful delete: the lease is released) — and every client
+ *    must still get exactly one announcement (the first converged state of the new version;
+ *    re-sends of the same version with a higher (epoch, seq) are allowed, any other converged
+ *    version afterwards is a violation); the browser must fire `update` exactly once.
+ * Everything runs on loopback; every process started here is stopped in `finally`.
+ */
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubernetesObjectApi, Watch, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import type { Browser, Page } from 'playwright-core';
+import { startCluster, type Cluster } from '../src/local/cluster.ts';
+import { installController, type Installed } from '../src/demo/install.ts';
+import { exampleAppObjects, VERSION_LABEL } from '../src/demo/example-app.ts';
+import { setVersion, waitForRollout } from '../src/demo/cluster-view.ts';
+import { openApp } from '../src/demo/story.ts';
+import { Load, PodTracker, type ClientReport } from './e2e/harness.ts';
+import type { BenchResult } from './run.ts';
+import { fmt, percentile } from './stats.ts';
+
+const NS = 'shop';
+const APP = 'storefront';
+const REPLICAS = 10;
+const CLIENTS = 1000;
+const LOAD_PROCS = 4;
+const ROLLOUTS = Number(process.env.E2E_ROLLOUTS ?? 24);
+const WARMUP = 2;
+const TARGET_P99_MS = 250;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (l: string) => process.stderr.write(`[e2e] ${l}\n`);
+
+interface BrowserEvent {
+  v: string;
+  t: number;
+  shown: boolean;
+  kind: string;
+}
+
+interface Rollout {
+  version: string;
+  /** Date.now() when the Deployment was changed */
+  since: number;
+  firstReady: number;
+  lastReady: number;
+  complete: number;
+  clients: ClientReport;
+  browser: BrowserEvent[];
+  resendsDelta: number;
+  reconnectsDelta: number;
+  killAt?: number;
+}
+
+function isComplete(d: V1Deployment): boolean {
+  const s = d.status ?? {};
+  const want = d.spec?.replicas ?? 1;
+  return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === (s.updatedReplicas ?? 0) && (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0);
+}
+
+/** Date.now() at which this process first saw the Deployment complete on each template version. */
+async function watchDeployment(cluster: Cluster): Promise<{ completeAt: Map<string, number>; stop: () => void }> {
+  const completeAt = new Map<string, number>();
+  let stopped = false;
+  let req: { abort(): void } | undefined;
+  const start = async (): Promise<void> => {
+    req = await new Watch(cluster.kubeConfig).watch(
+      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      { fieldSelector: `metadata.name=${APP}` },
+      (_type: string, d: V1Deployment) => {
+        const v = d.spec?.template.metadata?.labels?.[VERSION_LABEL];
+        if (v && isComplete(d) && !completeAt.has(v)) completeAt.set(v, Date.now());
+      },
+      () => void (stopped || setTimeout(() => void start(), 100)),
+    );
+  };
+  await start();
+  return { completeAt, stop: () => ((stopped = true), req?.abort()) };
+}
+
+async function browserEvents(page: Page): Promise<BrowserEvent[]> {
+  return page.evaluate(() => (window as unknown as { __vo: BrowserEvent[] }).__vo.slice());
+}
+
+export async function run(): Promise<BenchResult> {
+  const t0 = Date.now();
+  let cluster: Cluster | undefined;
+  let load: Load | undefined;
+  let browser: Browser | undefined;
+  let tracker: PodTracker | undefined;
+  let deployWatch: { completeAt: Map<string, number>; stop: () => void } | undefined;
+  try {
+    cluster = await startCluster({ log: () => {} });
+    log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const installed = await installController(cluster);
+    log('controller installed (helm, 2 replicas)');
+    const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const coord = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
+
+    // The app: example SPA + sidecar, 10 pods; a rollout in two waves of 5 without unavailability.
+    const objects = cluster.kubeConfig;
+    const client = KubernetesObjectApi.makeApiClient(objects);
+    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubernetesObject);
+    const [deployment, service] = exampleAppObjects({ namespace: NS, name: APP, version: '1.0.0', replicas: REPLICAS, publicKey: installed.publicKey });
+    deployment.spec!.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '50%', maxUnavailable: 0 } };
+    await client.create(deployment as KubernetesObject);
+    await client.create(service as KubernetesObject);
+    await waitForRollout(apps, NS, APP, 180_000);
+    const url = await cluster.serviceUrl(NS, APP, 'http');
+    log(`app up: ${REPLICAS} pods at 1.0.0, ${url}`);
+
+    load = new Load(LOAD_PROCS, CLIENTS, '1.0.0');
+    const l = load;
+    tracker = new PodTracker(cluster.kubeConfig, NS, APP, (ips) => l.setPods(ips));
+    await tracker.start();
+    deployWatch = await watchDeployment(cluster);
+    for (let i = 0; tracker.liveIps().length < REPLICAS; i++) {
+      if (i > 200) throw new Error(`pod watch sees ${tracker.liveIps().length} live pods`);
+      await sleep(50);
+    }
+    await load.open(tracker.liveIps());
+    log(`${CLIENTS} clients open in ${LOAD_PROCS} processes`);
+
+    const opened = await openApp({ namespace: NS, name: APP, url });
+    browser = opened.browser;
+    const page = opened.page;
+    await page.waitForFunction(() => (window as unknown as { versionObserver?: { status: string } }).versionObserver?.status === 'open', null, { timeout: 30_000 });
+    await page.evaluate(() => {
+      const w = window as unknown as { versionObserver: EventTarget; __vo: BrowserEvent[] };
+      w.__vo = [];
+      for (const kind of ['update', 'rollback']) {
+        w.versionObserver.addEventListener(kind, (e) => {
+          const v = (e as CustomEvent<{ version: string }>).detail.version;
+          // after every listener of this dispatch (the banner's included) has run
+          queueMicrotask(() => {
+            const b = document.querySelector('version-banner') as unknown as { shownVersion?: string | null } | null;
+            w.__vo.push({ v, t: Date.now(), shown: b?.shownVersion === v, kind });
+          });
+        });
+      }
+    });
+    log('browser page open');
+
+    const base = await load.report('-', Date.now());
+    let resendsBefore = base.resends;
+    let reconnectsBefore = base.reconnects;
+    let n = 0;
+    const rollout = async (atFirstReady?: () => Promise<number>): Promise<Rollout> => {
+      const version = `1.0.${++n}`;
+      const since = Date.now();
+      await setVersion(apps, NS, APP, version);
+      let killAt: number | undefined;
+      let allClients = false;
+      let browserSeen = false;
+      const deadline = since + 120_000;
+      for (;;) {
+        if (atFirstReady && killAt === undefined && tracker!.ofVersion(version).some((p) => p.ready)) killAt = await atFirstReady();
+        if (!allClients) allClients = (await l.count(version)) === CLIENTS;
+        if (!browserSeen) browserSeen = (await browserEvents(page)).some((e) => e.v === version);
+        if (allClients && browserSeen && tracker!.settled(version, REPLICAS)) break;
+        if (Date.now() > deadline) {
+          const pods = [...tracker!.pods.values()].map((p) => `${p.name}@${p.version}${p.ready ? '' : ' (not ready)'}${p.terminating ? ' (terminating)' : ''}`).join(', ');
+          throw new Error(`rollout to ${version}: not done after 120 s; clients announced ${await l.count(version)}/${CLIENTS}, browser ${browserSeen}, pods: ${pods}`);
+        }
+        await sleep(atFirstReady && killAt === undefined ? 10 : 100);
+      }
+      const pods = tracker!.ofVersion(version);
+      const readies = pods.map((p) => p.readyAt!).filter((t) => t !== undefined);
+      const clients = await l.report(version, since);
+      const browserEvts = (await browserEvents(page)).filter((e) => e.t >= since);
+      const r: Rollout = {
+        version,
+        since,
+        firstReady: Math.min(...readies),
+        lastReady: Math.max(...readies),
+        complete: deployWatch!.completeAt.get(version) ?? Number.NaN,
+        clients,
+        browser: browserEvts,
+        resendsDelta: clients.resends - resendsBefore,
+        reconnectsDelta: clients.reconnects - reconnectsBefore,
+        killAt,
+      };
+      resendsBefore = clients.resends;
+      reconnectsBefore = clients.reconnects;
+      const all = Math.max(...clients.firstAt) - r.lastReady;
+      const b = browserEvts.find((e) => e.v === version)!.t - r.lastReady;
+      const slow = clients.firstAt
+        .map((t, i) => ({ ms: t - r.lastReady, ...clients.where[i]! }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 2)
+        .map((c) => `${c.ms} ms on ${c.ip} opened ${c.openAt - r.lastReady} ms, ${c.reconnects} reconnects`)
+        .join('; ');
+      if (process.env.E2E_DEBUG) log(`  slowest: ${slow}; complete ${r.complete - r.lastReady}`);
+      log(`${version}: last Ready → all ${CLIENTS} clients ${all} ms, browser ${b} ms (Ready→complete ${r.complete - r.lastReady} ms; rollout ${r.lastReady - since} ms)${clients.extra.length ? ` EXTRA ${clients.extra.length}` : ''}`);
+      await sleep(300);
+      return r;
+    };
+
+    // 1. Latency over ROLLOUTS rollouts (the first WARMUP are not counted).
+    const rollouts: Rollout[] = [];
+    for (let i = 0; i < ROLLOUTS + WARMUP; i++) rollouts.push(await rollout());
+    if (process.env.E2E_DEBUG) {
+      for (let i = 0; i < 4; i++) {
+        const text = await (await fetch(`${installed.apiUrl}/metrics`)).text();
+        log(text.split('\n').filter((x) => /^version_observer_(push_failures|leader )/.test(x)).join(' | '));
+      }
+    }
+    const measured = rollouts.slice(WARMUP);
+
+    // 3. Failover during a rollout.
+    const holderNow = async (): Promise<{ holder: string; epoch: number }> => {
+      const leases = await coord.listNamespacedLease({ namespace: installed.namespace });
+      const lease = leases.items.find((x) => x.spec?.holderIdentity);
+      return { holder: lease?.spec?.holderIdentity ?? '', epoch: Number(lease?.metadata?.annotations?.['version-observer.io/epoch'] ?? Number.NaN) };
+    };
+    const controllersReady = async (): Promise<void> => {
+      await waitForRollout(apps, installed.namespace, installed.release, 120_000);
+      for (let i = 0; !(await holderNow()).holder; i++) {
+        if (i > 600) throw new Error('no Lease holder');
+        await sleep(100);
+      }
+    };
+    type Mode = 'crash' | 'node loss' | 'drain';
+    const failovers: Array<{ mode: Mode; r: Rollout; before: { holder: string; epoch: number }; after: { holder: string; epoch: number } }> = [];
+    for (const mode of (process.env.E2E_FAILOVER === '0' ? [] : ['crash', 'node loss', 'drain']) as Mode[]) {
+      await controllersReady();
+      const before = await holderNow();
+      const r = await rollout(async () => {
+        const pod = await core.readNamespacedPod({ name: before.holder, namespace: installed.namespace });
+        const pid = Number(pod.status?.containerStatuses?.[0]?.containerID?.replace('process://', ''));
+        const at = Date.now();
+        if (mode === 'drain') {
+          await core.deleteNamespacedPod({ name: before.holder, namespace: installed.namespace });
+        } else {
+          if (!(pid > 0)) throw new Error(`no pid for ${before.holder}`);
+          process.kill(-pid, 'SIGKILL');
+          if (mode === 'node loss') await core.deleteNamespacedPod({ name: before.holder, namespace: installed.namespace, gracePeriodSeconds: 0 });
+        }
+        log(`${mode}: killed Lease holder ${before.holder} (epoch ${before.epoch})`);
+        return at;
+      });
+      const after = await holderNow();
+      failovers.push({ mode, r, before, after });
+    }
+
+    return { title: 'End to end: rollout → every browser', markdown: report(measured, failovers, installed) };
+  } finally {
+    deployWatch?.stop();
+    tracker?.stop();
+    load?.stop();
+    await browser?.close().catch(() => {});
+    await cluster?.stop();
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+}
+
+function stats(xs: number[]): { p50: number; p99: number; max: number } {
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) };
+}
+
+function report(
+  measured: Rollout[],
+  failovers: Array<{ mode: string; r: Rollout; before: { holder: string; epoch: number }; after: { holder: string; epoch: number } }>,
+  installed: Installed,
+): string {
+  const allMs = measured.map((r) => Math.max(...r.clients.firstAt) - r.lastReady);
+  const medMs = measured.map((r) => percentile(r.clients.firstAt, 50) - r.lastReady);
+  const eachMs = measured.flatMap((r) => r.clients.firstAt.map((t) => t - r.lastReady));
+  // clients whose socket was open when the state was pushed vs those that got it in the hello of a reconnect
+  const pushedMs = measured.map((r) => Math.max(...r.clients.firstAt.filter((_, i) => !r.clients.viaHello[i])) - r.lastReady);
+  const helloMs = measured.flatMap((r) => r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]).map((t) => t - r.lastReady));
+  const helloPerRollout = measured.map((r) => r.clients.viaHello.filter(Boolean).length);
+  const browserMs = measured.map((r) => r.browser.find((e) => e.v === r.version)!.t - r.lastReady);
+  const k8sMs = measured.map((r) => r.complete - r.lastReady);
+  const oursMs = measured.map((r) => Math.max(...r.clients.firstAt) - r.complete);
+  const mixedMs = measured.map((r) => r.lastReady - r.firstReady);
+  const rolloutMs = measured.map((r) => r.lastReady - r.since);
+  const extras = measured.flatMap((r) => r.clients.extra);
+  const bannerOnce = measured.filter((r) => r.browser.length === 1 && r.browser[0]!.v === r.version && r.browser[0]!.shown).length;
+  const early = measured.reduce((a, r) => a + r.clients.firstAt.filter((t) => t < r.lastReady).length, 0);
+  const reconnects = measured.reduce((a, r) => a + r.reconnectsDelta, 0);
+  const s = { pushed: stats(pushedMs), hello: stats(helloMs), all: stats(allMs), med: stats(medMs), each: stats(eachMs), browser: stats(browserMs), k8s: stats(k8sMs), ours: stats(oursMs), mixed: stats(mixedMs), rollout: stats(rolloutMs) };
+  const ms = (x: number) => `${fmt(x, 0)} ms`;
+  const row = (label: string, x: { p50: number; p99: number; max: number }) => `| ${label} | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.max)} |`;
+  const met = s.all.p99 <= TARGET_P99_MS;
+
+  // 2. Detection delay after convergence, expected (mean) and worst, per approach.
+  const pipe50 = s.all.p50;
+  const pipe99 = s.all.p99;
+  const poll = (label: string, intervalS: number, source: string) =>
+    `| ${label} | ${fmtS(intervalS / 2 + pipe50 / 1000)} | ${fmtS(intervalS + pipe99 / 1000)} | ${source} |`;
+
+  const fo = failovers.map(({ mode, r, before, after }) => {
+    const firstAt = r.clients.firstAt;
+    const missing = firstAt.filter((t) => !Number.isFinite(t)).length;
+    const bEvents = r.browser.filter((e) => e.v === r.version).length;
+    const other = r.browser.length - bEvents;
+    const once = missing === 0 && r.clients.extra.length === 0 && bEvents === 1 && other === 0;
+    return `| ${mode} | ${ms(Math.max(...firstAt) - r.killAt!)} | ${ms(percentile(firstAt, 50) - r.killAt!)} | ${ms(r.browser.find((e) => e.v === r.version)!.t - r.killAt!)} | ${ms(Math.max(...firstAt) - r.lastReady)} | ${before.epoch} → ${after.epoch}${before.holder === after.holder ? ' (same pod)' : ''} | ${CLIENTS - missing - r.clients.extra.length}/${CLIENTS} exactly once, ${r.resendsDelta} re-sends; browser \`update\` ×${bEvents}${other ? ` (+${other} other)` : ''} | ${once ? 'yes' : '**no**'} |`;
+  });
+
+  return `
+Setup: the local cluster (real etcd, kube-apiserver, kube-controller-manager; process kubelet; service proxy), the
+controller installed with \`helm install\` from \`charts/version-observer\` (defaults: 2 replicas, lease 15 s / renew 10 s /
+retry 2 s, settle 0 s), the example SPA + sidecar in ${REPLICAS} pods (Deployment \`maxSurge: 50%\`, \`maxUnavailable: 0\`,
+readiness \`periodSeconds: 1\`; the sidecar drains open sockets 1 s after SIGTERM). Load: ${CLIENTS} WebSocket clients in
+${LOAD_PROCS} processes (\`bench/e2e/load-client.ts\`), ${CLIENTS / REPLICAS} per sidecar at the start, connected straight to
+\`ws://<podIP>:8787/version/ws\`; they reconnect like the browser client (full-jitter backoff from 0.5 s, to a random live
+pod, from the measuring process's pod watch) when a replaced pod closes them with 1001, and ignore states older in
+(epoch, seq). Plus one headless Chromium page (Debian \`/usr/bin/chromium\`) on the app through the service proxy, timing its
+\`update\` event and checking the \`<version-banner>\` shows it. Start: **last new pod Ready** = when this process's pod watch
+received the last pod of the new version turning Ready (as \`test/integration/e2e/story.test.ts\` measures it); all times are
+\`Date.now()\` on one machine. ${measured.length} rollouts 1.0.N → 1.0.N+1 measured after ${WARMUP} warm-up ones.
+
+### Latency: last pod Ready → state in every client (target p99 ≤ ${TARGET_P99_MS} ms: ${met ? '**met**' : '**not met**'})
+
+| from last new pod Ready to … (per rollout) | p50 | p99 | max |
+| --- | --- | --- | --- |
+${row(`… the last of the ${CLIENTS} clients has it ("every client")`, s.all)}
+${row('… the median client has it', s.med)}
+${row('… the browser page fires `update` (banner shown)', s.browser)}
+${row(`each client × rollout (${eachMs.length} deliveries)`, s.each)}
+${row('… the last client whose socket was open when the state was pushed', s.pushed)}
+${row(`… clients that got it in the hello of a reconnect (${helloMs.length} deliveries)`, s.hello)}
+
+Per rollout, ${fmt(percentile(helloPerRollout, 50), 0)} clients (p50; max ${Math.max(...helloPerRollout)}) of ${CLIENTS} were between two
+connections when the announcement went out: closed with 1001 by an old pod of the first wave (drained 1 s after its
+SIGTERM, which lands about when the second wave turns Ready), waiting out the browser client's reconnect jitter (uniform
+0–0.5 s, longer after a refused attempt); they get the state in the hello of their next connection. They set the "every
+client" tail; clients with an open socket are bounded by the push + fan-out.
+
+Where the time goes (per rollout, p50 / p99): Kubernetes itself — last pod Ready → the Deployment is complete
+(kube-controller-manager scales the old ReplicaSet to 0, then updates the Deployment's status) as seen by a watch here —
+${ms(s.k8s.p50)} / ${ms(s.k8s.p99)}; version-observer — Deployment complete → the last client has the converged state
+(controller watch, evaluate, sign, push to ${REPLICAS}+ sidecars, fan-out) — ${ms(s.ours.p50)} / ${ms(s.ours.p99)}. The
+rollouts themselves took ${fmtS(s.rollout.p50 / 1000)} (change → last pod Ready, p50); old and new pods served side by side for
+${fmtS(s.mixed.p50 / 1000)} of it (first → last new pod Ready, p50).
+
+Correctness over the ${measured.length} rollouts: clients that got the new version before the last pod was Ready:
+${early}; clients without exactly one announcement per rollout: ${extras.length}${extras.length ? ` (${extras.slice(0, 3).join('; ')})` : ''};
+browser: banner shown exactly once per rollout in ${bannerOnce}/${measured.length}. Client reconnects (1001 from replaced
+pods, spread to live pods): ${reconnects} over the measured rollouts.
+
+### Beside the seed system and pollers (expected detection delay after the rollout is complete)
+
+A poller that checks every *I* finds a new version on average *I*/2 after it is served, at worst *I* later. The seed system
+slept a fixed 1 s before announcing. Figures below add the measured pipeline (p50 for the mean, p99 for the worst).
+
+| approach | mean | worst | interval source |
+| --- | --- | --- | --- |
+| **version-observer** (measured) | **${ms(pipe50)}** | **${ms(pipe99)}** | push on completion |
+| seed system: fixed 1 s wait | ${ms(pipe50 + 1000)} | ${ms(pipe99 + 1000)} | measured pipeline + 1,000 ms |
+${poll('SvelteKit `updated`, `version.pollInterval: 60000`', 60, 'default `0` = never polls ([docs](https://svelte.dev/docs/kit/$app-stores), [kit#3412](https://github.com/sveltejs/kit/commit/c7fdb898cd36f833eee94b08081a8a3bd19cac94)); 60 s is what apps commonly set')}
+${poll('`version-polling` (npm)', 300, '`pollingInterval` default 5 min ([dist](https://app.unpkg.com/version-polling@1.3.3/files/dist/version-polling.min.js))')}
+${poll('Nuxt app manifest check', 3600, '`experimental.checkOutdatedBuildInterval` default 1 h ([docs](https://nuxt.com/docs/4.x/guide/going-further/experimental-features#checkoutdatedbuildinterval), `@nuxt/schema`)')}
+${poll('react-admin `<CheckForApplicationUpdate>`', 3600, '`interval` default 1 h ([docs](https://marmelab.com/react-admin/doc/4.13/CheckForApplicationUpdate.html))')}
+
+Pollers also cannot tell *mixed* from *converged*: they ask whichever pod answers. During the ${fmtS(s.mixed.p50 / 1000)} (p50) that old
+and new pods both served here, a poll has a fair chance of reaching a new pod and announcing the version before the rollout is
+complete (and, with \`maxSurge\`, before it is known to succeed), and the next poll may reach an old pod again. version-observer
+announced to ${early} of ${CLIENTS} × ${measured.length} clients early (above).
+
+### Failover during a rollout (controller Lease holder killed when the first new pod is Ready)
+
+| how the leader dies | kill → every client | kill → median client | kill → browser | last pod Ready → every client | Lease epoch | deliveries | exactly once |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${fo.join('\n')}
+
+- **crash**: SIGKILL of the leader's process; the kubelet restarts the container (1 s back-off) and the new process, holding
+  the same identity (\`POD_NAME\`), re-acquires the Lease at once with a higher epoch (src/core/election.ts).
+- **node loss**: SIGKILL, then the pod is force-deleted (\`--grace-period=0\`), so its identity is gone: the standby waits until
+  the Lease expires (\`leaseDuration\` 15 s from the last renewal it saw, checked every \`retryPeriod\` 2 s), then leads. This
+  bounds failover at ~15–17 s with the chart defaults; lower \`controller.leaderElection.*\` to shorten it.
+- **drain**: a normal pod delete (SIGTERM): the leader releases the Lease at once and the standby takes over.
+- "exactly once": each client's first converged state of the new version counts as its announcement; a later converged
+  state of the same version from the new leader (higher epoch) is a re-send (counted above), any other converged version
+  after it would be a violation; the page's \`update\` event must fire once. Release namespace \`${installed.namespace}\`.
+`;
+}
+
+function fmtS(seconds: number): string {
+  if (seconds >= 120) return `${fmt(seconds / 60, seconds >= 600 ? 0 : 1)} min`;
+  return `${fmt(seconds, seconds >= 10 ? 0 : 1)} s`;
+}

@@ -1,0 +1,188 @@
+/**
+ * Pieces of bench/e2e-latency.bench.ts that talk to the cluster and to the load processes:
+ * - PodTracker: a pod watch in the measuring process (as test/integration/e2e/story.test.ts
+ *   measures "last pod Ready": local receipt time of the first event showing the pod Ready),
+ *   and the live pod IPs (Ready, not terminating) the load clients reconnect to;
+ * - Load: LOAD_PROCS child processes (bench/e2e/load-client.ts), each with its share of the
+ *   WebSocket clients, fed the live pod IPs on every change.
+ * Invariant: nothing here blocks the event loop (the process kubelet runs in this process).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { VERSION_LABEL } from '../../src/demo/example-app.ts';
+
+export interface PodInfo {
+  name: string;
+  version: string;
+  ip: string | undefined;
+  ready: boolean;
+  terminating: boolean;
+  /** Date.now() when this process first saw the pod Ready */
+  readyAt: number | undefined;
+}
+
+export class PodTracker {
+  readonly pods = new Map<string, PodInfo>();
+  #stopped = false;
+  #abort: { abort(): void } | undefined;
+  #onLive: (ips: string[]) => void;
+  #live = '';
+
+  readonly #kc: KubeConfig;
+  readonly #namespace: string;
+  readonly #app: string;
+
+  constructor(kc: KubeConfig, namespace: string, app: string, onLive: (ips: string[]) => void) {
+    this.#kc = kc;
+    this.#namespace = namespace;
+    this.#app = app;
+    this.#onLive = onLive;
+  }
+
+  async start(): Promise<void> {
+    const watch = new Watch(this.#kc);
+    const again = (): void => {
+      if (!this.#stopped) setTimeout(() => void this.start(), 100);
+    };
+    this.#abort = await watch.watch(
+      `/api/v1/namespaces/${this.#namespace}/pods`,
+      { labelSelector: `app=${this.#app}` },
+      (type: string, pod: V1Pod) => this.#event(type, pod),
+      again,
+    );
+  }
+
+  #event(type: string, pod: V1Pod): void {
+    const now = Date.now();
+    const name = pod.metadata?.name;
+    if (!name) return;
+    if (type === 'DELETED') this.pods.delete(name);
+    else {
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      const prev = this.pods.get(name);
+      this.pods.set(name, {
+        name,
+        version: pod.metadata?.labels?.[VERSION_LABEL] ?? '?',
+        ip: pod.status?.podIP,
+        ready,
+        terminating: !!pod.metadata?.deletionTimestamp,
+        readyAt: prev?.readyAt ?? (ready ? now : undefined),
+      });
+    }
+    const live = this.liveIps();
+    const key = live.join(',');
+    if (key !== this.#live) {
+      this.#live = key;
+      this.#onLive(live);
+    }
+  }
+
+  liveIps(): string[] {
+    return [...this.pods.values()].filter((p) => p.ready && !p.terminating && p.ip).map((p) => p.ip!).sort();
+  }
+
+  /** Every pod runs `version`, is Ready, and none is left over (terminating or not). */
+  settled(version: string, replicas: number): boolean {
+    const all = [...this.pods.values()];
+    return all.length === replicas && all.every((p) => p.version === version && p.ready && !p.terminating);
+  }
+
+  ofVersion(version: string): PodInfo[] {
+    return [...this.pods.values()].filter((p) => p.version === version);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#abort?.abort();
+  }
+}
+
+export interface ClientReport {
+  firstAt: number[];
+  /** per client: the announcement came in the hello of a reconnect (it was not connected when the state was pushed) */
+  viaHello: boolean[];
+  /** per client, same order: its current pod, last open time, reconnects so far */
+  where: Array<{ ip: string; openAt: number; reconnects: number }>;
+  extra: string[];
+  resends: number;
+  reconnects: number;
+  stale: number;
+  open: number;
+}
+
+function ask<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { cmd?: string }): void => {
+      if (m.cmd !== reply) return;
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+      resolve(m as T);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`load client exited (${code}) while waiting for ${reply}`));
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+    child.send(msg);
+  });
+}
+
+export class Load {
+  readonly procs: ChildProcess[] = [];
+  #ips: string[] = [];
+
+  readonly total: number;
+
+  constructor(procs: number, total: number, pageVersion: string) {
+    this.total = total;
+    const per = Math.ceil(total / procs);
+    for (let p = 0; p < procs; p++) {
+      const n = Math.min(per, total - p * per);
+      this.procs.push(
+        fork(new URL('./load-client.ts', import.meta.url).pathname, [], {
+          env: { ...process.env, CLIENTS: String(n), OFFSET: String(p * per), PAGE_VERSION: pageVersion },
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        }),
+      );
+    }
+  }
+
+  /** Sends the first pod list (which opens every client) and resolves once all are open. */
+  async open(ips: string[]): Promise<void> {
+    this.#ips = ips;
+    const res = await Promise.all(this.procs.map((p) => ask<{ opened: number; failed: number }>(p, { cmd: 'pods', ips }, 'opened')));
+    const opened = res.reduce((a, r) => a + r.opened, 0);
+    const failed = res.reduce((a, r) => a + r.failed, 0);
+    if (opened !== this.total || failed) throw new Error(`load clients: ${opened}/${this.total} open, ${failed} failed`);
+  }
+
+  setPods(ips: string[]): void {
+    if (this.#ips.length === 0) return; // not opened yet
+    this.#ips = ips;
+    for (const p of this.procs) if (p.connected) p.send({ cmd: 'pods', ips });
+  }
+
+  async count(version: string): Promise<number> {
+    const r = await Promise.all(this.procs.map((p) => ask<{ count: number }>(p, { cmd: 'count', version }, 'count')));
+    return r.reduce((a, x) => a + x.count, 0);
+  }
+
+  async report(version: string, since: number): Promise<ClientReport> {
+    const r = await Promise.all(this.procs.map((p) => ask<ClientReport>(p, { cmd: 'report', version, since }, 'report')));
+    return {
+      firstAt: r.flatMap((x) => x.firstAt),
+      where: r.flatMap((x) => x.where),
+      viaHello: r.flatMap((x) => x.viaHello),
+      extra: r.flatMap((x) => x.extra),
+      resends: r.reduce((a, x) => a + x.resends, 0),
+      reconnects: r.reduce((a, x) => a + x.reconnects, 0),
+      stale: r.reduce((a, x) => a + x.stale, 0),
+      open: r.reduce((a, x) => a + x.open, 0),
+    };
+  }
+
+  stop(): void {
+    for (const p of this.procs) {
+      if (p.connected) p.send({ cmd: 'stop' });
+      setTimeout(() => p.exitCode === null && p.kill('SIGKILL'), 1000).unref();
+    }
+  }
+}

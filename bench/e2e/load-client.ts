@@ -1,0 +1,153 @@
+/**
+ * One load-client process for bench/e2e-latency.bench.ts: CLIENTS WebSocket clients connected
+ * straight to the app's sidecars (ws://<podIP>:8787/version/ws?v=<PAGE_VERSION>), behaving like
+ * the browser client (src/client/observer.ts):
+ * - a state older in (epoch, seq) than the last one the client saw is ignored;
+ * - an **announcement** is a converged state whose version differs from the last converged
+ *   version the client saw (at first: the page's own version, PAGE_VERSION); a
+ *   converged state of the same version again (e.g. re-sent by a new leader with a higher
+ *   epoch) is a re-send, not an announcement;
+ * - on close (1001 from a draining pod, a refused connect, anything) it reconnects after the
+ *   browser's full-jitter backoff (0–500 ms at first, doubling while connects fail) to a random
+ *   live pod, other than the one that closed, from the list the parent keeps current from its
+ *   pod watch.
+ * Invariant: receive times are `Date.now()` at the 'message' event, the clock the parent's pod
+ * watch and the browser use.
+ *
+ * IPC: {cmd:'pods', ips} (live pod IPs; the first one also opens the clients, answered by
+ * {opened, failed}); {cmd:'count', version} → {count}; {cmd:'report', version, since} →
+ * {firstAt, extra, resends, reconnects, stale}; {cmd:'stop'} → closes everything and exits.
+ */
+import WebSocket from 'ws';
+import { backoffMs, isOlder, type AppState } from '../../src/client/decide.ts';
+
+const CLIENTS = Number(process.env.CLIENTS ?? 250);
+const OFFSET = Number(process.env.OFFSET ?? 0);
+const PAGE_VERSION = process.env.PAGE_VERSION ?? '0.0.0';
+
+interface Announcement {
+  version: string;
+  at: number;
+  /** true when it came in the hello of a (re)connect, false when pushed on an open socket */
+  hello: boolean;
+}
+
+interface Client {
+  ws: WebSocket | null;
+  ip: string;
+  attempt: number;
+  last: AppState | null;
+  converged: string;
+  announcements: Announcement[];
+  resends: number;
+  reconnects: number;
+  stale: number;
+  /** Date.now() of the last successful open */
+  openAt: number;
+}
+
+let ips: string[] = [];
+let stopping = false;
+const clients: Client[] = [];
+
+function onState(c: Client, state: AppState | null, at: number, hello: boolean): void {
+  if (!state) return;
+  if (isOlder(state, c.last)) {
+    c.stale++;
+    return;
+  }
+  c.last = state;
+  if (state.phase !== 'converged' || !state.version) return;
+  if (state.version !== c.converged) {
+    c.converged = state.version;
+    c.announcements.push({ version: state.version, at, hello });
+  } else c.resends++;
+}
+
+function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
+  c.ip = ip;
+  const ws = new WebSocket(`ws://${ip}:8787/version/ws?v=${PAGE_VERSION}`, { perMessageDeflate: false, handshakeTimeout: 5000 });
+  c.ws = ws;
+  ws.on('message', (data: Buffer) => {
+    const at = Date.now();
+    let m: { type: string; state?: AppState | null };
+    try {
+      m = JSON.parse(data.toString()) as typeof m;
+    } catch {
+      return;
+    }
+    if (m.type === 'hello' || m.type === 'state') onState(c, m.state ?? null, at, m.type === 'hello');
+  });
+  ws.once('open', () => {
+    c.attempt = 0;
+    c.openAt = Date.now();
+    onFirst?.(true);
+    onFirst = undefined;
+  });
+  ws.on('error', () => {});
+  ws.once('close', () => {
+    if (c.ws !== ws) return;
+    c.ws = null;
+    if (onFirst) {
+      onFirst(false);
+      return;
+    }
+    if (stopping) return;
+    setTimeout(() => {
+      if (stopping) return;
+      c.reconnects++;
+      const others = ips.filter((x) => x !== ip);
+      const pool = others.length > 0 ? others : ips;
+      connect(c, pool[Math.floor(Math.random() * pool.length)] ?? ip);
+    }, backoffMs(c.attempt++, Math.random()));
+  });
+}
+
+async function openAll(): Promise<{ opened: number; failed: number }> {
+  let failed = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < CLIENTS) {
+      const i = next++;
+      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0 };
+      clients.push(c);
+      const ok = await new Promise<boolean>((resolve) => connect(c, ips[(OFFSET + i) % ips.length]!, resolve));
+      if (!ok) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return { opened: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length, failed };
+}
+
+process.on('message', async (msg: { cmd: string; ips?: string[]; version?: string; since?: number }) => {
+  if (msg.cmd === 'pods') {
+    const first = ips.length === 0 && clients.length === 0;
+    ips = msg.ips!;
+    if (first) process.send!({ cmd: 'opened', ...(await openAll()) });
+  } else if (msg.cmd === 'count') {
+    process.send!({ cmd: 'count', count: clients.filter((c) => c.announcements.some((a) => a.version === msg.version)).length });
+  } else if (msg.cmd === 'report') {
+    const since = msg.since!;
+    // per client: first announcement of `version`; "extra" = any other announcement since `since`
+    // (a second one of the same version, or one of another version)
+    const firstAt: number[] = [];
+    const viaHello: boolean[] = [];
+    const where: Array<{ ip: string; openAt: number; reconnects: number }> = [];
+    const extra: string[] = [];
+    for (const [i, c] of clients.entries()) {
+      const mine = c.announcements.filter((a) => a.at >= since);
+      const hit = mine.find((a) => a.version === msg.version);
+      firstAt.push(hit ? hit.at : Number.NaN);
+      viaHello.push(hit?.hello ?? false);
+      where.push({ ip: c.ip, openAt: c.openAt, reconnects: c.reconnects });
+      if (mine.length !== (hit ? 1 : 0)) extra.push(`client ${OFFSET + i}: ${mine.map((a) => a.version).join(' → ')}`);
+    }
+    const sum = (f: (c: Client) => number): number => clients.reduce((a, c) => a + f(c), 0);
+    process.send!({ cmd: 'report', firstAt, viaHello, where, extra, resends: sum((c) => c.resends), reconnects: sum((c) => c.reconnects), stale: sum((c) => c.stale), open: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length });
+  } else if (msg.cmd === 'stop') {
+    stopping = true;
+    for (const c of clients) c.ws?.terminate();
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
