@@ -7,8 +7,8 @@
  *   version the client saw (at first: the page's own version, PAGE_VERSION); a
  *   converged state of the same version again (e.g. re-sent by a new leader with a higher
  *   epoch) is a re-send, not an announcement;
- * - on close (1001 from a draining pod, a refused connect, anything) it reconnects after the
- *   browser's full-jitter backoff (0–500 ms at first, doubling while connects fail) to a random
+ * - on close it reconnects after the browser client's delay (reconnectDelayMs: within 100 ms
+ *   after a draining pod's 1001, else full-jitter backoff doubling while connects fail) to a random
  *   live pod, other than the one that closed, from the list the parent keeps current from its
  *   pod watch.
  * Invariant: receive times are `Date.now()` at the 'message' event, the clock the parent's pod
@@ -19,7 +19,7 @@
  * {firstAt, extra, resends, reconnects, stale}; {cmd:'stop'} → closes everything and exits.
  */
 import WebSocket from 'ws';
-import { backoffMs, isOlder, type AppState } from '../../src/client/decide.ts';
+import { isOlder, reconnectDelayMs, type AppState } from '../../src/client/decide.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 250);
 const OFFSET = Number(process.env.OFFSET ?? 0);
@@ -85,7 +85,7 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
     onFirst = undefined;
   });
   ws.on('error', () => {});
-  ws.once('close', () => {
+  ws.once('close', (code: number) => {
     if (c.ws !== ws) return;
     c.ws = null;
     if (onFirst) {
@@ -99,7 +99,7 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
       const others = ips.filter((x) => x !== ip);
       const pool = others.length > 0 ? others : ips;
       connect(c, pool[Math.floor(Math.random() * pool.length)] ?? ip);
-    }, backoffMs(c.attempt++, Math.random()));
+    }, reconnectDelayMs(c.attempt++, Math.random(), code));
   });
 }
 

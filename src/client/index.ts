@@ -15,7 +15,7 @@ import { VersionBanner, defineVersionBanner } from './banner.ts';
 export { VersionObserver, VersionBanner, defineVersionBanner };
 export type { ObserverOptions, UpdateDetail, StatusDetail, Status } from './observer.ts';
 export type { AppState, Policy, Phase, Change, Decision } from './decide.ts';
-export { decide, parseVersion, compareVersions, changeBetween, policyAllows, backoffMs } from './decide.ts';
+export { decide, parseVersion, compareVersions, changeBetween, policyAllows, backoffMs, reconnectDelayMs } from './decide.ts';
 
 defineVersionBanner();
 

@@ -6,12 +6,12 @@
  *   another tab, which connects (without Web Locks or BroadcastChannel each tab connects itself);
  * - every tab decides for its own page version (decide.ts), ignores states older in
  *   (epoch, seq) than the last it saw, and emits `update`/`rollback` once per target version;
- * - reconnects use full-jitter backoff 0.5 s → 30 s, and happen at once on `online` and when a
- *   tab becomes visible; a socket silent for 90 s (app-level pings every 30 s) is replaced;
+ * - reconnects use full-jitter backoff 0.5 s → 30 s (within 100 ms after a draining pod's 1001),
+ *   and happen at once on `online` and when a tab becomes visible; a socket silent for 90 s (app-level pings every 30 s) is replaced;
  * - auto-reload (opt-in) only ever reloads a hidden tab, after a random delay, at most once per
  *   target version per tab session (no reload loops when a cache still serves the old page).
  */
-import { backoffMs, decide, isOlder, socketUrl, type AppState, type Change, type Policy } from './decide.ts';
+import { reconnectDelayMs, decide, isOlder, socketUrl, type AppState, type Change, type Policy } from './decide.ts';
 
 export interface ObserverOptions {
   /** the page's own version (required) */
@@ -158,12 +158,12 @@ export class VersionObserver extends EventTarget {
         post({ t: 'm', m });
         handle(m);
       };
-      s.onclose = () => {
+      s.onclose = (ev) => {
         clearInterval(pinger);
         if (ws !== s) return;
         ws = null;
         setStatus('closed');
-        if (!closed) timer = setTimeout(connect, backoffMs(attempt++, Math.random()));
+        if (!closed) timer = setTimeout(connect, reconnectDelayMs(attempt++, Math.random(), ev.code));
       };
     };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import semver from 'semver';
 import {
-  backoffMs, changeBetween, compareVersions, decide, isOlder, parseVersion, policyAllows, socketUrl, type AppState,
+  backoffMs, reconnectDelayMs, changeBetween, compareVersions, decide, isOlder, parseVersion, policyAllows, socketUrl, type AppState,
 } from '../../../src/client/decide.ts';
 
 const state = (over: Partial<AppState> = {}): AppState => ({
@@ -119,4 +119,13 @@ test('socketUrl: same origin /version/ws by default, ws/wss by page scheme, page
   assert.equal(socketUrl('https://shop.example.com/cart?x=1', undefined, '1.2.3'), 'wss://shop.example.com/version/ws?v=1.2.3');
   assert.equal(socketUrl('http://127.0.0.1:8080/', undefined, '1.0.0-rc.1'), 'ws://127.0.0.1:8080/version/ws?v=1.0.0-rc.1');
   assert.equal(socketUrl('https://a.example/', 'https://b.example/v/ws', '1.0.0'), 'wss://b.example/v/ws?v=1.0.0');
+});
+
+test('reconnectDelayMs: the first retry after a 1001 is spread over 100 ms; anything else backs off', () => {
+  for (const r of [0, 0.25, 0.999999]) {
+    assert.ok(reconnectDelayMs(0, r, 1001) < 100);
+    assert.equal(reconnectDelayMs(0, r, 1006), backoffMs(0, r));
+    assert.equal(reconnectDelayMs(0, r), backoffMs(0, r));
+    assert.equal(reconnectDelayMs(1, r, 1001), backoffMs(1, r), 'a failing reconnect backs off as usual');
+  }
 });
