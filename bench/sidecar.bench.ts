@@ -7,12 +7,16 @@
  * Load clients run as LOAD_PROCS processes (each ≤ 4,500 sockets, well under the 20,000 open-files
  * limit), spread over many 127.x source addresses so no source runs out of ports.
  * Both servers run as compiled JavaScript, as in the image (type stripping alone costs ~30 MB RSS):
- * the sidecar from `dist/` (tsc, as `npm run build` emits it), the baseline bundled by esbuild.
+ * the sidecar from `dist/` (tsc + the one-file sidecar bundle, as `npm run build` emits it), the
+ * baseline bundled by esbuild; both with the sidecar container's NODE_OPTIONS (SIDECAR_NODE_OPTIONS),
+ * so the comparison is the code, not the flags.
  */
 import { spawn, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generateSigningKey, signState } from '../src/core/signature.ts';
+import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
+import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, percentile, rssMiB } from './stats.ts';
@@ -50,7 +54,8 @@ async function waitHttp(url: string): Promise<void> {
 }
 
 async function startServer(kind: 'sidecar' | 'bare', ip: string): Promise<Server> {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  // NODE_OPTIONS as the sidecar container sets it (docs/install.md), for both servers
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: SIDECAR_NODE_OPTIONS };
   if (kind === 'sidecar') {
     const proc = spawn(process.execPath, ['dist/cli/main.js', 'sidecar'], {
       cwd: root, stdio: 'ignore',
@@ -182,10 +187,15 @@ async function measureServer(kind: 'sidecar' | 'bare', block: number) {
   }
 }
 
-/** Compiles what the servers run: dist/ via tsc (emits even if another area has type errors), the baseline via esbuild. */
+/**
+ * Compiles what the servers run: dist/ via tsc (emits even if another area has type errors) and the
+ * sidecar bundle as scripts/build.ts makes it, the baseline via esbuild.
+ */
 async function compile(): Promise<void> {
   spawnSync(`${root}node_modules/.bin/tsc`, ['-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
   if (!existsSync(`${root}dist/cli/main.js`) || !existsSync(`${root}dist/sidecar/cli.js`)) throw new Error('tsc did not emit dist/cli/main.js');
+  const bundled = spawnSync(`${root}node_modules/.bin/esbuild`, SIDECAR_BUNDLE_ARGS, { cwd: root, stdio: 'inherit' });
+  if (bundled.status !== 0) throw new Error('the sidecar bundle failed');
   await build({ entryPoints: [`${root}bench/sidecar/bare-ws-server.ts`], bundle: true, platform: 'node', format: 'esm', external: ['ws'], outfile: `${root}dist/bench/bare-ws-server.js`, logLevel: 'silent' });
 }
 
@@ -201,7 +211,8 @@ export async function run(): Promise<BenchResult> {
     markdown: `
 Sidecar (\`version-observer sidecar\`: fastify + @fastify/websocket, metrics, limits, telemetry) against a
 bare \`ws\` server doing the same work (\`bench/sidecar/bare-ws-server.ts\`: hello, pong, verify + broadcast
-serialized once), one after the other in one run, same Node, same load clients: ${LOAD_PROCS} client processes
+serialized once), one after the other in one run, same Node, same flags (\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, as the
+sidecar container sets it), the sidecar as its one-file bundle from \`npm run build\`, same load clients: ${LOAD_PROCS} client processes
 (≤ ${Math.ceil(LEVELS.large / LOAD_PROCS)} sockets each; the per-process limit here is 20,000 open files) over 32
 source addresses 127.x.y.z. RSS per connection = (RSS with N idle connections − RSS with none) / N. Broadcast
 latency = time from sending the push until a client has the state (all clients × ${PUSHES} pushes), "all" = until
@@ -231,8 +242,27 @@ the "all" time is the kernel and the ${LOAD_PROCS} client processes, which share
 bare run: ${fmt(b.clientCpu, 0)} % / ${fmt(b.serverCpu, 0)} %). Tails vary by ±50 % between runs on this shared machine, in
 both directions; compare the medians.
 
-Idle RSS: plain \`node\` (Node 24, nothing loaded) is ~42 MiB here, and loading only \`ws\` brings a process to ~55 MiB,
-so the 45 MB target is below what a Node server with any WebSocket library reaches on this machine.
+Idle RSS: plain \`node\` (Node 24, nothing loaded) is ~42 MiB here, ~33 MiB of it the \`node\` binary's own resident
+pages (file-backed, shared by every Node process on a host); loading only \`ws\` brings a process to ~55 MiB, and the
+sidecar touches more of the binary (HTTP, OpenSSL for Ed25519, zlib, the JIT compilers: ~45 MiB of the binary resident)
+on top of a ~17 MiB V8 heap. So the 45 MB target is below what a Node server with any WebSocket library reaches here.
+
+What was tried for memory (2026-11-24, this machine, idle RSS = 3 starts each; per connection and broadcast from one
+10k-connection run each; before = tsc output, default flags: idle 85 MiB, 8.4 KiB per connection at 10k, 10.5 KiB after
+20 broadcasts). Kept: \`--max-semi-space-size=1\` (in the sidecar container's NODE_OPTIONS): V8's young generation
+otherwise grows by tens of MiB while sockets arrive and broadcasts go out; per connection 8.4 → 3.9 KiB (10.5 → 4.5
+after broadcasts), idle 85 → 78–84 MiB, broadcast not slower. Kept: the one-file sidecar bundle (esbuild, not minified):
+~430 modules become one script, idle a further −5 MiB (82.7–84.1 → 77.4–78.4 MiB with the flag). Dropped:
+\`--lite-mode\` (idle 66–68 MiB, 3.1 KiB per connection, but interpreted code made the 10k broadcast ~1.7× slower:
+enqueue 135 vs 80 ms, all delivered 135 vs 77 ms median; Node also refuses it in NODE_OPTIONS); \`--jitless\` (75 MiB,
+but it removes WebAssembly, and with it \`fetch\`, which the sidecar needs for the controller's keys);
+\`--optimize-for-size\` (79 MiB, not allowed in NODE_OPTIONS, and the image's entrypoint is shared with the controller);
+\`--v8-pool-size=1\` (≤ 1 MiB, within noise); \`--max-old-space-size=64\` (no change idle, only an earlier OOM under load).
+Checked: the sidecar never loads \`@kubernetes/client-node\`, the controller's code or \`pino-pretty\` (module load hook), and
+a registered socket keeps no \`IncomingMessage\`/\`ServerResponse\` (\`v8.queryObjects\` count 0 with 200 open
+sockets); ws runs with \`perMessageDeflate: false\`, \`clientTracking: false\` (the hub keeps its own set) and its own
+\`setNoDelay\`. Left as is: ajv and fast-json-stringify (fastify compiles the route schemas with them; they produce the
+400 messages) and prom-client's default metrics (part of \`/metrics\`).
 `,
   };
 }

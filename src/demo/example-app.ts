@@ -4,6 +4,7 @@
  * Service. Used by the demo, the end-to-end tests and the benchmarks.
  */
 import type { V1Deployment, V1Service, V1Container } from '@kubernetes/client-node';
+import { SIDECAR_NODE_OPTIONS } from '../sidecar/config.ts';
 
 export const IMAGE = 'ghcr.io/version-observer/version-observer:0.1.0';
 export const EXAMPLE_IMAGE = 'version-observer/example-spa';
@@ -32,6 +33,7 @@ export function sidecarContainer(opts: { publicKey?: string; controllerUrl?: str
     { name: 'VERSION_OBSERVER_POD_VERSION', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${VERSION_LABEL}']` } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'VERSION_OBSERVER_LISTEN_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS },
   ];
   if (opts.publicKey) env.push({ name: 'VERSION_OBSERVER_PUBLIC_KEY', value: opts.publicKey });
   if (opts.controllerUrl) env.push({ name: 'VERSION_OBSERVER_CONTROLLER_URL', value: opts.controllerUrl });

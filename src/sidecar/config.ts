@@ -47,6 +47,15 @@ export interface SidecarConfig {
   readonly logLevel: string;
 }
 
+/**
+ * Node flags for the sidecar container (its NODE_OPTIONS; the chart's NOTES, docs/install.md and
+ * the demo's sidecarContainer set it). A 1 MiB semi-space keeps V8's young generation from growing
+ * to tens of MiB while connections arrive and broadcasts go out: about half the RSS per idle
+ * connection and a few MiB less at idle, for a few more (cheap) scavenges. Measured in
+ * docs/benchmarks.md (sidecar section); only flags Node accepts in NODE_OPTIONS belong here.
+ */
+export const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=1';
+
 interface Option {
   env: string;
   flag: string;
