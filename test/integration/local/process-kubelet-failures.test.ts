@@ -169,10 +169,13 @@ test('bad input gives a clear pod status and the kubelet keeps working', async (
 });
 
 test('deletion waits the grace period, then SIGKILLs a process that ignores SIGTERM and removes the pod', async () => {
+  // The readiness probe makes Ready mean "listening", so the SIGTERM handler is installed:
+  // without it a pod is Ready as soon as its process is spawned, and an early SIGTERM kills it.
   await apply(cluster, pod('stubborn', `  containers:
   - name: app
     image: version-observer/test-server
-    env: [{ name: IGNORE_SIGTERM, value: "1" }]`));
+    env: [{ name: IGNORE_SIGTERM, value: "1" }]
+    readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }`));
   const p = await waitFor('stubborn Ready', async () => {
     const p = await getPod(cluster, NS, 'stubborn');
     return isReady(p) ? p : undefined;
