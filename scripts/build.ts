@@ -8,7 +8,6 @@
  * the optional requires left external (ws's native helpers), which fail as they did before.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** esbuild arguments of the sidecar bundle (bench/sidecar.bench.ts builds it the same way). */
@@ -33,11 +32,9 @@ function step(label: string, cmd: string, args: string[]): void {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   step('tsc', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
-  if (existsSync(`${root}src/client/index.ts`)) {
-    step('client bundle', 'node_modules/.bin/esbuild', [
-      'src/client/index.ts', '--bundle', '--minify', '--format=esm', '--target=es2020',
-      '--outfile=dist/client/version-observer.js',
-    ]);
-  }
+  step('client bundle', 'node_modules/.bin/esbuild', [
+    'src/client/index.ts', '--bundle', '--minify', '--format=esm', '--target=es2020',
+    '--outfile=dist/client/version-observer.js',
+  ]);
   step('sidecar bundle', 'node_modules/.bin/esbuild', SIDECAR_BUNDLE_ARGS);
 }
