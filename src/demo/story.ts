@@ -5,7 +5,7 @@
  * reload, then a rollback to 0.1.0 shown as such.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Browser, Page } from 'playwright-core';
 import type { Cluster } from '../local/cluster.ts';
@@ -92,7 +92,7 @@ export async function openApp(app: StoryApp): Promise<{ browser: Browser; page: 
 
 export async function screenshot(page: Page, dir: string, name: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, name);
+  const path = resolve(dir, name);
   await page.waitForTimeout(400); // the banner slides in over 250 ms
   await page.screenshot({ path });
   return path;
