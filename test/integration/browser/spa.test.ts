@@ -9,12 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchBrowser } from '../../../src/demo/browser.ts';
+import { waitFor } from '../../support/local-k8s.ts';
 import { generateSigningKey } from '../../../src/core/signature.ts';
 import { buildClient, makeState, push, signed, root, sleep } from '../sidecar/helpers.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ip = `127.${10 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 const origin = `http://${ip}:8080`;
 const admin = `http://${ip}:8788`;
@@ -32,20 +33,7 @@ function start(args: string[], env: Record<string, string>): ChildProcess {
   return child;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> => waitFor(what, fn, 10_000, 50);
 
 function startSidecar(): ChildProcess {
   return start(['src/cli/main.ts', 'sidecar'], {
@@ -95,10 +83,7 @@ before(async () => {
   sidecar = startSidecar();
   start(['examples/spa/server.ts'], { POD_IP: ip, PORT: '8080', VERSION: '1.0.0', APP_NAME: 'storefront' });
   await until('sidecar and example server', async () => (await fetch(`${origin}/version`)).ok && (await fetch(`${origin}/`)).ok);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
