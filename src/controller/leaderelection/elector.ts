@@ -22,8 +22,8 @@
  */
 import { decide, leaderHealthy, mustStepDown, observe, releaseRecord, retryDelayMs } from '../../core/election.ts';
 import type { Observation } from '../../core/election.ts';
-import { realClock } from './clock.ts';
-import type { Clock } from './clock.ts';
+import { realClock } from '../../platform/clock.ts';
+import type { Clock } from '../../platform/clock.ts';
 import { resolveConfig } from './config.ts';
 import type { Callbacks, ElectorConfig, Logger, ResolvedConfig } from './config.ts';
 import { isConflict, LeaseLock } from './lease-lock.ts';
