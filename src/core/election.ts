@@ -28,8 +28,9 @@
  *   over) has lost: the decision is `wait` with `lost: true`.
  */
 
-/** The annotation on the Lease that holds the epoch. */
-export const EPOCH_ANNOTATION = 'version-observer.io/epoch';
+import { EPOCH_ANNOTATION } from './labels.ts';
+
+export { EPOCH_ANNOTATION };
 
 /** client-go's JitterFactor: renewDeadline must exceed retryPeriod × this. */
 export const JITTER_FACTOR = 1.2;
