@@ -8,8 +8,7 @@
  * Checks run in that order; every refusal is counted by code and logged with its reason.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { validateAppState } from '../core/app-state.ts';
-import { verifyState } from '../core/signature.ts';
+import { checkPush } from '../core/push-envelope.ts';
 import { ERRORS, type ErrorCode, type ErrorSpec } from '../core/errors.ts';
 import type { SidecarConfig } from './config.ts';
 import type { Hub } from './hub.ts';
@@ -70,20 +69,10 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
       },
     },
     (req, reply) => {
-      const body = req.body as { state: unknown; sig?: unknown };
-      const checked = validateAppState(body.state);
-      if (!checked.ok) return refuse(reply, 'VO_PUSH_MALFORMED', checked.error);
-      if (keys.keys.length === 0) return refuse(reply, 'VO_PUSH_NO_KEY', keys.lastError ?? 'no key configured');
-      if (typeof body.sig !== 'string' || body.sig === '') return refuse(reply, 'VO_PUSH_BAD_SIGNATURE', 'the push carries no "sig"');
-      if (!verifyState(body.state, body.sig, keys.keys)) {
-        return refuse(reply, 'VO_PUSH_BAD_SIGNATURE', `checked against ${keys.keys.length} key(s)`);
-      }
-      const state = checked.state;
-      if (state.app !== store.app) return refuse(reply, 'VO_PUSH_WRONG_APP', `got "${state.app}", this sidecar serves "${store.app}"`);
-      const held = store.state;
-      if (store.apply(state) === 'stale') {
-        return refuse(reply, 'VO_PUSH_STALE', `got (${state.epoch}, ${state.seq}), holding (${held?.epoch}, ${held?.seq})`, 'info');
-      }
+      const verdict = checkPush(req.body, { keys: keys.keys, noKeyReason: keys.lastError, app: store.app, held: store.state });
+      if (!verdict.ok) return refuse(reply, verdict.code, verdict.detail, verdict.code === 'VO_PUSH_STALE' ? 'info' : 'warn');
+      const state = verdict.state;
+      store.apply(state); // newer: checkPush compared it with the held state in this same tick
       const sent = hub.broadcast(store.stateFrame as Buffer);
       metrics.pushesApplied.inc();
       req.log.info(

@@ -5,7 +5,8 @@
  * `GET /version` body does.
  */
 import { createHash } from 'node:crypto';
-import { compareOrder, type AppState } from '../core/app-state.ts';
+import type { AppState } from '../core/app-state.ts';
+import { compareOrder } from '../core/order.ts';
 
 export type ApplyResult = 'applied' | 'stale';
 
@@ -37,7 +38,7 @@ export class StateStore {
 
   /** Applies `state` (already validated and verified) when it is newer than the held one. */
   apply(state: AppState): ApplyResult {
-    if (this.#state !== null && compareOrder(state, this.#state) <= 0) return 'stale';
+    if (compareOrder(state, this.#state) <= 0) return 'stale';
     this.#state = state;
     this.#render();
     return 'applied';

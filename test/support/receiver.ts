@@ -9,14 +9,16 @@
  *
  * Keys: RECEIVER_PUBLIC_KEY (base64 raw Ed25519, comma-separated) or RECEIVER_KEYS_URL (the
  * controller's /v1/keys, fetched on demand and again when a signature does not verify).
- * Verification uses the core helpers, exactly as the sidecar does.
+ * Every push is judged by core's checkPush, exactly as the sidecar judges it (any app accepted).
  *
  * Also usable in-process: `startReceiver({ host, port, keys })`.
  */
 import http from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import { compareOrder, validateAppState, type AppState } from '../../src/core/app-state.ts';
-import { publicKeyFromBase64, verifyState } from '../../src/core/signature.ts';
+import type { AppState } from '../../src/core/app-state.ts';
+import { ERRORS } from '../../src/core/errors.ts';
+import { checkPush } from '../../src/core/push-envelope.ts';
+import { publicKeyFromBase64 } from '../../src/core/signature.ts';
 
 export interface Received {
   atMs: number;
@@ -83,15 +85,14 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
       } catch {
         return answer(400, null);
       }
-      const v = validateAppState(body?.state);
-      if (!v.ok) return answer(400, null);
-      if (keys.length === 0 || !verifyState(body.state, body.sig, keys)) {
+      let verdict = checkPush(body, { keys, app: null, held });
+      if (!verdict.ok && (verdict.code === 'VO_PUSH_BAD_SIGNATURE' || verdict.code === 'VO_PUSH_NO_KEY')) {
         await refreshKeys();
-        if (!verifyState(body.state, body.sig, keys)) return answer(401, v.state);
+        verdict = checkPush(body, { keys, app: null, held });
       }
-      if (held !== null && compareOrder(v.state, held) <= 0) return answer(409, v.state);
-      held = v.state;
-      answer(204, v.state);
+      if (!verdict.ok) return answer((ERRORS[verdict.code] as { status?: number }).status ?? 400, verdict.state);
+      held = verdict.state;
+      answer(204, verdict.state);
     });
   });
   await new Promise<void>((resolve, reject) => {
