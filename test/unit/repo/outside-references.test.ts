@@ -1,0 +1,121 @@
+/**
+ * The repository carries its own contract: no tracked doc, source file or chart file may send a
+ * reader to a file outside the repository. docs/protocol.md is the contract; a reference to a
+ * file that users of the repository do not have is a dead end.
+ *
+ * What counts as an outside reference (per line):
+ * - the old contract and style guide by name: the upper-case words "design" and "style", with
+ *   or without `.md`, which comments also used as short names (the repository has no file of
+ *   either name; docs/protocol.md and CONTRIBUTING.md replace them);
+ * - a path into the sibling `shared` folder the old contract lived in;
+ * - any relative path (`../…`) that, resolved from the directory of the file it is written in,
+ *   climbs above the repository root.
+ *
+ * Files scanned: every file `git ls-files` lists that is Markdown, source (TypeScript,
+ * JavaScript, shell, HTML) or under charts/ (and the manifests rendered from it, and CI
+ * workflows). The names are assembled at run time so that this
+ * file does not match itself. The failure message lists file:line for every line with a hit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { posix } from 'node:path';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+const OLD_NAMES = ['design', 'style'].map((w) => w.toUpperCase());
+const SHARED = ['..', 'shared'].join('/');
+/** The old contract's names, as words (`DESIGN`, `STYLE.md`, `shared/DESIGN.md` all match). */
+const NAMED = new RegExp(`\\b(?:${OLD_NAMES.join('|')})(?:\\.md)?\\b`, 'g');
+/** A path into the sibling folder, even written without its own dots (e.g. an absolute path). */
+const SHARED_DIR = new RegExp(`(?<![\\w.-])((?:\\.\\./)*shared/(?:${OLD_NAMES.join('|')}))`, 'g');
+/** A relative path that starts by climbing: `../x`, `../../`, `../..`. */
+const CLIMBING = /(?<![\w.\-/])((?:\.\.\/)+[^\s'"`()[\]<>,;*{}|\\]*)/g;
+
+const SOURCE_EXT = /\.(?:ts|mts|cts|js|mjs|cjs|sh|html)$/;
+
+/** Which tracked files are docs, sources or chart files. */
+function isScanned(file: string): boolean {
+  return file.endsWith('.md') || SOURCE_EXT.test(file) || ['charts/', 'manifests/', '.github/'].some((dir) => file.startsWith(dir));
+}
+
+interface Hit {
+  file: string;
+  line: number;
+  text: string;
+  why: string;
+}
+
+/** Every line of one file's text with an outside reference; `file` is its path from the repository root. */
+function outsideReferences(file: string, text: string): Hit[] {
+  const dir = posix.dirname(file);
+  const hits: Hit[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const found: string[] = [];
+    const why = new Set<string>();
+    for (const m of line.matchAll(NAMED)) {
+      found.push(m[0]);
+      why.add('names a file that is not in the repository');
+    }
+    for (const m of line.matchAll(SHARED_DIR)) {
+      found.push(m[1] as string);
+      why.add(`points into ${SHARED}`);
+    }
+    for (const m of line.matchAll(CLIMBING)) {
+      const target = m[1] as string;
+      const resolved = posix.normalize(posix.join(dir, target));
+      if (resolved !== '..' && !resolved.startsWith('../')) continue;
+      found.push(target);
+      why.add(`climbs above the repository root from ${dir === '.' ? 'the root' : `${dir}/`}`);
+    }
+    if (found.length > 0) hits.push({ file, line: i + 1, text: [...new Set(found)].join(', '), why: [...why].join('; ') });
+  }
+  return hits;
+}
+
+function trackedFiles(): string[] {
+  return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+}
+
+test('the scanner finds each kind of outside reference and passes references inside the repository', () => {
+  const up = (n: number): string => '../'.repeat(n);
+  const design = `${OLD_NAMES[0]}.md`;
+  const style = `${OLD_NAMES[1]}.md`;
+  const found = (file: string, text: string): string[] => outsideReferences(file, text).map((h) => `${h.line}:${h.text}`);
+
+  assert.deepEqual(found('README.md', `see \`${SHARED}/${design}\``), [`1:${design}, ${SHARED}/${OLD_NAMES[0]}, ${SHARED}/${design}`]);
+  assert.deepEqual(found('docs/a.md', `\n\nfrom /elsewhere/shared/${design}`), [`3:${design}, shared/${OLD_NAMES[0]}`]);
+  assert.deepEqual(found('src/core/x.ts', `/**\n * habits: ${style} §3\n */`), [`2:${style}`]);
+  assert.deepEqual(found('src/core/x.ts', `// (${OLD_NAMES[1]}: one config)`), [`1:${OLD_NAMES[1]}`]);
+  assert.deepEqual(found('docs/a.md', `[x](${up(2)}elsewhere/a.md)`), [`1:${up(2)}elsewhere/a.md`]);
+  assert.deepEqual(found('charts/c/templates/NOTES.txt', `read ${up(4)}notes`), [`1:${up(4)}notes`]);
+  assert.deepEqual(found('README.md', `cd ${up(1)}..`), [`1:${up(1)}..`]);
+
+  // Inside the repository: relative paths that stay at or below the root, and ordinary words.
+  assert.deepEqual(found('docs/install.md', `[chart](${up(1)}charts/version-observer/README.md)`), []);
+  assert.deepEqual(found('test/unit/core/x.test.ts', `new URL('${up(3)}docs/errors.md', import.meta.url)`), []);
+  assert.deepEqual(found('test/e2e/kind.sh', `cd "$(dirname "$0")/${up(2)}"`), []);
+  assert.deepEqual(found('src/x.ts', `import { a } from '${up(1)}core/a.ts'; // design, style, Design.md-ish words`), []);
+  assert.deepEqual(found('docs/protocol.md', 'the shared informer; shared by every tab'), []);
+});
+
+test('no tracked doc, source or chart file refers to a file outside the repository', () => {
+  const files = trackedFiles().filter(isScanned);
+  assert.ok(files.length > 50, `git ls-files listed only ${files.length} docs/sources/chart files; is ${root} the repository?`);
+  const hits: Hit[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(`${root}${file}`, 'utf8');
+    } catch {
+      continue; // tracked but deleted in the work tree: nothing to read
+    }
+    hits.push(...outsideReferences(file, text));
+  }
+  const report = hits.map((h) => `  ${h.file}:${h.line}: "${h.text}" ${h.why}`).join('\n');
+  assert.equal(hits.length, 0, `${hits.length} reference(s) to files outside the repository; point them at docs/protocol.md (or CONTRIBUTING.md for habits):\n${report}`);
+});
