@@ -15,6 +15,11 @@
  * JavaScript, shell, HTML) or under charts/ (and the manifests rendered from it, and CI
  * workflows). The names are assembled at run time so that this
  * file does not match itself. The failure message lists file:line for every line with a hit.
+ *
+ * The same reasoning keeps references inside the repository honest: a Markdown link (with its
+ * #anchor) and a backticked repository path in a doc must name something that exists, so the
+ * contract follows the code when files move. Targets git ignores (generated output such as
+ * test-results/) are allowed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,6 +86,50 @@ function trackedFiles(): string[] {
   return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
 }
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function slug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*)$/.exec(line);
+    if (m) anchors.add(slug(m[1] as string));
+  }
+  return anchors;
+}
+
+/** Top-level folders whose paths docs write in backticks, e.g. `src/core/evaluate.ts`. */
+const REPO_PATH = /`((?:src|test|bench|scripts|charts|docs|examples|manifests)\/[A-Za-z0-9_.\/-]*)/g;
+const LINK = /\]\(([^)\s]+)\)/g;
+
+interface DocRef {
+  file: string;
+  line: number;
+  /** Path from the repository root ('' = the file itself). */
+  path: string;
+  anchor: string | null;
+}
+
+/** Links and backticked repository paths in one Markdown file. */
+function docReferences(file: string, text: string): DocRef[] {
+  const refs: DocRef[] = [];
+  const dir = posix.dirname(file);
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(LINK)) {
+      const target = m[1] as string;
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:
+      const [path = '', anchor] = target.split('#');
+      refs.push({ file, line: i + 1, path: path === '' ? '' : posix.normalize(posix.join(dir, path)), anchor: anchor ?? null });
+    }
+    for (const m of line.matchAll(REPO_PATH)) refs.push({ file, line: i + 1, path: (m[1] as string).replace(/\/$/, ''), anchor: null });
+  });
+  return refs;
+}
+
 test('the scanner finds each kind of outside reference and passes references inside the repository', () => {
   const up = (n: number): string => '../'.repeat(n);
   const design = `${OLD_NAMES[0]}.md`;
@@ -118,4 +167,32 @@ test('no tracked doc, source or chart file refers to a file outside the reposito
   }
   const report = hits.map((h) => `  ${h.file}:${h.line}: "${h.text}" ${h.why}`).join('\n');
   assert.equal(hits.length, 0, `${hits.length} reference(s) to files outside the repository; point them at docs/protocol.md (or CONTRIBUTING.md for habits):\n${report}`);
+});
+
+test('links and repository paths in the docs name files, folders and headings that exist', () => {
+  const tracked = trackedFiles();
+  const files = new Set(tracked);
+  const folders = new Set(tracked.flatMap((f) => f.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+  const docs = tracked.filter((f) => f.endsWith('.md'));
+  const texts = new Map(docs.map((f) => [f, readFileSync(`${root}${f}`, 'utf8')]));
+  const refs = docs.flatMap((f) => docReferences(f, texts.get(f) as string));
+  assert.ok(refs.length > 50, `found only ${refs.length} references in ${docs.length} docs: is the scanner broken?`);
+
+  const missing = refs.filter((r) => r.path !== '' && !files.has(r.path) && !folders.has(r.path));
+  // Generated output (git-ignored) may be linked: it exists once the tests or benchmarks ran.
+  const ignored = new Set(
+    missing.length === 0
+      ? []
+      : execFileSync('git', ['check-ignore', '--no-index', '--stdin'], { cwd: root, encoding: 'utf8', input: missing.map((r) => r.path).join('\n') + '\n' })
+          .split('\n')
+          .filter(Boolean),
+  );
+  const problems = missing.filter((r) => !ignored.has(r.path)).map((r) => `  ${r.file}:${r.line}: ${r.path} does not exist`);
+  for (const r of refs) {
+    if (r.anchor === null) continue;
+    const target = r.path === '' ? r.file : r.path;
+    const text = texts.get(target);
+    if (text !== undefined && !anchorsOf(text).has(r.anchor)) problems.push(`  ${r.file}:${r.line}: ${target} has no heading for #${r.anchor}`);
+  }
+  assert.equal(problems.length, 0, `${problems.length} doc reference(s) to nothing; fix the doc in the change that moved the file:\n${problems.join('\n')}`);
 });
