@@ -32,7 +32,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 const OLD_NAMES = ['design', 'style'].map((w) => w.toUpperCase());
 const SHARED = ['..', 'shared'].join('/');
-/** The old contract's names, as words (`DESIGN`, `STYLE.md`, `shared/DESIGN.md` all match). */
+/** The old contract's names as words, with or without `.md` (also inside a path). */
 const NAMED = new RegExp(`\\b(?:${OLD_NAMES.join('|')})(?:\\.md)?\\b`, 'g');
 /** A path into the sibling folder, even written without its own dots (e.g. an absolute path). */
 const SHARED_DIR = new RegExp(`(?<![\\w.-])((?:\\.\\./)*shared/(?:${OLD_NAMES.join('|')}))`, 'g');
