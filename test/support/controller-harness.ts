@@ -11,7 +11,7 @@
  * (objects and receipts), env.ts (putting them together); and the shared helpers kubectl.ts,
  * wait.ts, metrics-text.ts.
  */
-export { RELEASE, SYSTEM_NS, repoRoot } from './controller/chart.ts';
+export { RELEASE, SYSTEM_NS } from './controller/chart.ts';
 export { startEnv, type Env } from './controller/env.ts';
 export {
   announcements, createNamespace, deployment, podsOf, receivedBy, setVersion, type DeploymentSpec,
@@ -21,4 +21,5 @@ export {
 } from './controller/process.ts';
 export { KUBECTL, kubectl } from './kubectl.ts';
 export { metric } from './metrics-text.ts';
+export { repoRoot } from './repo-root.ts';
 export { sleep, waitFor } from './wait.ts';

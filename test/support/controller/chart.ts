@@ -7,8 +7,7 @@
 import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { ensureBinaries } from '../../../src/local/binaries.ts';
 import { helmOk } from '../kubectl.ts';
-
-export const repoRoot = new URL('../../../', import.meta.url).pathname;
+import { repoRoot } from '../repo-root.ts';
 export const RELEASE = 'vo';
 export const SYSTEM_NS = 'vo-system';
 /** The Kubernetes version the chart is rendered for (the local cluster's). */

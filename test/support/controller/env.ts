@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startCluster } from '../../../src/local/cluster.ts';
-import { renderControllerChart, repoRoot, SYSTEM_NS } from './chart.ts';
+import { repoRoot } from '../repo-root.ts';
+import { renderControllerChart, SYSTEM_NS } from './chart.ts';
 import type { FixtureEnv } from './fixtures.ts';
 import { writeTokenKubeconfig } from './kubeconfig.ts';
 import type { ControllerLaunch } from './process.ts';

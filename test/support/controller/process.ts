@@ -12,7 +12,8 @@ import type { AppState } from '../../../src/core/app-state.ts';
 import { compareOrder } from '../../../src/core/order.ts';
 import { metric } from '../metrics-text.ts';
 import { sleep, waitFor } from '../wait.ts';
-import { repoRoot, SYSTEM_NS } from './chart.ts';
+import { repoRoot } from '../repo-root.ts';
+import { SYSTEM_NS } from './chart.ts';
 
 const cliPath = `${repoRoot}src/cli/main.ts`;
 
