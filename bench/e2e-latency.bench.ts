@@ -119,10 +119,11 @@ export async function run(): Promise<BenchResult> {
     load = new Load(LOAD_PROCS, CLIENTS, '1.0.0');
     const l = load;
     api = await createKubeHttp(cluster.kubeConfig, 4);
-    const t = (tracker = new PodTracker(cluster.kubeConfig, api, NS, APP, (ips) => l.setPods(ips)));
-    await tracker.start();
+    const podWatch = new PodTracker(cluster.kubeConfig, api, NS, APP, (ips) => l.setPods(ips));
+    tracker = podWatch;
+    await podWatch.start();
     deployWatch = await watchDeployment(cluster, api);
-    await waitFor(`the pod watch to see ${REPLICAS} live pods`, () => t.liveIps().length >= REPLICAS, 10_000, 50);
+    await waitFor(`the pod watch to see ${REPLICAS} live pods`, () => podWatch.liveIps().length >= REPLICAS, 10_000, 50);
     await load.open(tracker.liveIps());
     log(`${CLIENTS} clients open in ${LOAD_PROCS} processes`);
 
