@@ -13,16 +13,20 @@
 import os from 'node:os';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
-  startEnv, createNamespace, deployment, metric, publicKeyOf, receivedBy, sleep, spawnController, waitFor, SYSTEM_NS, type ControllerProc,
+  startEnv, createNamespace, deployment, isLeader, publicKeyOf, receivedBy, sleep, spawnController, waitFor, SYSTEM_NS, type ControllerProc,
 } from '../test/support/controller-harness.ts';
+import { metric, samplesOf } from '../test/support/metrics-text.ts';
 import { startReceiver, type Receiver } from '../test/support/receiver.ts';
 import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
 import { startInformer, type LocalInformer } from '../src/local/informer.ts';
 import { signState, signingKeyFromPem } from '../src/core/signature.ts';
 import type { AppState } from '../src/core/app-state.ts';
+import { isDeploymentComplete } from '../src/core/evaluate.ts';
+import { DEFAULT_VERSION_LABEL } from '../src/core/labels.ts';
+import { slimDeployment } from '../src/controller/slim.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, summary } from './stats.ts';
-import { VERSION_LABEL, isLeader, logMatching } from './controller/common.ts';
+import { logMatching } from './controller/common.ts';
 
 const NS = 'latency';
 const NAME = 'web';
@@ -68,18 +72,15 @@ export async function run(): Promise<BenchResult> {
       const uid = p.metadata?.uid ?? '';
       if (readyAt.has(uid) || p.metadata?.deletionTimestamp || !p.status?.podIP) return;
       if (!p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) return;
-      readyAt.set(uid, { at: Date.now(), version: p.metadata?.labels?.[VERSION_LABEL] ?? '', ip: p.status.podIP });
+      readyAt.set(uid, { at: Date.now(), version: p.metadata?.labels?.[DEFAULT_VERSION_LABEL] ?? '', ip: p.status.podIP });
       for (const w of waiters.splice(0)) w();
     };
     watch = startInformer<V1Pod>(env.cluster.kubeConfig, api, `/api/v1/namespaces/${NS}/pods`, { add: onPod, update: onPod }, () => {});
-    // ... and when the Deployment's status first says the rollout is complete (kubectl rollout status rules).
+    // ... and when the Deployment's status first says the rollout is complete (the controller's own rule, read as the controller reads it).
     const completeAt = new Map<string, number>();
     const onDeployment = (d: V1Deployment) => {
-      const v = d.spec?.template.metadata?.labels?.[VERSION_LABEL] ?? '';
-      const st = d.status ?? {};
-      const want = d.spec?.replicas ?? 1;
-      const done = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) === want && (st.replicas ?? 0) === (st.updatedReplicas ?? 0) && (st.availableReplicas ?? 0) >= (st.updatedReplicas ?? 0);
-      if (done && !completeAt.has(v)) completeAt.set(v, Date.now());
+      const v = d.spec?.template.metadata?.labels?.[DEFAULT_VERSION_LABEL] ?? '';
+      if (isDeploymentComplete(slimDeployment(d).view) && !completeAt.has(v)) completeAt.set(v, Date.now());
     };
     dwatch = startInformer<V1Deployment>(env.cluster.kubeConfig, api, `/apis/apps/v1/namespaces/${NS}/deployments`, { add: onDeployment, update: onDeployment }, () => {});
     const readyOf = (version: string) => [...readyAt.values()].filter((r) => r.version === version);
@@ -96,7 +97,7 @@ export async function run(): Promise<BenchResult> {
     for (let k = 1; k <= ROLLOUTS && Date.now() < tBudget; k++) {
       const version = `1.${k}.0`;
       const from = c.logs.length;
-      await api.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/${NAME}`, { spec: { template: { metadata: { labels: { [VERSION_LABEL]: version } } } } }, MERGE_PATCH);
+      await api.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/${NAME}`, { spec: { template: { metadata: { labels: { [DEFAULT_VERSION_LABEL]: version } } } } }, MERGE_PATCH);
       // Seed emulation: on the last pod's Ready, wait 1 s, then push to every (seed) receiver.
       const seedDone = (async () => {
         while (readyOf(version).length < REPLICAS) await new Promise<void>((r) => waiters.push(r));
@@ -140,7 +141,7 @@ export async function run(): Promise<BenchResult> {
     const m = await c.metrics();
     const hSum = metric(m, 'version_observer_ready_to_announcement_seconds_sum');
     const hCount = metric(m, 'version_observer_ready_to_announcement_seconds_count');
-    const failures = m.split('\n').filter((l) => l.startsWith('version_observer_push_failures_total{')).map((l) => l.replace('version_observer_push_failures_total', '')).join(', ') || 'none';
+    const failures = samplesOf(m, 'version_observer_push_failures_total').filter((x) => x.sample.includes('{')).map((x) => `${x.sample.replace('version_observer_push_failures_total', '')} ${x.value}`).join(', ') || 'none';
     const row = (name: string, s: ReturnType<typeof summary>, target = '') => `| ${name} | ${fmt(s.p50)} ms | ${fmt(s.p99)} ms | ${fmt(s.max)} ms | ${target} |`;
     const markdown = `
 A ${REPLICAS}-replica Deployment of real receiver processes (one per pod, on its pod IP, verifying every

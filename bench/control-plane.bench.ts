@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { startCluster } from '../src/local/cluster.ts';
 import { ensureBinaries } from '../src/local/binaries.ts';
 import type { BenchResult } from './run.ts';
-import { fmt, rssMiB, summary } from './stats.ts';
+import { fmt, summary } from './stats.ts';
+import { rssMiB } from '../test/support/process-stats.ts';
+import { sleep } from '../test/support/wait.ts';
 
 export async function run(): Promise<BenchResult> {
   const bins = await ensureBinaries();
@@ -18,7 +20,7 @@ export async function run(): Promise<BenchResult> {
     const cluster = await startCluster({ log: () => {} });
     starts.push((performance.now() - t0) / 1000);
     if (i === 0) {
-      await new Promise((r) => setTimeout(r, 5000)); // let the controllers settle
+      await sleep(5000); // let the controllers settle
       const rows = cluster.pids().map((pid) => {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => /etcd|kube-/.test(a)) ?? String(pid);
         return [cmd.split('/').pop()!, rssMiB(pid)] as const;

@@ -16,12 +16,14 @@
  * fails, so failing pushes and their backoff cannot dominate or flatter the figures.
  */
 import os from 'node:os';
-import { startEnv, createNamespace, publicKeyOf, sleep, waitFor, type ControllerProc, type Env } from '../test/support/controller-harness.ts';
+import { DEFAULT_VERSION_LABEL } from '../src/core/labels.ts';
+import { startEnv, createNamespace, isLeader, publicKeyOf, sleep, waitFor, waitReadyz, type ControllerProc, type Env } from '../test/support/controller-harness.ts';
+import { MiB, cpuSeconds } from '../test/support/process-stats.ts';
 import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, summary } from './stats.ts';
-import { MiB, VERSION_LABEL, cpuSeconds, heapAfterGc, isLeader, logMatching, pool, spawnMeasured, startSink, virtualPod, waitReadyz, type HeapReading, type Sink } from './controller/common.ts';
+import { heapAfterGc, logMatching, pool, spawnMeasured, startSink, virtualPod, type HeapReading, type Sink } from './controller/common.ts';
 
 const NS = 'scale';
 const APPS = 1000;
@@ -197,7 +199,7 @@ async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, 
     const version = `2.0.${++probeVersion}`;
     const from = c.logs.length;
     const sent = Date.now();
-    await api.request('PATCH', `/api/v1/namespaces/${NS}/pods/probe-0`, { metadata: { labels: { [VERSION_LABEL]: version } } }, MERGE_PATCH);
+    await api.request('PATCH', `/api/v1/namespaces/${NS}/pods/probe-0`, { metadata: { labels: { [DEFAULT_VERSION_LABEL]: version } } }, MERGE_PATCH);
     const line = await logMatching(c, (o) => o.app === PROBE_KEY && o.version === version, from, 10_000);
     eventMs.push(line.time - sent);
   }

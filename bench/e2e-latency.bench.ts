@@ -19,16 +19,22 @@
  *    version afterwards is a violation); the browser must fire `update` exactly once.
  * Everything runs on loopback; every process started here is stopped in `finally`.
  */
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubernetesObjectApi, Watch, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubernetesObjectApi, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import type { Browser, Page } from 'playwright-core';
 import { startCluster, type Cluster } from '../src/local/cluster.ts';
 import { installController, type Installed } from '../src/demo/install.ts';
-import { exampleAppObjects, VERSION_LABEL } from '../src/demo/example-app.ts';
+import { slimDeployment } from '../src/controller/slim.ts';
+import { isDeploymentComplete } from '../src/core/evaluate.ts';
+import { DEFAULT_VERSION_LABEL, EPOCH_ANNOTATION } from '../src/core/labels.ts';
+import { createKubeHttp, type KubeHttp } from '../src/local/kube-http.ts';
+import { startInformer, type LocalInformer } from '../src/local/informer.ts';
+import { exampleAppObjects } from '../src/demo/example-app.ts';
 import { setVersion, waitForRollout } from '../src/demo/cluster-view.ts';
 import { openApp } from '../src/demo/story.ts';
 import { Load, PodTracker, type ClientReport } from './e2e/harness.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, percentile } from './stats.ts';
+import { sleep, waitFor } from '../test/support/wait.ts';
 
 const NS = 'shop';
 const APP = 'storefront';
@@ -38,7 +44,6 @@ const LOAD_PROCS = 4;
 const ROLLOUTS = Number(process.env.E2E_ROLLOUTS ?? 24);
 const WARMUP = 2;
 const TARGET_P99_MS = 250;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (l: string) => process.stderr.write(`[e2e] ${l}\n`);
 
 interface BrowserEvent {
@@ -62,30 +67,20 @@ interface Rollout {
   killAt?: number;
 }
 
-function isComplete(d: V1Deployment): boolean {
-  const s = d.status ?? {};
-  const want = d.spec?.replicas ?? 1;
-  return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === (s.updatedReplicas ?? 0) && (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0);
-}
-
-/** Date.now() at which this process first saw the Deployment complete on each template version. */
-async function watchDeployment(cluster: Cluster): Promise<{ completeAt: Map<string, number>; stop: () => void }> {
+/**
+ * Date.now() at which this process first saw the Deployment complete on each template version,
+ * by the controller's own rule (core's isDeploymentComplete over the controller's slim view).
+ */
+async function watchDeployment(cluster: Cluster, api: KubeHttp): Promise<{ completeAt: Map<string, number>; stop: () => Promise<void> }> {
   const completeAt = new Map<string, number>();
-  let stopped = false;
-  let req: { abort(): void } | undefined;
-  const start = async (): Promise<void> => {
-    req = await new Watch(cluster.kubeConfig).watch(
-      `/apis/apps/v1/namespaces/${NS}/deployments`,
-      { fieldSelector: `metadata.name=${APP}` },
-      (_type: string, d: V1Deployment) => {
-        const v = d.spec?.template.metadata?.labels?.[VERSION_LABEL];
-        if (v && isComplete(d) && !completeAt.has(v)) completeAt.set(v, Date.now());
-      },
-      () => void (stopped || setTimeout(() => void start(), 100)),
-    );
+  const onDeployment = (d: V1Deployment): void => {
+    const v = d.spec?.template.metadata?.labels?.[DEFAULT_VERSION_LABEL];
+    if (v && isDeploymentComplete(slimDeployment(d).view) && !completeAt.has(v)) completeAt.set(v, Date.now());
   };
-  await start();
-  return { completeAt, stop: () => ((stopped = true), req?.abort()) };
+  const path = `/apis/apps/v1/namespaces/${NS}/deployments?fieldSelector=${encodeURIComponent(`metadata.name=${APP}`)}`;
+  const informer: LocalInformer<V1Deployment> = startInformer<V1Deployment>(cluster.kubeConfig, api, path, { add: onDeployment, update: onDeployment }, () => {});
+  await informer.synced();
+  return { completeAt, stop: () => informer.stop() };
 }
 
 async function browserEvents(page: Page): Promise<BrowserEvent[]> {
@@ -98,7 +93,8 @@ export async function run(): Promise<BenchResult> {
   let load: Load | undefined;
   let browser: Browser | undefined;
   let tracker: PodTracker | undefined;
-  let deployWatch: { completeAt: Map<string, number>; stop: () => void } | undefined;
+  let deployWatch: { completeAt: Map<string, number>; stop: () => Promise<void> } | undefined;
+  let api: KubeHttp | undefined;
   try {
     cluster = await startCluster({ log: () => {} });
     log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -122,13 +118,12 @@ export async function run(): Promise<BenchResult> {
 
     load = new Load(LOAD_PROCS, CLIENTS, '1.0.0');
     const l = load;
-    tracker = new PodTracker(cluster.kubeConfig, NS, APP, (ips) => l.setPods(ips));
-    await tracker.start();
-    deployWatch = await watchDeployment(cluster);
-    for (let i = 0; tracker.liveIps().length < REPLICAS; i++) {
-      if (i > 200) throw new Error(`pod watch sees ${tracker.liveIps().length} live pods`);
-      await sleep(50);
-    }
+    api = await createKubeHttp(cluster.kubeConfig, 4);
+    const podWatch = new PodTracker(cluster.kubeConfig, api, NS, APP, (ips) => l.setPods(ips));
+    tracker = podWatch;
+    await podWatch.start();
+    deployWatch = await watchDeployment(cluster, api);
+    await waitFor(`the pod watch to see ${REPLICAS} live pods`, () => podWatch.liveIps().length >= REPLICAS, 10_000, 50);
     await load.open(tracker.liveIps());
     log(`${CLIENTS} clients open in ${LOAD_PROCS} processes`);
 
@@ -222,14 +217,11 @@ export async function run(): Promise<BenchResult> {
     const holderNow = async (): Promise<{ holder: string; epoch: number }> => {
       const leases = await coord.listNamespacedLease({ namespace: installed.namespace });
       const lease = leases.items.find((x) => x.spec?.holderIdentity);
-      return { holder: lease?.spec?.holderIdentity ?? '', epoch: Number(lease?.metadata?.annotations?.['version-observer.io/epoch'] ?? Number.NaN) };
+      return { holder: lease?.spec?.holderIdentity ?? '', epoch: Number(lease?.metadata?.annotations?.[EPOCH_ANNOTATION] ?? Number.NaN) };
     };
     const controllersReady = async (): Promise<void> => {
       await waitForRollout(apps, installed.namespace, installed.release, 120_000);
-      for (let i = 0; !(await holderNow()).holder; i++) {
-        if (i > 600) throw new Error('no Lease holder');
-        await sleep(100);
-      }
+      await waitFor('a Lease holder', async () => (await holderNow()).holder !== '', 60_000, 100);
     };
     type Mode = 'crash' | 'node loss' | 'drain';
     const failovers: Array<{ mode: Mode; r: Rollout; before: { holder: string; epoch: number }; after: { holder: string; epoch: number } }> = [];
@@ -256,8 +248,9 @@ export async function run(): Promise<BenchResult> {
 
     return { title: 'End to end: rollout → every browser', markdown: report(measured, failovers, installed) };
   } finally {
-    deployWatch?.stop();
-    tracker?.stop();
+    await deployWatch?.stop();
+    await tracker?.stop();
+    api?.close();
     load?.stop();
     await browser?.close().catch(() => {});
     await cluster?.stop();

@@ -8,11 +8,10 @@
  */
 import os from 'node:os';
 import {
-  startEnv, createNamespace, deployment, podsOf, publicKeyOf, receivedBy, sleep, spawnController, waitFor, SHORT_LEASE, type ControllerProc, type Env,
+  startEnv, createNamespace, deployment, isLeader, podsOf, publicKeyOf, receivedBy, sleep, spawnController, waitFor, waitReadyz, SHORT_LEASE, type ControllerProc, type Env,
 } from '../test/support/controller-harness.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, summary } from './stats.ts';
-import { isLeader, waitReadyz } from './controller/common.ts';
 
 const NS = 'ha';
 const KEY = `${NS}/site`;

@@ -12,21 +12,24 @@
  * so the comparison is the code, not the flags.
  */
 import { spawn, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generateSigningKey, signState } from '../src/core/signature.ts';
 import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
 import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
-import { fmt, percentile, rssMiB } from './stats.ts';
+import { fmt, percentile } from './stats.ts';
+import { ask } from '../test/support/ipc.ts';
+import { metric, scrape } from '../test/support/metrics-text.ts';
+import { cpuSeconds, rssMiB } from '../test/support/process-stats.ts';
+import { sleep, waitFor } from '../test/support/wait.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const LOAD_PROCS = 4;
 const LEVELS = { small: 1000, medium: 10_000, large: 18_000 };
 const PUSHES = 20;
 const key = generateSigningKey();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = (): number => performance.timeOrigin + performance.now();
 
 interface Server {
@@ -36,21 +39,12 @@ interface Server {
   pushUrl: string;
 }
 
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (100/s)
-}
-
+/** Resolves once `url` answers at all (any status). */
 async function waitHttp(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`${url} never answered`);
+  await waitFor(`${url} to answer`, async () => {
+    await fetch(url);
+    return true;
+  }, 10_000, 50);
 }
 
 async function startServer(kind: 'sidecar' | 'bare', ip: string): Promise<Server> {
@@ -70,13 +64,6 @@ async function startServer(kind: 'sidecar' | 'bare', ip: string): Promise<Server
   const proc = spawn(process.execPath, ['dist/bench/bare-ws-server.js'], { cwd: root, stdio: 'ignore', env: { ...env, HOST: ip, PORT: '8787', PUBLIC_KEY: key.publicKeyBase64 } });
   await waitHttp(`http://${ip}:8787/`);
   return { name: 'bare ws', proc, wsUrl: `ws://${ip}:8787/version/ws?v=1.0.0`, pushUrl: `http://${ip}:8787/internal/v1/state` };
-}
-
-function ask<T>(child: ChildProcess, msg: object): Promise<T> {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as T));
-    child.send(msg);
-  });
 }
 
 class Load {
@@ -140,8 +127,8 @@ async function broadcast(server: Server, load: Load, pushes: number) {
 
 /** Mean time the sidecar spent handing one state to every socket (its broadcast histogram). */
 async function enqueueTime(ip: string): Promise<number> {
-  const text = await (await fetch(`http://${ip}:8788/metrics`)).text();
-  const get = (n: string) => Number(text.split('\n').find((l) => l.startsWith(`version_observer_sidecar_broadcast_duration_seconds_${n} `))?.split(' ')[1]);
+  const text = await scrape(`http://${ip}:8788`);
+  const get = (n: string) => metric(text, `version_observer_sidecar_broadcast_duration_seconds_${n}`);
   return (get('sum') / get('count')) * 1000;
 }
 

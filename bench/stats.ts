@@ -1,5 +1,4 @@
-/** Small statistics helpers shared by the benchmarks. */
-import { readFileSync } from 'node:fs';
+/** Small statistics helpers shared by the benchmarks (process CPU/RSS readings: test/support/process-stats.ts). */
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -21,14 +20,3 @@ export function summary(values: number[]): { n: number; p50: number; p99: number
 }
 
 export const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '–');
-
-/** Resident set size in MiB of a process, from /proc. */
-export function rssMiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}

@@ -10,6 +10,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** esbuild arguments of the browser client bundle (tests that build the client reuse them). */
+export const CLIENT_BUNDLE_ARGS = [
+  'src/client/index.ts', '--bundle', '--minify', '--format=esm', '--target=es2020',
+  '--outfile=dist/client/version-observer.js',
+];
+
 /** esbuild arguments of the sidecar bundle (bench/sidecar.bench.ts builds it the same way). */
 export const SIDECAR_BUNDLE_ARGS = [
   'src/sidecar/cli.ts', '--bundle', '--platform=node', '--format=esm', '--target=node22',
@@ -32,9 +38,6 @@ function step(label: string, cmd: string, args: string[]): void {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   step('tsc', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
-  step('client bundle', 'node_modules/.bin/esbuild', [
-    'src/client/index.ts', '--bundle', '--minify', '--format=esm', '--target=es2020',
-    '--outfile=dist/client/version-observer.js',
-  ]);
+  step('client bundle', 'node_modules/.bin/esbuild', CLIENT_BUNDLE_ARGS);
   step('sidecar bundle', 'node_modules/.bin/esbuild', SIDECAR_BUNDLE_ARGS);
 }

@@ -3,16 +3,17 @@
  * The cluster, the chart's RBAC, the controller process and the receivers come from the
  * integration-test harness (test/support/controller-harness.ts, receiver.ts); this file adds
  * only what benchmarks need on top: bounded-parallel object creation, a GC hook for heap
- * readings, the push sink, CPU time, and log-time lookups.
+ * readings, the push sink, and log-time lookups. Label keys come from src/core/labels.ts,
+ * CPU and RSS readings from test/support/process-stats.ts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { spawnController, metric, sleep, type ControllerProc, type Env } from '../../test/support/controller-harness.ts';
+import { APP_LABEL, DEFAULT_VERSION_LABEL } from '../../src/core/labels.ts';
+import { spawnController, metric, sleep, waitFor, type ControllerProc, type Env } from '../../test/support/controller-harness.ts';
+import { ask } from '../../test/support/ipc.ts';
+import { rssBytes } from '../../test/support/process-stats.ts';
 
 const here = new URL('.', import.meta.url).pathname;
 export const VIRTUAL_IMAGE = 'version-observer/virtual-app:1';
-export const VERSION_LABEL = 'app.kubernetes.io/version';
-export const APP_LABEL = 'version-observer.io/app';
 
 /** Runs fn over items with at most `limit` in flight. */
 export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
@@ -31,7 +32,7 @@ export function virtualPod(ns: string, name: string, app: string, version: strin
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { [APP_LABEL]: app, [VERSION_LABEL]: version } },
+    metadata: { name, namespace: ns, labels: { [APP_LABEL]: app, [DEFAULT_VERSION_LABEL]: version } },
     spec: {
       nodeName,
       automountServiceAccountToken: false,
@@ -39,17 +40,6 @@ export function virtualPod(ns: string, name: string, app: string, version: strin
       containers: [{ name: 'app', image: VIRTUAL_IMAGE }],
     },
   };
-}
-
-/** utime + stime of a process in seconds (clock ticks of 10 ms). */
-export function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
 }
 
 /** spawnController with bench/controller/gc-hook.ts preloaded (SIGUSR2 = full GC). */
@@ -88,31 +78,13 @@ export async function heapAfterGc(c: ControllerProc): Promise<HeapReading> {
 }
 
 /** Resolves with the log record (controller clock, pino `time`) first matching `pred` at index ≥ from. */
-export async function logMatching(c: ControllerProc, pred: (o: Record<string, unknown>) => boolean, from = 0, timeoutMs = 30_000): Promise<Record<string, unknown> & { time: number }> {
-  const deadline = Date.now() + timeoutMs;
+export function logMatching(c: ControllerProc, pred: (o: Record<string, unknown>) => boolean, from = 0, timeoutMs = 30_000): Promise<Record<string, unknown> & { time: number }> {
   let i = from;
-  for (;;) {
+  return waitFor('a matching controller log line', () => {
     for (; i < c.logs.length; i++) if (pred(c.logs[i]!)) return c.logs[i] as Record<string, unknown> & { time: number };
-    if (Date.now() > deadline) throw new Error(`no matching controller log line within ${timeoutMs} ms`);
-    await sleep(2);
-  }
+    return undefined;
+  }, timeoutMs, 2);
 }
-
-export async function waitReadyz(c: ControllerProc, timeoutMs = 60_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(`${c.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) return Date.now();
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`${c.identity}: /readyz not 200 within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
-
-export const isLeader = async (c: ControllerProc): Promise<boolean> => metric(await c.metrics(), 'version_observer_leader') === 1;
 
 export interface SinkStats {
   n: number;
@@ -131,25 +103,13 @@ export interface Sink {
 /** Forks bench/controller/sink.ts (one receiver answering for all of 127.0.0.0/8). */
 export async function startSink(publicKey: string): Promise<Sink> {
   const child: ChildProcess = fork(`${here}sink.ts`, [], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PUBLIC_KEY: publicKey }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T>(msg: object | null): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error('sink exited'));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as T);
-      });
-      if (msg) child.send(msg);
-    });
-  const { port } = await ask<{ port: number }>(null);
+  const { port } = await ask<{ port: number }>(child, null);
   return {
     port,
-    reset: () => ask<void>({ cmd: 'reset' }),
-    stats: () => ask<SinkStats>({ cmd: 'stats' }),
+    reset: () => ask<void>(child, { cmd: 'reset' }),
+    stats: () => ask<SinkStats>(child, { cmd: 'stats' }),
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
 }
-
-export const MiB = 2 ** 20;

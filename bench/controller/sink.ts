@@ -1,6 +1,7 @@
 /**
- * Push sink for the controller benchmarks (forked): the test receiver (test/support/receiver.ts,
- * signature verification and (epoch, seq) ordering as the sidecar does) listening on the wildcard
+ * Push sink for the controller benchmarks (forked): the test receiver (test/support/receiver.ts:
+ * every push judged by core's checkPush — shape, signature, then core's (epoch, seq) order — the
+ * one decision the sidecar's admin route also asks; nothing is re-implemented here) listening on the wildcard
  * address, so it answers pushes to *every* 127.x.y.z pod IP at the port given to the controller
  * as --push-port. Connections from anything outside 127.0.0.0/8 are destroyed on accept, so in
  * effect it serves loopback only.

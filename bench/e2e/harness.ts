@@ -1,15 +1,19 @@
 /**
  * Pieces of bench/e2e-latency.bench.ts that talk to the cluster and to the load processes:
- * - PodTracker: a pod watch in the measuring process (as test/integration/e2e/story.test.ts
- *   measures "last pod Ready": local receipt time of the first event showing the pod Ready),
- *   and the live pod IPs (Ready, not terminating) the load clients reconnect to;
+ * - PodTracker: a pod watch in the measuring process (the local informer, src/local/informer.ts;
+ *   as test/integration/e2e/story.test.ts measures "last pod Ready": local receipt time of the
+ *   first event showing the pod Ready), and the live pod IPs (Ready, not terminating) the load
+ *   clients reconnect to;
  * - Load: LOAD_PROCS child processes (bench/e2e/load-client.ts), each with its share of the
  *   WebSocket clients, fed the live pod IPs on every change.
  * Invariant: nothing here blocks the event loop (the process kubelet runs in this process).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { VERSION_LABEL } from '../../src/demo/example-app.ts';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { DEFAULT_VERSION_LABEL } from '../../src/core/labels.ts';
+import type { KubeHttp } from '../../src/local/kube-http.ts';
+import { startInformer, type LocalInformer } from '../../src/local/informer.ts';
+import { ask, reply } from '../../test/support/ipc.ts';
 
 export interface PodInfo {
   name: string;
@@ -23,46 +27,45 @@ export interface PodInfo {
 
 export class PodTracker {
   readonly pods = new Map<string, PodInfo>();
-  #stopped = false;
-  #abort: { abort(): void } | undefined;
+  #informer: LocalInformer<V1Pod> | undefined;
   #onLive: (ips: string[]) => void;
   #live = '';
 
   readonly #kc: KubeConfig;
+  readonly #api: KubeHttp;
   readonly #namespace: string;
   readonly #app: string;
 
-  constructor(kc: KubeConfig, namespace: string, app: string, onLive: (ips: string[]) => void) {
+  constructor(kc: KubeConfig, api: KubeHttp, namespace: string, app: string, onLive: (ips: string[]) => void) {
     this.#kc = kc;
+    this.#api = api;
     this.#namespace = namespace;
     this.#app = app;
     this.#onLive = onLive;
   }
 
+  /** Resolves once the first list has been applied. */
   async start(): Promise<void> {
-    const watch = new Watch(this.#kc);
-    const again = (): void => {
-      if (!this.#stopped) setTimeout(() => void this.start(), 100);
-    };
-    this.#abort = await watch.watch(
-      `/api/v1/namespaces/${this.#namespace}/pods`,
-      { labelSelector: `app=${this.#app}` },
-      (type: string, pod: V1Pod) => this.#event(type, pod),
-      again,
-    );
+    const path = `/api/v1/namespaces/${this.#namespace}/pods?labelSelector=${encodeURIComponent(`app=${this.#app}`)}`;
+    this.#informer = startInformer<V1Pod>(this.#kc, this.#api, path, {
+      add: (pod) => this.#event(false, pod),
+      update: (pod) => this.#event(false, pod),
+      delete: (pod) => this.#event(true, pod),
+    }, () => {});
+    await this.#informer.synced();
   }
 
-  #event(type: string, pod: V1Pod): void {
+  #event(deleted: boolean, pod: V1Pod): void {
     const now = Date.now();
     const name = pod.metadata?.name;
     if (!name) return;
-    if (type === 'DELETED') this.pods.delete(name);
+    if (deleted) this.pods.delete(name);
     else {
       const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
       const prev = this.pods.get(name);
       this.pods.set(name, {
         name,
-        version: pod.metadata?.labels?.[VERSION_LABEL] ?? '?',
+        version: pod.metadata?.labels?.[DEFAULT_VERSION_LABEL] ?? '?',
         ip: pod.status?.podIP,
         ready,
         terminating: !!pod.metadata?.deletionTimestamp,
@@ -91,9 +94,8 @@ export class PodTracker {
     return [...this.pods.values()].filter((p) => p.version === version);
   }
 
-  stop(): void {
-    this.#stopped = true;
-    this.#abort?.abort();
+  async stop(): Promise<void> {
+    await this.#informer?.stop();
   }
 }
 
@@ -108,21 +110,6 @@ export interface ClientReport {
   reconnects: number;
   stale: number;
   open: number;
-}
-
-function ask<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: { cmd?: string }): void => {
-      if (m.cmd !== reply) return;
-      child.off('message', onMsg);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`load client exited (${code}) while waiting for ${reply}`));
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-    child.send(msg);
-  });
 }
 
 export class Load {
@@ -148,7 +135,7 @@ export class Load {
   /** Sends the first pod list (which opens every client) and resolves once all are open. */
   async open(ips: string[]): Promise<void> {
     this.#ips = ips;
-    const res = await Promise.all(this.procs.map((p) => ask<{ opened: number; failed: number }>(p, { cmd: 'pods', ips }, 'opened')));
+    const res = await Promise.all(this.procs.map((p) => ask<{ opened: number; failed: number }>(p, { cmd: 'pods', ips }, reply('opened'))));
     const opened = res.reduce((a, r) => a + r.opened, 0);
     const failed = res.reduce((a, r) => a + r.failed, 0);
     if (opened !== this.total || failed) throw new Error(`load clients: ${opened}/${this.total} open, ${failed} failed`);
@@ -161,12 +148,12 @@ export class Load {
   }
 
   async count(version: string): Promise<number> {
-    const r = await Promise.all(this.procs.map((p) => ask<{ count: number }>(p, { cmd: 'count', version }, 'count')));
+    const r = await Promise.all(this.procs.map((p) => ask<{ count: number }>(p, { cmd: 'count', version }, reply('count'))));
     return r.reduce((a, x) => a + x.count, 0);
   }
 
   async report(version: string, since: number): Promise<ClientReport> {
-    const r = await Promise.all(this.procs.map((p) => ask<ClientReport>(p, { cmd: 'report', version, since }, 'report')));
+    const r = await Promise.all(this.procs.map((p) => ask<ClientReport>(p, { cmd: 'report', version, since }, reply('report'))));
     return {
       firstAt: r.flatMap((x) => x.firstAt),
       where: r.flatMap((x) => x.where),

@@ -7,11 +7,10 @@
  *   GET /received           { held, received: [{ atMs, status, state }] } (every push, in order)
  *   GET /healthz            200, or 503 when FAIL_READINESS=1 (readiness probe target)
  *
- * Keys: RECEIVER_PUBLIC_KEY (base64 raw Ed25519, comma-separated) or RECEIVER_KEYS_URL (the
- * controller's /v1/keys, fetched on demand and again when a signature does not verify).
+ * Keys: RECEIVER_PUBLIC_KEY (base64 raw Ed25519, comma-separated), pinned for the receiver's life.
  * Every push is judged by core's checkPush, exactly as the sidecar judges it (any app accepted).
  *
- * Also usable in-process: `startReceiver({ host, port, keys })`.
+ * Also usable in-process: `startReceiver({ host, port, publicKeys })`.
  */
 import http from 'node:http';
 import type { KeyObject } from 'node:crypto';
@@ -19,6 +18,9 @@ import type { AppState } from '../../src/core/app-state.ts';
 import { ERRORS } from '../../src/core/errors.ts';
 import { checkPush } from '../../src/core/push-envelope.ts';
 import { publicKeyFromBase64 } from '../../src/core/signature.ts';
+
+/** The port on the pod IP when RECEIVER_PORT is not set. */
+export const RECEIVER_PORT = 8788;
 
 export interface Received {
   atMs: number;
@@ -30,7 +32,6 @@ export interface ReceiverOptions {
   host: string;
   port: number;
   publicKeys?: string[];
-  keysUrl?: string;
 }
 
 export interface Receiver {
@@ -41,22 +42,9 @@ export interface Receiver {
 }
 
 export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
-  let keys: KeyObject[] = (o.publicKeys ?? []).filter(Boolean).map(publicKeyFromBase64);
-  let lastFetch = 0;
+  const keys: KeyObject[] = (o.publicKeys ?? []).filter(Boolean).map(publicKeyFromBase64);
   let held: AppState | null = null;
   const received: Received[] = [];
-
-  async function refreshKeys(): Promise<void> {
-    if (!o.keysUrl || Date.now() - lastFetch < 500) return;
-    lastFetch = Date.now();
-    try {
-      const res = await fetch(o.keysUrl, { signal: AbortSignal.timeout(2000) });
-      const body = (await res.json()) as { keys: Array<{ publicKey: string }> };
-      keys = body.keys.map((k) => publicKeyFromBase64(k.publicKey));
-    } catch {
-      // keep the old keys
-    }
-  }
 
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/received') {
@@ -74,7 +62,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
     }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    req.on('end', () => {
       const answer = (status: number, state: AppState | null) => {
         received.push({ atMs: Date.now(), status, state });
         res.writeHead(status).end();
@@ -85,11 +73,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
       } catch {
         return answer(400, null);
       }
-      let verdict = checkPush(body, { keys, app: null, held });
-      if (!verdict.ok && (verdict.code === 'VO_PUSH_BAD_SIGNATURE' || verdict.code === 'VO_PUSH_NO_KEY')) {
-        await refreshKeys();
-        verdict = checkPush(body, { keys, app: null, held });
-      }
+      const verdict = checkPush(body, { keys, app: null, held });
       if (!verdict.ok) return answer((ERRORS[verdict.code] as { status?: number }).status ?? 400, verdict.state);
       held = verdict.state;
       answer(204, verdict.state);
@@ -109,12 +93,11 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
 
 if (import.meta.main) {
   const host = process.env.POD_IP || '127.0.0.1';
-  const port = Number(process.env.RECEIVER_PORT || 8788);
+  const port = Number(process.env.RECEIVER_PORT || RECEIVER_PORT);
   const r = await startReceiver({
     host,
     port,
     publicKeys: (process.env.RECEIVER_PUBLIC_KEY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    ...(process.env.RECEIVER_KEYS_URL ? { keysUrl: process.env.RECEIVER_KEYS_URL } : {}),
   });
   console.log(`test-receiver listening on ${host}:${port}`);
   process.on('SIGTERM', () => void r.close().then(() => process.exit(0)));
