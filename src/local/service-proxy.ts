@@ -13,8 +13,11 @@
  */
 import net from 'node:net';
 import type { KubeConfig, V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { silentLogger } from '../platform/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 import { startInformer } from './informer.ts';
 import { createKubeHttp } from './kube-http.ts';
+import { pollUntil } from './poll.ts';
 import { backendsFromPods, backendsFromSlices, pickServicePort } from './service-endpoints.ts';
 import type { Backend } from './service-endpoints.ts';
 
@@ -22,7 +25,8 @@ export interface ServiceProxyOptions {
   kubeConfig: KubeConfig;
   /** listen address; default 127.0.0.1 */
   host?: string;
-  log?: (msg: string) => void;
+  /** default silent; lines carry component "proxy" */
+  logger?: Logger;
   /** how long url() waits for a Service to appear; default 10000 ms */
   waitForServiceMs?: number;
 }
@@ -42,7 +46,7 @@ interface Listener {
 }
 
 export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
-  const log = opts.log ?? (() => {});
+  const log = (opts.logger ?? silentLogger).child({ component: 'proxy' });
   const host = opts.host ?? '127.0.0.1';
   const api = await createKubeHttp(opts.kubeConfig, 4);
   // namespace → change counter, so computed backends are cached until something changes there
@@ -105,14 +109,16 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     return backends;
   };
 
-  async function findService(ns: string, name: string): Promise<V1Service> {
-    const deadline = Date.now() + (opts.waitForServiceMs ?? 10_000);
-    for (;;) {
-      const svc = services.get(name, ns);
-      if (svc) return svc;
-      if (Date.now() > deadline || stopped) throw new Error(`service ${ns}/${name} not found`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function findService(ns: string, name: string): Promise<V1Service> {
+    const notFound = () => new Error(`service ${ns}/${name} not found`);
+    return pollUntil(
+      () => {
+        const svc = services.get(name, ns);
+        if (!svc && stopped) throw notFound();
+        return svc;
+      },
+      { timeoutMs: opts.waitForServiceMs ?? 10_000, timeoutError: notFound },
+    );
   }
 
   function open(ns: string, svcName: string, sp: V1ServicePort): Promise<Listener> {
@@ -126,7 +132,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       client.pause();
       const backends = backendsFor(ns, svcName, portKey);
       if (backends.length === 0) {
-        log(`${label}: no ready endpoints; closing connection`);
+        log.warn({ service: label }, 'no ready endpoints; closing connection');
         client.destroy();
         return;
       }
@@ -151,7 +157,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
         });
         upstream.on('error', (err) => {
           if (!connected) {
-            log(`${label}: backend ${b.ip}:${b.port}: ${err.message}; trying the next one`);
+            log.warn({ service: label, backend: `${b.ip}:${b.port}`, err: err.message }, 'backend failed; trying the next one');
             tryBackend(attempt + 1);
           } else {
             client.destroy();
@@ -165,7 +171,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       l.server.listen(0, host, () => {
         const addr = l.server.address() as net.AddressInfo;
         l.url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
-        log(`${label}: listening on ${l.url}`);
+        log.info({ service: label, url: l.url }, 'listening');
         resolve(l);
       });
     });

@@ -14,10 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig, V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { silentLogger } from '../../platform/logger.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { defaultImages } from '../images.ts';
 import type { ImageMap } from '../images.ts';
 import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 import { Binder } from './binder.ts';
 import { claimBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
@@ -32,8 +35,8 @@ export interface ProcessKubeletOptions {
   nodeName?: string;
   /** default defaultImages() */
   images?: ImageMap;
-  /** one line per event */
-  log?: (msg: string) => void;
+  /** default silent; records carry component "kubelet" (and pod, container where they apply) */
+  logger?: Logger;
   /** tee each container's stdout+stderr to <logDir>/<namespace>_<pod>_<container>.log */
   logDir?: string;
   /** the node's address and hostIP of pods; default 127.0.0.1 */
@@ -66,7 +69,7 @@ export interface ProcessKubelet {
 }
 
 export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<ProcessKubelet> {
-  const log = opts.log ?? (() => {});
+  const log = (opts.logger ?? silentLogger).child({ component: 'kubelet' });
   const nodeName = opts.nodeName ?? 'process-kubelet';
   const hostIP = opts.hostIP ?? '127.0.0.1';
   const maxGraceMs = opts.maxGracePeriodMs ?? 10_000;
@@ -83,7 +86,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
 
   const block = await claimBlock(opts.ipBlock);
   const ips = block.allocator;
-  log(`kubelet ${nodeName}: pod IPs from 127.${block.block}.0.0/16`);
+  log.info({ node: nodeName, podCIDR: `127.${block.block}.0.0/16` }, 'pod IPs claimed');
   let heartbeat;
   try {
     heartbeat = await registerNode(api, { nodeName, hostIP }, log);
@@ -125,7 +128,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     reserveIP: (ip) => ips.reserve(ip),
     releaseIP: (ip) => ips.release(ip),
     dirty: (w) => writer.enqueue(w),
-    log,
+    logger: log,
   };
 
   async function removePod(w: PodWorker): Promise<void> {
@@ -143,10 +146,10 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
         gracePeriodSeconds: 0,
         preconditions: { uid: w.uid },
       });
-      if (w.pids().length === 0) log(`pod ${w.namespace}/${w.name}: removed`);
+      if (w.pids().length === 0) log.info({ pod: `${w.namespace}/${w.name}` }, 'pod removed');
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
-        log(`pod ${w.namespace}/${w.name}: delete failed: ${err instanceof Error ? err.message : String(err)}`);
+        log.warn({ pod: `${w.namespace}/${w.name}`, err: errorMessage(err) }, 'pod delete failed; the next watch event retries');
         deleting.delete(w.uid); // the next watch event retries
       }
     }
@@ -171,7 +174,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
         try {
           w.update(pod);
         } catch (err) {
-          log(`pod ${w.namespace}/${w.name}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+          log.error({ pod: `${w.namespace}/${w.name}`, err: errorMessage(err) }, 'pod cannot start');
         }
       }
     } else {
@@ -195,7 +198,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   };
   process.on('exit', onExit);
   await informer.synced();
-  log(`kubelet ${nodeName}: ready (${workers.size} pod(s) on this node)`);
+  log.info({ node: nodeName, pods: workers.size }, 'kubelet ready');
 
   return {
     nodeName,
@@ -212,7 +215,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       await block.release();
       api.close();
       rmSync(tmpDir, { recursive: true, force: true });
-      log(`kubelet ${nodeName}: stopped (${all.length} pod(s))`);
+      log.info({ node: nodeName, pods: all.length }, 'kubelet stopped');
     },
     pids() {
       return [...workers.values()].flatMap((w) => w.pids());

@@ -8,8 +8,10 @@
  * metadata.uid, so a write can never land on a newer pod with the same name.
  */
 import type { V1PodStatus } from '@kubernetes/client-node';
+import type { Logger } from '../../platform/logger.ts';
 import { KubeApiError, MERGE_PATCH } from '../kube-http.ts';
 import type { KubeHttp } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 
 export interface StatusTarget {
   readonly uid: string;
@@ -22,7 +24,7 @@ export interface StatusTarget {
 
 export class StatusWriter {
   readonly #api: KubeHttp;
-  readonly #log: (msg: string) => void;
+  readonly #log: Logger;
   readonly #concurrency: number;
   readonly #queue = new Set<StatusTarget>();
   readonly #inFlight = new Set<StatusTarget>();
@@ -35,7 +37,7 @@ export class StatusWriter {
   writes = 0;
 
   /** concurrency: parallel writes; default 8 */
-  constructor(api: KubeHttp, log: (msg: string) => void, concurrency = 8) {
+  constructor(api: KubeHttp, log: Logger, concurrency = 8) {
     this.#api = api;
     this.#log = log;
     this.#concurrency = concurrency;
@@ -85,7 +87,7 @@ export class StatusWriter {
         t.gone = true; // a different pod with this name now
         return;
       }
-      this.#log(`status ${t.namespace}/${t.name}: ${err instanceof Error ? err.message : String(err)}; will retry`);
+      this.#log.warn({ pod: `${t.namespace}/${t.name}`, err: errorMessage(err) }, 'status write failed; will retry');
       this.#failed.add(t);
       this.#retryTimer ??= setTimeout(() => {
         this.#retryTimer = undefined;
