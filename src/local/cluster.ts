@@ -68,9 +68,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const log = logger.child({ component: 'cluster' });
   const t0 = performance.now();
   const binaries = await ensureBinaries(logger);
-  const cp: ControlPlane = await startControlPlane({ binaries, logger });
+  const controlPlane: ControlPlane = await startControlPlane({ binaries, logger });
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
   let kubelet: ProcessKubelet | undefined;
   let proxy: ServiceProxy | undefined;
   try {
@@ -80,36 +80,36 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         nodeName: opts.nodeName ?? 'local-node',
         images: { ...defaultImages(), ...opts.images },
         logger,
-        logDir: opts.logDir ?? `${cp.dir}/logs`,
+        logDir: opts.logDir ?? `${controlPlane.dir}/logs`,
       });
     }
     proxy = await startServiceProxy({ kubeConfig, logger });
   } catch (err) {
     await kubelet?.stop().catch(() => {});
-    await cp.stop();
+    await controlPlane.stop();
     throw err;
   }
   // KUBECONFIG as the key, so the readable line can be pasted into a shell
-  log.info({ elapsedMs: Math.round(performance.now() - t0), KUBECONFIG: cp.kubeconfigPath }, 'cluster ready');
+  log.info({ elapsedMs: Math.round(performance.now() - t0), KUBECONFIG: controlPlane.kubeconfigPath }, 'cluster ready');
 
   let stopping: Promise<void> | undefined;
   const cluster: Cluster = {
-    kubeconfigPath: cp.kubeconfigPath,
+    kubeconfigPath: controlPlane.kubeconfigPath,
     kubeConfig,
-    server: cp.server,
+    server: controlPlane.server,
     binaries,
-    dir: cp.dir,
+    dir: controlPlane.dir,
     kubelet,
     serviceUrl: (ns, svc, port) => proxy!.url(ns, svc, port),
-    stopApiServer: () => cp.stopApiServer(),
-    startApiServer: () => cp.startApiServer(),
-    pids: () => [...cp.pids(), ...(kubelet?.pids() ?? [])],
+    stopApiServer: () => controlPlane.stopApiServer(),
+    startApiServer: () => controlPlane.startApiServer(),
+    pids: () => [...controlPlane.pids(), ...(kubelet?.pids() ?? [])],
     stop() {
       stopping ??= (async () => {
         running.delete(cluster);
         await proxy?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'proxy stop failed'));
         await kubelet?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'kubelet stop failed'));
-        await cp.stop();
+        await controlPlane.stop();
         log.info({}, 'cluster stopped');
       })();
       return stopping;

@@ -127,30 +127,30 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     allocateIP: () => ips.allocate(),
     reserveIP: (ip) => ips.reserve(ip),
     releaseIP: (ip) => ips.release(ip),
-    dirty: (w) => writer.enqueue(w),
+    dirty: (worker) => writer.enqueue(worker),
     logger: log,
   };
 
-  async function removePod(w: PodWorker): Promise<void> {
-    if (deleting.has(w.uid)) return;
-    deleting.add(w.uid);
-    const pod = w.pod;
+  async function removePod(worker: PodWorker): Promise<void> {
+    if (deleting.has(worker.uid)) return;
+    deleting.add(worker.uid);
+    const pod = worker.pod;
     const graceS = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    await w.terminate(Math.min(graceS * 1000, maxGraceMs));
-    w.gone = true;
+    await worker.terminate(Math.min(graceS * 1000, maxGraceMs));
+    worker.gone = true;
     if (stopped) return;
     try {
-      await api.request('DELETE', `/api/v1/namespaces/${w.namespace}/pods/${w.name}`, {
+      await api.request('DELETE', `/api/v1/namespaces/${worker.namespace}/pods/${worker.name}`, {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
         gracePeriodSeconds: 0,
-        preconditions: { uid: w.uid },
+        preconditions: { uid: worker.uid },
       });
-      if (w.pids().length === 0) log.info({ pod: `${w.namespace}/${w.name}` }, 'pod removed');
+      if (worker.pids().length === 0) log.info({ pod: `${worker.namespace}/${worker.name}` }, 'pod removed');
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
-        log.warn({ pod: `${w.namespace}/${w.name}`, err: errorMessage(err) }, 'pod delete failed; the next watch event retries');
-        deleting.delete(w.uid); // the next watch event retries
+        log.warn({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err) }, 'pod delete failed; the next watch event retries');
+        deleting.delete(worker.uid); // the next watch event retries
       }
     }
   }
@@ -164,37 +164,37 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     }
     if (target !== nodeName) return;
     const uid = pod.metadata?.uid ?? '';
-    let w = workers.get(uid);
-    if (!w) {
-      w = new PodWorker(pod, deps);
-      workers.set(uid, w);
+    let worker = workers.get(uid);
+    if (!worker) {
+      worker = new PodWorker(pod, deps);
+      workers.set(uid, worker);
       if (pod.metadata?.deletionTimestamp) {
-        w.pod = pod; // never started: nothing to stop
+        worker.pod = pod; // never started: nothing to stop
       } else {
         try {
-          w.update(pod);
+          worker.update(pod);
         } catch (err) {
-          log.error({ pod: `${w.namespace}/${w.name}`, err: errorMessage(err) }, 'pod cannot start');
+          log.error({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err) }, 'pod cannot start');
         }
       }
     } else {
-      w.pod = pod;
+      worker.pod = pod;
     }
-    if (pod.metadata?.deletionTimestamp) void removePod(w);
+    if (pod.metadata?.deletionTimestamp) void removePod(worker);
   };
   const onDelete = (pod: V1Pod) => {
     const uid = pod.metadata?.uid ?? '';
-    const w = workers.get(uid);
-    if (!w) return;
+    const worker = workers.get(uid);
+    if (!worker) return;
     workers.delete(uid);
     deleting.delete(uid);
-    w.gone = true;
-    void w.terminate(Math.min(2000, maxGraceMs)); // force-deleted: stop quickly
+    worker.gone = true;
+    void worker.terminate(Math.min(2000, maxGraceMs)); // force-deleted: stop quickly
   };
   const informer = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: onPod, update: onPod, delete: onDelete }, log);
 
   const onExit = () => {
-    for (const w of workers.values()) w.killNow();
+    for (const worker of workers.values()) worker.killNow();
   };
   process.on('exit', onExit);
   await informer.synced();
@@ -210,7 +210,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       heartbeat.stop();
       writer.stop();
       const all = [...workers.values()];
-      await Promise.all(all.map((w) => w.terminate(opts.stopGraceMs ?? 3000)));
+      await Promise.all(all.map((worker) => worker.terminate(opts.stopGraceMs ?? 3000)));
       process.off('exit', onExit);
       await block.release();
       api.close();
@@ -218,10 +218,10 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       log.info({ node: nodeName, pods: all.length }, 'kubelet stopped');
     },
     pids() {
-      return [...workers.values()].flatMap((w) => w.pids());
+      return [...workers.values()].flatMap((worker) => worker.pids());
     },
     logs(namespace, pod, container) {
-      for (const w of workers.values()) if (w.namespace === namespace && w.name === pod) return w.output(container);
+      for (const worker of workers.values()) if (worker.namespace === namespace && worker.name === pod) return worker.output(container);
       return undefined;
     },
     idle: () => writer.idle(),

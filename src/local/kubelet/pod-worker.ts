@@ -6,6 +6,10 @@
  * Invariants: a worker belongs to one pod UID; it starts containers once; it holds no timer of
  * its own (virtual containers cost one object and one status write); terminate() runs at most
  * once and always ends with every process gone.
+ *
+ * Each container carries its role (restart-policy.ts: init, sidecar, main). The role decides
+ * its restarts inside ContainerProcess and, here, when init moves on (a sidecar counts once
+ * started); rules that differ by role (such as the order of stopping) belong beside those two.
  */
 import type { V1Container, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import type { Logger } from '../../platform/logger.ts';
@@ -183,20 +187,20 @@ export class PodWorker {
   }
 
   buildStatus(): V1PodStatus {
-    const view = (s: Slot, i: number, init: boolean): ContainerView => {
-      const v: ContainerView = { name: s.spec.name, image: s.spec.image ?? '', snap: s.proc?.snapshot() };
+    const viewOf = (slot: Slot, index: number, init: boolean): ContainerView => {
+      const view: ContainerView = { name: slot.spec.name, image: slot.spec.image ?? '', snap: slot.proc?.snapshot() };
       if (init) {
-        const reached = s.virtual ? i < this.#initIndex || this.#initDone : s.launched;
+        const reached = slot.virtual ? index < this.#initIndex || this.#initDone : slot.launched;
         if (!reached) {
-          v.pending = true;
-          v.snap = undefined;
-        } else if (s.virtual || s.proc!.done) {
-          v.done = true;
+          view.pending = true;
+          view.snap = undefined;
+        } else if (slot.virtual || slot.proc!.done) {
+          view.done = true;
         }
-      } else if (s.proc?.done) {
-        v.done = true;
+      } else if (slot.proc?.done) {
+        view.done = true;
       }
-      return v;
+      return view;
     };
     const status = buildPodStatus({
       pod: this.pod,
@@ -204,8 +208,8 @@ export class PodWorker {
       hostIP: this.#deps.hostIP,
       startTime: this.#startTime,
       initDone: this.#initDone,
-      initContainers: this.#init.map((s, i) => view(s, i, true)),
-      containers: this.#main.map((s, i) => view(s, i, false)),
+      initContainers: this.#init.map((slot, i) => viewOf(slot, i, true)),
+      containers: this.#main.map((slot, i) => viewOf(slot, i, false)),
       previous: this.#previous,
       now: rfc3339(),
     });

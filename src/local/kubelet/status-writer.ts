@@ -43,21 +43,21 @@ export class StatusWriter {
     this.#concurrency = concurrency;
   }
 
-  enqueue(t: StatusTarget): void {
-    if (this.#stopped || t.gone) return;
-    if (this.#inFlight.has(t)) this.#again.add(t);
-    else this.#queue.add(t);
+  enqueue(target: StatusTarget): void {
+    if (this.#stopped || target.gone) return;
+    if (this.#inFlight.has(target)) this.#again.add(target);
+    else this.#queue.add(target);
     this.#pump();
   }
 
   #pump(): void {
     while (this.#inFlight.size < this.#concurrency && this.#queue.size > 0) {
-      const t = this.#queue.values().next().value as StatusTarget;
-      this.#queue.delete(t);
-      this.#inFlight.add(t);
-      void this.#write(t).finally(() => {
-        this.#inFlight.delete(t);
-        if (this.#again.delete(t)) this.#queue.add(t);
+      const target = this.#queue.values().next().value as StatusTarget;
+      this.#queue.delete(target);
+      this.#inFlight.add(target);
+      void this.#write(target).finally(() => {
+        this.#inFlight.delete(target);
+        if (this.#again.delete(target)) this.#queue.add(target);
         this.#pump();
         if (this.#inFlight.size === 0 && this.#queue.size === 0) {
           const w = this.#idleWaiters;
@@ -68,27 +68,27 @@ export class StatusWriter {
     }
   }
 
-  async #write(t: StatusTarget): Promise<void> {
-    if (t.gone || this.#stopped) return;
-    const status = t.buildStatus();
+  async #write(target: StatusTarget): Promise<void> {
+    if (target.gone || this.#stopped) return;
+    const status = target.buildStatus();
     const json = JSON.stringify(status);
-    if (json === t.lastWritten) return;
+    if (json === target.lastWritten) return;
     try {
       this.writes++;
-      await this.#api.request('PATCH', `/api/v1/namespaces/${t.namespace}/pods/${t.name}/status`, { metadata: { uid: t.uid }, status }, MERGE_PATCH);
-      t.lastWritten = json;
+      await this.#api.request('PATCH', `/api/v1/namespaces/${target.namespace}/pods/${target.name}/status`, { metadata: { uid: target.uid }, status }, MERGE_PATCH);
+      target.lastWritten = json;
     } catch (err) {
       if (this.#stopped) return;
       if (err instanceof KubeApiError && err.status === 404) {
-        t.gone = true;
+        target.gone = true;
         return;
       }
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422) && /uid|UID|Precondition/.test(err.message)) {
-        t.gone = true; // a different pod with this name now
+        target.gone = true; // a different pod with this name now
         return;
       }
-      this.#log.warn({ pod: `${t.namespace}/${t.name}`, err: errorMessage(err) }, 'status write failed; will retry');
-      this.#failed.add(t);
+      this.#log.warn({ pod: `${target.namespace}/${target.name}`, err: errorMessage(err) }, 'status write failed; will retry');
+      this.#failed.add(target);
       this.#retryTimer ??= setTimeout(() => {
         this.#retryTimer = undefined;
         const f = [...this.#failed];
