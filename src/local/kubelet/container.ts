@@ -123,10 +123,17 @@ export class ContainerProcess {
     this.#state = { waiting: { reason, message } };
     this.#options.onChange();
     this.#log.warn({ reason, message, delayMs: next.delayMs }, 'start failed; retrying');
+    this.#scheduleLaunch(next.delayMs, false);
+  }
+
+  /** Launches again after delayMs unless terminated by then; a relaunch after an exit counts as a restart. */
+  #scheduleLaunch(delayMs: number, afterExit: boolean): void {
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
+      if (this.#stopping) return;
+      if (afterExit) this.#restartCount++;
       void this.#launch();
-    }, next.delayMs);
+    }, delayMs);
   }
 
   async #launch(): Promise<void> {
@@ -248,12 +255,7 @@ export class ContainerProcess {
       },
     };
     this.#options.onChange();
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#stopping) return;
-      this.#restartCount++;
-      void this.#launch();
-    }, next.delayMs);
+    this.#scheduleLaunch(next.delayMs, true);
   }
 
   /** Stops the container for good: SIGTERM, wait up to graceMs, SIGKILL. Resolves when the process is gone. */
