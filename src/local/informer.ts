@@ -50,33 +50,33 @@ export function startInformer<T extends KubernetesObject>(
     setImmediate(resolveSynced); // after ListWatch has applied the items
     return list;
   };
-  const lw = new ListWatch<T>(path, new Watch(kc), listFn, false);
+  const listWatch = new ListWatch<T>(path, new Watch(kc), listFn, false);
   let stopped = false;
   /** watch failures since the last successful list */
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
-  if (handlers.add) lw.on('add', handlers.add);
-  if (handlers.update) lw.on('update', handlers.update);
-  if (handlers.delete) lw.on('delete', handlers.delete);
-  lw.on('error', (err: unknown) => {
+  if (handlers.add) listWatch.on('add', handlers.add);
+  if (handlers.update) listWatch.on('update', handlers.update);
+  if (handlers.delete) listWatch.on('delete', handlers.delete);
+  listWatch.on('error', (err: unknown) => {
     if (stopped) return;
     failures++;
     const delayMs = backoffStep(failures, RESTART_BACKOFF, 0);
     log.warn({ path, err: errorMessage(err), delayMs }, 'watch failed; restarting');
     timer = setTimeout(() => {
       timer = undefined;
-      if (!stopped) void lw.start();
+      if (!stopped) void listWatch.start();
     }, delayMs);
   });
-  void lw.start();
+  void listWatch.start();
   return {
-    get: (name, namespace) => lw.get(name, namespace),
-    list: (namespace) => lw.list(namespace),
+    get: (name, namespace) => listWatch.get(name, namespace),
+    list: (namespace) => listWatch.list(namespace),
     synced: () => syncedP,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await lw.stop();
+      await listWatch.stop();
     },
   };
 }

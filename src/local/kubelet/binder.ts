@@ -64,9 +64,9 @@ export class Binder {
       this.#failed.set(pod.metadata?.uid ?? '', pod);
       this.#timer ??= setTimeout(() => {
         this.#timer = undefined;
-        const f = [...this.#failed.values()];
+        const failed = [...this.#failed.values()];
         this.#failed.clear();
-        for (const p of f) this.bind(p);
+        for (const pod of failed) this.bind(pod);
       }, 1000);
     }
   }

@@ -60,9 +60,9 @@ export class StatusWriter {
         if (this.#again.delete(target)) this.#queue.add(target);
         this.#pump();
         if (this.#inFlight.size === 0 && this.#queue.size === 0) {
-          const w = this.#idleWaiters;
+          const waiters = this.#idleWaiters;
           this.#idleWaiters = [];
-          for (const f of w) f();
+          for (const wake of waiters) wake();
         }
       });
     }
@@ -91,9 +91,9 @@ export class StatusWriter {
       this.#failed.add(target);
       this.#retryTimer ??= setTimeout(() => {
         this.#retryTimer = undefined;
-        const f = [...this.#failed];
+        const failed = [...this.#failed];
         this.#failed.clear();
-        for (const x of f) this.enqueue(x);
+        for (const target of failed) this.enqueue(target);
       }, 1000);
     }
   }
