@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startCluster, type Cluster } from '../local/cluster.ts';
+import { formatLine, recordLogger } from '../local/log.ts';
 import { installController } from './install.ts';
 import { deployExampleApp, describeTick, isMixed, openApp, rollTo, screenshot, type Tick } from './story.ts';
 import { waitForOnlyVersion, waitForRollout } from './cluster-view.ts';
@@ -30,7 +31,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     step(1, 'Starting the local Kubernetes control plane (first run builds the binaries: a few minutes)');
     // Per-container kubelet lines would drown the story; the cluster's own progress stays.
-    cluster = await startCluster({ log: (l) => !/^(kubelet|proxy): /.test(l) && say(`  ${l}`) });
+    cluster = await startCluster({ logger: recordLogger((r) => r.component !== 'kubelet' && r.component !== 'proxy' && say(`  ${formatLine(r)}`)) });
 
     step(2, 'helm install version-observer charts/version-observer');
     const installed = await installController(cluster, { log: (l) => say(`  ${l}`) });

@@ -1,12 +1,15 @@
 /**
  * Finds the control-plane binaries: KUBEBUILDER_ASSETS when set (envtest layout: etcd,
  * kube-apiserver; kube-controller-manager and helm fall back to our cache), else the cache that
- * scripts/build-binaries.sh fills from the official Go modules (building on first use, with
- * progress on stderr).
+ * scripts/build-binaries.sh fills from the official Go modules (building on first use; the
+ * script's progress lines are logged as they come, by default on stderr).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../platform/logger.ts';
+import { lineLogger, toLogger } from './log.ts';
+import type { LineSink } from './log.ts';
 
 export interface Binaries {
   etcd: string;
@@ -19,8 +22,15 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 
 let cached: Promise<Binaries> | undefined;
 
-/** Resolves (building once if needed) the binaries. Concurrent callers share one build. */
-export function ensureBinaries(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Binaries> {
+const stderrLines: Logger = lineLogger((line) => process.stderr.write(`${line}\n`));
+
+/**
+ * Resolves (building once if needed) the binaries. Concurrent callers share one build.
+ * `logger` gets the build's progress (default: readable lines on stderr); a line callback is
+ * still accepted (deprecated).
+ */
+export function ensureBinaries(logger?: Logger | LineSink): Promise<Binaries> {
+  const log = toLogger(logger, stderrLines).child({ component: 'binaries' });
   cached ??= resolve(log).catch((err: unknown) => {
     cached = undefined;
     throw err;
@@ -28,7 +38,7 @@ export function ensureBinaries(log: (line: string) => void = (l) => process.stde
   return cached;
 }
 
-async function resolve(log: (line: string) => void): Promise<Binaries> {
+async function resolve(log: Logger): Promise<Binaries> {
   const built = await buildDir(log);
   const assets = process.env.KUBEBUILDER_ASSETS;
   const pick = (name: string): string => {
@@ -47,7 +57,7 @@ async function resolve(log: (line: string) => void): Promise<Binaries> {
   return bins;
 }
 
-function buildDir(log: (line: string) => void): Promise<string> {
+function buildDir(log: Logger): Promise<string> {
   return new Promise((resolvePath, reject) => {
     const child = spawn('bash', [join(repoRoot, 'scripts/build-binaries.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -56,7 +66,7 @@ function buildDir(log: (line: string) => void): Promise<string> {
     child.stderr.on('data', (d: Buffer) => {
       const text = d.toString();
       errTail = (errTail + text).slice(-4000);
-      for (const line of text.split('\n')) if (line.startsWith('[build-binaries')) log(line);
+      for (const line of text.split('\n')) if (line.startsWith('[build-binaries')) log.info({}, line);
     });
     child.on('error', reject);
     child.on('close', (code) => {

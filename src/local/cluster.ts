@@ -9,19 +9,31 @@
  *
  * stop() (also run on SIGINT/SIGTERM and process exit) ends every process it started and
  * removes its temp dir.
+ *
+ * Logging: every part logs through one Logger with its own `component` (binaries,
+ * control-plane, kubelet, proxy, cluster). By default a person sees them as readable lines on
+ * stderr (`[cluster] control-plane: kube-apiserver ready elapsedMs=2301`); pass createLogger()
+ * for JSON, silentLogger for nothing.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../platform/logger.ts';
 import { ensureBinaries, type Binaries } from './binaries.ts';
 import { startControlPlane, type ControlPlane } from './control-plane/index.ts';
 import type { ImageMap } from './images.ts';
 import { defaultImages } from './images.ts';
 import { startProcessKubelet, type ProcessKubelet } from './kubelet/index.ts';
+import { errorMessage, lineLogger, toLogger } from './log.ts';
 import { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
 
 export interface ClusterOptions {
   /** Extra image → command runners, merged over defaultImages(). */
   images?: ImageMap;
-  /** Progress lines; default: stderr with a [cluster] prefix. Pass () => {} for silence. */
+  /** Progress and component records; default: readable lines on stderr with a [cluster] prefix. */
+  logger?: Logger;
+  /**
+   * @deprecated pass `logger`. One readable line per record (`component: message key=value …`);
+   * `() => {}` for silence. Ignored when `logger` is given.
+   */
   log?: (line: string) => void;
   /** Start the process kubelet (default true). */
   kubelet?: boolean;
@@ -48,16 +60,17 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-const defaultLog = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
+const stderrLines: Logger = lineLogger((line) => process.stderr.write(`[cluster] ${line}\n`));
 const running = new Set<Cluster>();
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const log = opts.log ?? defaultLog;
+  const logger = opts.logger ?? toLogger(opts.log, stderrLines);
+  const log = logger.child({ component: 'cluster' });
   const t0 = performance.now();
-  const binaries = await ensureBinaries(log);
-  const cp: ControlPlane = await startControlPlane({ binaries, log });
+  const binaries = await ensureBinaries(logger);
+  const controlPlane: ControlPlane = await startControlPlane({ binaries, logger });
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
   let kubelet: ProcessKubelet | undefined;
   let proxy: ServiceProxy | undefined;
   try {
@@ -66,37 +79,38 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         kubeConfig,
         nodeName: opts.nodeName ?? 'local-node',
         images: { ...defaultImages(), ...opts.images },
-        log: (l) => log(`kubelet: ${l}`),
-        logDir: opts.logDir ?? `${cp.dir}/logs`,
+        logger,
+        logDir: opts.logDir ?? `${controlPlane.dir}/logs`,
       });
     }
-    proxy = await startServiceProxy({ kubeConfig, log: (l) => log(`proxy: ${l}`) });
+    proxy = await startServiceProxy({ kubeConfig, logger });
   } catch (err) {
     await kubelet?.stop().catch(() => {});
-    await cp.stop();
+    await controlPlane.stop();
     throw err;
   }
-  log(`cluster ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; KUBECONFIG=${cp.kubeconfigPath}`);
+  // KUBECONFIG as the key, so the readable line can be pasted into a shell
+  log.info({ elapsedMs: Math.round(performance.now() - t0), KUBECONFIG: controlPlane.kubeconfigPath }, 'cluster ready');
 
   let stopping: Promise<void> | undefined;
   const cluster: Cluster = {
-    kubeconfigPath: cp.kubeconfigPath,
+    kubeconfigPath: controlPlane.kubeconfigPath,
     kubeConfig,
-    server: cp.server,
+    server: controlPlane.server,
     binaries,
-    dir: cp.dir,
+    dir: controlPlane.dir,
     kubelet,
     serviceUrl: (ns, svc, port) => proxy!.url(ns, svc, port),
-    stopApiServer: () => cp.stopApiServer(),
-    startApiServer: () => cp.startApiServer(),
-    pids: () => [...cp.pids(), ...(kubelet?.pids() ?? [])],
+    stopApiServer: () => controlPlane.stopApiServer(),
+    startApiServer: () => controlPlane.startApiServer(),
+    pids: () => [...controlPlane.pids(), ...(kubelet?.pids() ?? [])],
     stop() {
       stopping ??= (async () => {
         running.delete(cluster);
-        await proxy?.stop().catch((e: unknown) => log(`proxy stop: ${String(e)}`));
-        await kubelet?.stop().catch((e: unknown) => log(`kubelet stop: ${String(e)}`));
-        await cp.stop();
-        log('cluster stopped');
+        await proxy?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'proxy stop failed'));
+        await kubelet?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'kubelet stop failed'));
+        await controlPlane.stop();
+        log.info({}, 'cluster stopped');
       })();
       return stopping;
     },

@@ -1,14 +1,23 @@
 /**
  * A list+watch cache for the local components, wrapped around client-node's ListWatch (wrap,
  * don't rewrite). ListWatch stops for good on any watch error other than 410/timeout; this
- * wrapper restarts it with backoff (1 s → 30 s) until stop(). Lists go through KubeHttp so
- * objects from lists and from watch events have the same plain-JSON shape.
+ * wrapper restarts it with core's backoff step (1 s doubling to 30 s, no jitter; a successful
+ * list starts the count again) until stop(). Lists go through KubeHttp so objects from lists
+ * and from watch events have the same plain-JSON shape.
  *
  * Invariant: handlers run in event order; synced() resolves after the first successful list.
  */
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { backoffStep } from '../core/backoff.ts';
+import type { BackoffPolicy } from '../core/backoff.ts';
+import { silentLogger } from '../platform/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { KubeHttp } from './kube-http.ts';
+import { errorMessage, toLogger } from './log.ts';
+import type { LineSink } from './log.ts';
+
+const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 30_000, jitter: 'none' };
 
 export interface Handlers<T> {
   add?: (obj: T) => void;
@@ -29,41 +38,45 @@ export function startInformer<T extends KubernetesObject>(
   api: KubeHttp,
   path: string,
   handlers: Handlers<T>,
-  log: (msg: string) => void,
+  /** default silent; a line callback is still accepted (deprecated) */
+  logger?: Logger | LineSink,
 ): LocalInformer<T> {
+  const log = toLogger(logger, silentLogger);
   let resolveSynced!: () => void;
   const syncedP = new Promise<void>((r) => (resolveSynced = r));
   const listFn = async (): Promise<KubernetesListObject<T>> => {
     const list = await api.request<KubernetesListObject<T>>('GET', path);
-    delayMs = 0;
+    failures = 0;
     setImmediate(resolveSynced); // after ListWatch has applied the items
     return list;
   };
-  const lw = new ListWatch<T>(path, new Watch(kc), listFn, false);
+  const listWatch = new ListWatch<T>(path, new Watch(kc), listFn, false);
   let stopped = false;
-  let delayMs = 0;
+  /** watch failures since the last successful list */
+  let failures = 0;
   let timer: NodeJS.Timeout | undefined;
-  if (handlers.add) lw.on('add', handlers.add);
-  if (handlers.update) lw.on('update', handlers.update);
-  if (handlers.delete) lw.on('delete', handlers.delete);
-  lw.on('error', (err: unknown) => {
+  if (handlers.add) listWatch.on('add', handlers.add);
+  if (handlers.update) listWatch.on('update', handlers.update);
+  if (handlers.delete) listWatch.on('delete', handlers.delete);
+  listWatch.on('error', (err: unknown) => {
     if (stopped) return;
-    delayMs = Math.min(delayMs ? delayMs * 2 : 1000, 30_000);
-    log(`informer ${path}: ${err instanceof Error ? err.message : String(err)}; restarting in ${delayMs} ms`);
+    failures++;
+    const delayMs = backoffStep(failures, RESTART_BACKOFF, 0);
+    log.warn({ path, err: errorMessage(err), delayMs }, 'watch failed; restarting');
     timer = setTimeout(() => {
       timer = undefined;
-      if (!stopped) void lw.start();
+      if (!stopped) void listWatch.start();
     }, delayMs);
   });
-  void lw.start();
+  void listWatch.start();
   return {
-    get: (name, namespace) => lw.get(name, namespace),
-    list: (namespace) => lw.list(namespace),
+    get: (name, namespace) => listWatch.get(name, namespace),
+    list: (namespace) => listWatch.list(namespace),
     synced: () => syncedP,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await lw.stop();
+      await listWatch.stop();
     },
   };
 }

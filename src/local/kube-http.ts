@@ -118,5 +118,10 @@ export function isStatus(err: unknown, status: number): boolean {
  * timestamps as Date, but this client sends and receives plain JSON, so they are strings.
  */
 export function wireTime(d: Date = new Date()): Date {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z') as unknown as Date;
+  return rfc3339(d) as unknown as Date;
+}
+
+/** A timestamp as the API writes it (RFC 3339, seconds), as a string. */
+export function rfc3339(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }

@@ -13,8 +13,11 @@
  */
 import net from 'node:net';
 import type { KubeConfig, V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { silentLogger } from '../platform/logger.ts';
+import type { Logger } from '../platform/logger.ts';
 import { startInformer } from './informer.ts';
 import { createKubeHttp } from './kube-http.ts';
+import { pollUntil } from './poll.ts';
 import { backendsFromPods, backendsFromSlices, pickServicePort } from './service-endpoints.ts';
 import type { Backend } from './service-endpoints.ts';
 
@@ -22,7 +25,8 @@ export interface ServiceProxyOptions {
   kubeConfig: KubeConfig;
   /** listen address; default 127.0.0.1 */
   host?: string;
-  log?: (msg: string) => void;
+  /** default silent; lines carry component "proxy" */
+  logger?: Logger;
   /** how long url() waits for a Service to appear; default 10000 ms */
   waitForServiceMs?: number;
 }
@@ -42,7 +46,7 @@ interface Listener {
 }
 
 export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
-  const log = opts.log ?? (() => {});
+  const log = (opts.logger ?? silentLogger).child({ component: 'proxy' });
   const host = opts.host ?? '127.0.0.1';
   const api = await createKubeHttp(opts.kubeConfig, 4);
   // namespace → change counter, so computed backends are cached until something changes there
@@ -94,50 +98,52 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     const hit = cache.get(key);
     if (hit && hit.gen === gen) return hit.backends;
     const svc = services.get(svcName, ns);
-    const sp = svc && pickServicePort(svc, portKey);
+    const servicePort = svc && pickServicePort(svc, portKey);
     let backends: Backend[] = [];
-    if (svc && sp) {
+    if (svc && servicePort) {
       backends = svc.spec?.selector && Object.keys(svc.spec.selector).length > 0
-        ? backendsFromPods(svc, sp, podsByNs.get(ns)?.values() ?? [])
-        : backendsFromSlices(slicesBySvc.get(`${ns}/${svcName}`)?.values() ?? [], sp.name ?? '');
+        ? backendsFromPods(svc, servicePort, podsByNs.get(ns)?.values() ?? [])
+        : backendsFromSlices(slicesBySvc.get(`${ns}/${svcName}`)?.values() ?? [], servicePort.name ?? '');
     }
     cache.set(key, { gen, backends });
     return backends;
   };
 
-  async function findService(ns: string, name: string): Promise<V1Service> {
-    const deadline = Date.now() + (opts.waitForServiceMs ?? 10_000);
-    for (;;) {
-      const svc = services.get(name, ns);
-      if (svc) return svc;
-      if (Date.now() > deadline || stopped) throw new Error(`service ${ns}/${name} not found`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function findService(ns: string, name: string): Promise<V1Service> {
+    const notFound = () => new Error(`service ${ns}/${name} not found`);
+    return pollUntil(
+      () => {
+        const svc = services.get(name, ns);
+        if (!svc && stopped) throw notFound();
+        return svc;
+      },
+      { timeoutMs: opts.waitForServiceMs ?? 10_000, timeoutError: notFound },
+    );
   }
 
-  function open(ns: string, svcName: string, sp: V1ServicePort): Promise<Listener> {
-    const portKey = sp.port;
-    const label = `${ns}/${svcName}:${sp.name || sp.port}`;
-    const l: Listener = { server: net.createServer(), url: '', next: 0 };
-    l.server.on('connection', (client) => {
+  function open(ns: string, svcName: string, servicePort: V1ServicePort): Promise<Listener> {
+    const portKey = servicePort.port;
+    const label = `${ns}/${svcName}:${servicePort.name || servicePort.port}`;
+    const listener: Listener = { server: net.createServer(), url: '', next: 0 };
+    listener.server.on('connection', (client) => {
       sockets.add(client);
       client.on('close', () => sockets.delete(client));
       client.on('error', () => {});
       client.pause();
       const backends = backendsFor(ns, svcName, portKey);
       if (backends.length === 0) {
-        log(`${label}: no ready endpoints; closing connection`);
+        log.warn({ service: label }, 'no ready endpoints; closing connection');
         client.destroy();
         return;
       }
-      const start = l.next++ % backends.length;
+      const start = listener.next++ % backends.length;
       const tryBackend = (attempt: number) => {
         if (attempt >= backends.length || client.destroyed) {
           client.destroy();
           return;
         }
-        const b = backends[(start + attempt) % backends.length]!;
-        const upstream = net.connect({ host: b.ip, port: b.port });
+        const backend = backends[(start + attempt) % backends.length]!;
+        const upstream = net.connect({ host: backend.ip, port: backend.port });
         sockets.add(upstream);
         upstream.on('close', () => sockets.delete(upstream));
         let connected = false;
@@ -151,7 +157,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
         });
         upstream.on('error', (err) => {
           if (!connected) {
-            log(`${label}: backend ${b.ip}:${b.port}: ${err.message}; trying the next one`);
+            log.warn({ service: label, backend: `${backend.ip}:${backend.port}`, err: err.message }, 'backend failed; trying the next one');
             tryBackend(attempt + 1);
           } else {
             client.destroy();
@@ -161,12 +167,12 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       tryBackend(0);
     });
     return new Promise((resolve, reject) => {
-      l.server.once('error', reject);
-      l.server.listen(0, host, () => {
-        const addr = l.server.address() as net.AddressInfo;
-        l.url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
-        log(`${label}: listening on ${l.url}`);
-        resolve(l);
+      listener.server.once('error', reject);
+      listener.server.listen(0, host, () => {
+        const addr = listener.server.address() as net.AddressInfo;
+        listener.url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+        log.info({ service: label, url: listener.url }, 'listening');
+        resolve(listener);
       });
     });
   }
@@ -175,22 +181,22 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     async url(namespace, service, port) {
       if (stopped) throw new Error('service proxy is stopped');
       const svc = await findService(namespace, service);
-      const sp = pickServicePort(svc, port);
-      if (!sp) throw new Error(`service ${namespace}/${service} has no port ${port ?? '(none defined)'}`);
-      const key = `${namespace}/${service}/${sp.name || sp.port}`;
-      let l = listeners.get(key);
-      if (!l) {
-        l = open(namespace, service, sp);
-        listeners.set(key, l);
-        l.catch(() => listeners.delete(key));
+      const servicePort = pickServicePort(svc, port);
+      if (!servicePort) throw new Error(`service ${namespace}/${service} has no port ${port ?? '(none defined)'}`);
+      const key = `${namespace}/${service}/${servicePort.name || servicePort.port}`;
+      let listener = listeners.get(key);
+      if (!listener) {
+        listener = open(namespace, service, servicePort);
+        listeners.set(key, listener);
+        listener.catch(() => listeners.delete(key));
       }
-      return (await l).url;
+      return (await listener).url;
     },
     backends(namespace, service, port) {
       const svc = services.get(service, namespace);
-      const sp = svc && pickServicePort(svc, port);
-      if (!sp) return [];
-      return backendsFor(namespace, service, sp.port).map((b) => `${b.ip}:${b.port}`);
+      const servicePort = svc && pickServicePort(svc, port);
+      if (!servicePort) return [];
+      return backendsFor(namespace, service, servicePort.port).map((b) => `${b.ip}:${b.port}`);
     },
     async stop() {
       if (stopped) return;

@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync, readFileSyn
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../../platform/logger.ts';
 import type { Binaries } from '../binaries.ts';
 import { apiserverArgs, controllerManagerArgs, etcdArgs, type Ports } from './components.ts';
 import { kubeconfigYaml, readServingCa, writeCredentials } from './credentials.ts';
+import { pollUntil } from '../poll.ts';
 import { freePort } from './ports.ts';
 import { startProcess, type Supervised } from './process.ts';
 
@@ -28,12 +30,14 @@ export interface ControlPlane {
 
 export interface ControlPlaneOptions {
   binaries: Binaries;
-  log: (line: string) => void;
+  /** progress; records carry component "control-plane" */
+  logger: Logger;
   readyTimeoutMs?: number;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const { binaries, log } = opts;
+  const { binaries } = opts;
+  const log = opts.logger.child({ component: 'control-plane' });
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   sweepStaleDirs();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
@@ -53,11 +57,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const creds = writeCredentials(dir);
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const t0 = performance.now();
-    const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    const elapsedMs = () => Math.round(performance.now() - t0);
 
     const etcd = startProcess('etcd', binaries.etcd, etcdArgs(dir, ports), join(dir, 'logs/etcd.log'));
     procs.push(etcd);
-    log(`etcd starting on 127.0.0.1:${ports.etcdClient}`);
+    log.info({ address: `127.0.0.1:${ports.etcdClient}` }, 'etcd starting');
 
     const apiArgs = apiserverArgs(dir, ports, creds);
     const launchApiserver = () => {
@@ -66,9 +70,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return apiserver;
     };
     launchApiserver();
-    log(`kube-apiserver starting on ${server}`);
+    log.info({ server }, 'kube-apiserver starting');
     const caPem = await waitForReady(server, () => readServingCa(join(dir, 'pki')), creds.adminToken, readyTimeoutMs, [etcd, apiserver!]);
-    log(`kube-apiserver ready after ${since()}`);
+    log.info({ elapsedMs: elapsedMs() }, 'kube-apiserver ready');
 
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml({ server, caPem, user: 'admin', token: creds.adminToken }), { mode: 0o600 });
@@ -82,7 +86,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       () => failure(kcm, 'kube-controller-manager did not create the default ServiceAccount'),
       [kcm],
     );
-    log(`kube-controller-manager ready after ${since()}`);
+    log.info({ elapsedMs: elapsedMs() }, 'kube-controller-manager ready');
 
     return {
       dir,
@@ -95,13 +99,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         await apiserver.stop();
         procs.splice(procs.indexOf(apiserver), 1);
         apiserver = undefined;
-        log('kube-apiserver stopped');
+        log.info({}, 'kube-apiserver stopped');
       },
       async startApiServer() {
         if (apiserver) return;
         const p = launchApiserver();
         await waitForReady(server, () => caPem, creds.adminToken, readyTimeoutMs, [etcd, p]);
-        log('kube-apiserver ready again');
+        log.info({}, 'kube-apiserver ready again');
       },
       pids: () => procs.map((p) => p.pid()).filter((p): p is number => p !== undefined),
       stop: cleanup,
@@ -155,15 +159,16 @@ async function waitForReady(server: string, ca: () => string, token: string, tim
   return caPem;
 }
 
+/** Polls `check` until it is true; fails at once when a watched process exits. */
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, onTimeout: () => Error, watch: Supervised[]): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const dead = watch.find((p) => p.exited());
-    if (dead) throw failure(dead, `${dead.name} exited during start-up`);
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw onTimeout();
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(
+    async () => {
+      const dead = watch.find((p) => p.exited());
+      if (dead) throw failure(dead, `${dead.name} exited during start-up`);
+      return (await check().catch(() => false)) ? true : undefined;
+    },
+    { timeoutMs, timeoutError: onTimeout },
+  );
 }
 
 function get(server: string, ca: string, token: string, path: string): Promise<number> {

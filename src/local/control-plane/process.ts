@@ -1,13 +1,11 @@
 /**
  * A supervised child process of the local control plane. Output goes to a log file in the
- * cluster's temp dir (its tail is quoted when the process fails). Where util-linux `setpriv` is
- * present, children get a parent-death signal, so even a SIGKILLed harness leaves no orphans.
+ * cluster's temp dir (its tail is quoted when the process fails). Children get a parent-death
+ * signal where possible (parent-death.ts), so even a SIGKILLed harness leaves no orphans.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-
-const SETPRIV = '/usr/bin/setpriv';
-const hasSetpriv = existsSync(SETPRIV);
+import { createWriteStream, readFileSync } from 'node:fs';
+import { withParentDeathSignal } from '../parent-death.ts';
 
 export interface Supervised {
   readonly name: string;
@@ -22,7 +20,7 @@ export interface Supervised {
 
 export function startProcess(name: string, bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Supervised {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const [cmd, argv] = hasSetpriv ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const [cmd, argv] = withParentDeathSignal(bin, args);
   const child: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout?.pipe(out, { end: false });
   child.stderr?.pipe(out, { end: false });

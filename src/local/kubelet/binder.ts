@@ -6,13 +6,15 @@
  * pod already bound (409) or gone (404) is dropped; other failures retry on one shared timer.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../../platform/logger.ts';
 import { KubeApiError } from '../kube-http.ts';
 import type { KubeHttp } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 
 export class Binder {
   readonly #api: KubeHttp;
   readonly #nodeName: string;
-  readonly #log: (msg: string) => void;
+  readonly #log: Logger;
   readonly #concurrency: number;
   readonly #queue = new Map<string, V1Pod>();
   readonly #inFlight = new Set<string>();
@@ -20,7 +22,7 @@ export class Binder {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(api: KubeHttp, nodeName: string, log: (msg: string) => void, concurrency = 8) {
+  constructor(api: KubeHttp, nodeName: string, log: Logger, concurrency = 8) {
     this.#api = api;
     this.#nodeName = nodeName;
     this.#log = log;
@@ -58,13 +60,13 @@ export class Binder {
       });
     } catch (err) {
       if (this.#stopped || (err instanceof KubeApiError && (err.status === 409 || err.status === 404))) return;
-      this.#log(`bind ${ns}/${name}: ${err instanceof Error ? err.message : String(err)}; will retry`);
+      this.#log.warn({ pod: `${ns}/${name}`, err: errorMessage(err) }, 'bind failed; will retry');
       this.#failed.set(pod.metadata?.uid ?? '', pod);
       this.#timer ??= setTimeout(() => {
         this.#timer = undefined;
-        const f = [...this.#failed.values()];
+        const failed = [...this.#failed.values()];
         this.#failed.clear();
-        for (const p of f) this.bind(p);
+        for (const pod of failed) this.bind(pod);
       }, 1000);
     }
   }

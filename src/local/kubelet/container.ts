@@ -1,47 +1,45 @@
 /**
- * One container of a pod, run as a local process group: start (env, runner, spawn), watch its
- * exit, restart it with exponential backoff per the restart policy, run its probes, and stop it
- * (SIGTERM to the group, wait the grace period, SIGKILL).
+ * One container of a pod, run as a local process group: start it (launch plan, then spawn),
+ * watch its exit, restart it when the restart policy says so after the backoff it gives, run
+ * its probes, and stop it (SIGTERM to the group, the grace period, SIGKILL). The decisions live
+ * in restart-policy.ts (pure); the pieces in container-launch.ts (what to run),
+ * process-group.ts (spawn and signals), container-probes.ts and container-output.ts. This class
+ * holds the state machine: waiting → running → terminated or waiting again.
  *
  * Invariants: at most one process per container at a time; every start failure (config error,
  * runner error, missing command) ends up as a waiting state with a reason and a message, never
  * as an exception; after terminate() nothing restarts it; every change calls onChange().
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, existsSync, statSync } from 'node:fs';
-import type { WriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { V1Container, V1ContainerState, V1Pod } from '@kubernetes/client-node';
-import type { ImageRunner, ProcessSpec } from '../images.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { ImageRunner } from '../images.ts';
 import { wireTime as now } from '../kube-http.ts';
-import { ConfigError, expandVars } from './env.ts';
-import { Prober } from './probe.ts';
-import { RingBuffer } from './ring-buffer.ts';
-
-export interface BackoffOptions {
-  /** first restart delay; default 1000 ms */
-  initialMs: number;
-  /** cap; default 60000 ms */
-  maxMs: number;
-  /** a run at least this long resets the backoff; default 60000 ms */
-  resetAfterMs: number;
-}
+import { errorMessage } from '../log.ts';
+import { envFailure, planLaunch } from './container-launch.ts';
+import type { Launch } from './container-launch.ts';
+import { ContainerOutput } from './container-output.ts';
+import { ContainerProbes } from './container-probes.ts';
+import { resolveExecutable, signalGroup, spawnGroup, stopGroup } from './process-group.ts';
+import { crashLoopMessage, exitCodeOf, nextRestart, shouldRestart, signalNumber, terminatedReason } from './restart-policy.ts';
+import type { ContainerRole, RestartBackoff } from './restart-policy.ts';
 
 export interface ContainerOptions {
   spec: V1Container;
   pod: V1Pod;
   podIP: string;
   runner: ImageRunner;
-  /** whether to restart after an exit with this code */
-  shouldRestart: (exitCode: number) => boolean;
+  role: ContainerRole;
+  /** the pod's spec.restartPolicy (Always when unset) */
+  podRestartPolicy: string;
   buildEnv: () => Promise<Record<string, string>>;
   /** extra env for every process (e.g. KUBECONFIG), below the container's own */
   baseEnv: Record<string, string>;
-  backoff: BackoffOptions;
+  backoff: RestartBackoff;
   logDir: string | undefined;
   onChange: () => void;
-  log: (msg: string) => void;
+  /** bound to the pod; the container adds its own name */
+  logger: Logger;
 }
 
 export interface ContainerSnapshot {
@@ -56,36 +54,39 @@ export interface ContainerSnapshot {
   probeMessage: string;
 }
 
-
 export class ContainerProcess {
   readonly name: string;
-  readonly #o: ContainerOptions;
-  readonly #out = new RingBuffer();
+  readonly role: ContainerRole;
+  readonly #options: ContainerOptions;
+  readonly #log: Logger;
+  readonly #output: ContainerOutput;
   #child: ChildProcess | undefined;
   #state: V1ContainerState = { waiting: { reason: 'ContainerCreating' } };
   #lastState: V1ContainerState = {};
   #restartCount = 0;
+  /** crashes since the backoff was last reset */
   #crashes = 0;
   #startedAtMs = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   #exited: Promise<void> = Promise.resolve();
   #resolveExited: () => void = () => {};
-  #readiness: Prober | undefined;
-  #liveness: Prober | undefined;
-  #startup: Prober | undefined;
-  #started = false;
+  #probes: ContainerProbes | undefined;
   #imageID = '';
-  #logFile: WriteStream | undefined;
+  /** why the kubelet killed the current process (a failed probe), '' when it did not */
   #killReason = '';
   /** true once the container has terminated and will not be restarted */
   done = false;
   /** exit code of the final run when done */
   exitCode = 0;
 
-  constructor(o: ContainerOptions) {
-    this.#o = o;
-    this.name = o.spec.name;
+  constructor(options: ContainerOptions) {
+    this.#options = options;
+    this.name = options.spec.name;
+    this.role = options.role;
+    this.#log = options.logger.child({ container: this.name });
+    const meta = options.pod.metadata;
+    this.#output = new ContainerOutput(options.logDir, meta?.namespace, meta?.name, this.name);
   }
 
   get pid(): number | undefined {
@@ -94,7 +95,7 @@ export class ContainerProcess {
 
   /** Recent stdout+stderr of the process (ring buffer). */
   output(): string {
-    return this.#out.toString();
+    return this.#output.text();
   }
 
   start(): void {
@@ -103,111 +104,75 @@ export class ContainerProcess {
 
   snapshot(): ContainerSnapshot {
     const running = !!this.#state.running;
-    const readiness = this.#readiness;
-    const ready = running && this.#started && (readiness ? readiness.result === true : true);
+    const started = running && (this.#probes?.started ?? false);
     return {
       state: this.#state,
       lastState: this.#lastState,
-      ready,
-      started: running && this.#started,
+      ready: started && (this.#probes?.readinessPasses ?? true),
+      started,
       restartCount: this.#restartCount,
       containerID: this.#child?.pid ? `process://${this.#child.pid}` : undefined,
       imageID: this.#imageID,
-      probeMessage: running ? this.#probeMessage() : '',
+      probeMessage: running ? (this.#probes?.message() ?? '') : '',
     };
   }
 
-  #probeMessage(): string {
-    if (this.#startup && this.#startup.result !== true) return this.#startup.lastMessage;
-    if (this.#readiness && this.#readiness.result !== true) return this.#readiness.lastMessage;
-    return '';
-  }
-
-  #setWaiting(reason: string, message: string): void {
-    this.#state = { waiting: { reason, message } };
-    this.#o.onChange();
-  }
-
-  #backoffDelay(): number {
-    const b = this.#o.backoff;
-    return Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, this.#crashes - 1));
-  }
-
   #retryLater(reason: string, message: string): void {
-    this.#crashes++;
-    const delay = this.#backoffDelay();
-    this.#setWaiting(reason, message);
-    this.#o.log(`container ${this.#where()}: ${reason}: ${message}; retrying in ${delay} ms`);
+    const next = nextRestart(this.#crashes, undefined, this.#options.backoff);
+    this.#crashes = next.crashes;
+    this.#state = { waiting: { reason, message } };
+    this.#options.onChange();
+    this.#log.warn({ reason, message, delayMs: next.delayMs }, 'start failed; retrying');
+    this.#scheduleLaunch(next.delayMs, false);
+  }
+
+  /** Launches again after delayMs unless terminated by then; a relaunch after an exit counts as a restart. */
+  #scheduleLaunch(delayMs: number, afterExit: boolean): void {
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
+      if (this.#stopping) return;
+      if (afterExit) this.#restartCount++;
       void this.#launch();
-    }, delay);
-  }
-
-  #where(): string {
-    return `${this.#o.pod.metadata?.namespace}/${this.#o.pod.metadata?.name}/${this.name}`;
+    }, delayMs);
   }
 
   async #launch(): Promise<void> {
     if (this.#stopping) return;
-    const spec = this.#o.spec;
+    const { spec, pod, podIP, runner, baseEnv } = this.#options;
     let env: Record<string, string>;
     try {
-      env = await this.#o.buildEnv();
+      env = await this.#options.buildEnv();
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      this.#retryLater(err instanceof ConfigError ? 'CreateContainerConfigError' : 'RunContainerError', msg);
+      const failure = envFailure(err);
+      this.#retryLater(failure.reason, failure.message);
       return;
     }
     if (this.#stopping) return;
-    let ps: ProcessSpec;
-    try {
-      ps = this.#o.runner({
-        image: spec.image ?? '',
-        ...(spec.command ? { command: spec.command.map((s) => expandVars(s, env)) } : {}),
-        ...(spec.args ? { args: spec.args.map((s) => expandVars(s, env)) } : {}),
-        env,
-        podIP: this.#o.podIP,
-        podName: this.#o.pod.metadata?.name ?? '',
-        namespace: this.#o.pod.metadata?.namespace ?? '',
-      });
-    } catch (err) {
-      this.#retryLater('RunContainerError', `image ${spec.image}: runner failed: ${err instanceof Error ? err.message : String(err)}`);
+    const launch = planLaunch({ spec, pod, podIP, runner, env, baseEnv });
+    if (!launch.ok) {
+      this.#retryLater(launch.reason, launch.message);
       return;
     }
-    if (ps.cwd && !existsSync(ps.cwd)) {
-      this.#retryLater('RunContainerError', `working directory "${ps.cwd}" does not exist (image ${spec.image})`);
-      return;
-    }
-    this.#imageID = `process://${ps.command}`;
-    const fullEnv = { ...this.#o.baseEnv, ...env, ...(ps.env ?? {}) };
+    this.#imageID = launch.imageID;
     let child: ChildProcess;
     try {
-      // With setpriv the process also gets a parent-death signal, so a SIGKILLed harness leaves
-      // no container behind. setpriv itself would report a missing executable only as exit 127,
-      // so resolve it first and keep the clear RunContainerError.
-      const exe = resolveExecutable(ps.command, fullEnv.PATH ?? '', ps.cwd);
-      if (!exe) {
-        this.#retryLater('RunContainerError', `failed to start container "${this.name}" (image ${spec.image}): exec executable file not found: "${ps.command}"`);
+      const executable = resolveExecutable(launch.command, launch.env.PATH ?? '', launch.cwd);
+      if (!executable) {
+        this.#retryLater('RunContainerError', `failed to start container "${this.name}" (image ${spec.image}): exec executable file not found: "${launch.command}"`);
         return;
       }
-      const [cmd, argv] = HAS_SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', exe, ...ps.args]] : [exe, ps.args];
-      child = spawn(cmd, argv, { cwd: ps.cwd, env: fullEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawnGroup(executable, launch.args, { cwd: launch.cwd, env: launch.env });
     } catch (err) {
-      this.#retryLater('RunContainerError', `failed to start "${ps.command}": ${err instanceof Error ? err.message : String(err)}`);
+      this.#retryLater('RunContainerError', `failed to start "${launch.command}": ${errorMessage(err)}`);
       return;
     }
+    this.#watch(child, launch);
+  }
+
+  #watch(child: ChildProcess, launch: Launch): void {
     this.#exited = new Promise((r) => (this.#resolveExited = r));
-    this.#out.clear();
-    if (this.#o.logDir && !this.#logFile) {
-      const md = this.#o.pod.metadata;
-      this.#logFile = createWriteStream(join(this.#o.logDir, `${md?.namespace}_${md?.name}_${this.name}.log`), { flags: 'a' });
-      this.#logFile.on('error', () => {});
-    }
-    const onData = (c: Buffer) => {
-      this.#out.write(c);
-      this.#logFile?.write(c);
-    };
+    this.#output.startRun();
+    const onData = (chunk: Buffer) => this.#output.write(chunk);
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     let spawned = false;
@@ -215,131 +180,82 @@ export class ContainerProcess {
       if (spawned) return; // e.g. a failed kill(); exit follows
       this.#child = undefined;
       this.#resolveExited();
-      const what = err.code === 'ENOENT' ? `executable file not found: "${ps.command}"` : err.message;
-      this.#retryLater('RunContainerError', `failed to start container "${this.name}" (image ${spec.image}): exec ${what}`);
+      const what = err.code === 'ENOENT' ? `executable file not found: "${launch.command}"` : err.message;
+      this.#retryLater('RunContainerError', `failed to start container "${this.name}" (image ${this.#options.spec.image}): exec ${what}`);
     });
     child.on('spawn', () => {
       spawned = true;
       this.#child = child;
       this.#startedAtMs = Date.now();
       this.#state = { running: { startedAt: now() } };
-      this.#o.log(`container ${this.#where()}: started pid ${child.pid} (${ps.command} ${ps.args.join(' ')})`.slice(0, 400));
-      this.#startProbes(fullEnv);
-      this.#o.onChange();
+      this.#log.info({ pid: child.pid, command: `${launch.command} ${launch.args.join(' ')}`.slice(0, 400) }, 'started');
+      this.#probes = new ContainerProbes(this.#options.spec, this.#options.podIP, launch.env, {
+        onChange: () => this.#options.onChange(),
+        onKill: (reason) => this.#killForRestart(reason),
+      });
+      this.#probes.start();
+      this.#options.onChange();
     });
     child.on('exit', (code, signal) => this.#onExit(child, code, signal));
-  }
-
-  #startProbes(env: Record<string, string>): void {
-    const spec = this.#o.spec;
-    const ctx = { podIP: this.#o.podIP, ports: spec.ports ?? [], env };
-    const onChange = () => this.#o.onChange();
-    this.#readiness = spec.readinessProbe ? new Prober('readiness', spec.readinessProbe, ctx, onChange) : undefined;
-    this.#liveness = spec.livenessProbe
-      ? new Prober('liveness', spec.livenessProbe, ctx, (ok, msg) => {
-          if (!ok && this.#liveness?.result === false) this.#killForRestart(`Container ${this.name} failed liveness probe, will be restarted: ${msg}`);
-        })
-      : undefined;
-    if (spec.startupProbe) {
-      this.#started = false;
-      this.#startup = new Prober('startup', spec.startupProbe, ctx, (ok, msg) => {
-        if (ok) {
-          this.#started = true;
-          this.#readiness?.start();
-          this.#liveness?.start();
-        } else if (this.#startup?.result === false) {
-          this.#killForRestart(`Container ${this.name} failed startup probe, will be restarted: ${msg}`);
-        }
-        this.#o.onChange();
-      });
-      this.#startup.start();
-    } else {
-      this.#started = true;
-      this.#readiness?.start();
-      this.#liveness?.start();
-    }
-  }
-
-  #stopProbes(): void {
-    this.#readiness?.stop();
-    this.#liveness?.stop();
-    this.#startup?.stop();
-    this.#readiness = this.#liveness = this.#startup = undefined;
   }
 
   #killForRestart(reason: string): void {
     const child = this.#child;
     if (!child?.pid) return;
-    this.#o.log(`container ${this.#where()}: ${reason}`);
+    this.#log.info({ pid: child.pid, reason }, 'killing for restart');
     this.#killReason = reason;
-    this.#stopProbes();
-    void this.#killGroup(child, (this.#o.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+    this.#probes?.stop();
+    void this.#stopProcess(child, (this.#options.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+  }
+
+  #stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
+    return stopGroup(child, graceMs, (pid) => this.#log.warn({ pid, graceMs }, 'still running after the grace period; SIGKILL'));
   }
 
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#child !== child) return;
-    this.#stopProbes();
+    this.#probes?.stop();
     if (child.pid) signalGroup(child.pid, 'SIGKILL'); // strays of the group
     this.#child = undefined;
-    const exitCode = code ?? (signal ? 128 + (signalNumbers[signal] ?? 0) : 1);
+    const exitCode = exitCodeOf(code, signal);
     const ranMs = Date.now() - this.#startedAtMs;
-    const tail = this.#out.tail();
+    const outputTail = this.#output.tail();
     const terminated = {
       exitCode,
-      ...(signal ? { signal: signalNumbers[signal] ?? 0 } : {}),
-      reason: this.#stopping ? (exitCode === 0 ? 'Completed' : 'Error') : exitCode === 0 ? 'Completed' : 'Error',
-      message: this.#killReason || tail || undefined,
+      ...(signal ? { signal: signalNumber(signal) } : {}),
+      reason: terminatedReason(exitCode),
+      message: this.#killReason || outputTail || undefined,
       startedAt: this.#state.running?.startedAt ?? now(),
       finishedAt: now(),
       containerID: `process://${child.pid}`,
     };
     this.#killReason = '';
     this.#resolveExited();
-    this.#o.log(`container ${this.#where()}: pid ${child.pid} exited (${signal ?? `code ${exitCode}`}) after ${ranMs} ms`);
+    this.#log.info({ pid: child.pid, ...(signal ? { signal } : { exitCode }), ranMs }, 'exited');
     if (this.#stopping) {
       this.#state = { terminated };
-      this.#o.onChange();
+      this.#options.onChange();
       return;
     }
-    if (!this.#o.shouldRestart(exitCode)) {
+    if (!shouldRestart(this.role, this.#options.podRestartPolicy, exitCode)) {
       this.#state = { terminated };
       this.done = true;
       this.exitCode = exitCode;
-      this.#o.onChange();
+      this.#options.onChange();
       return;
     }
     this.#lastState = { terminated };
-    if (ranMs >= this.#o.backoff.resetAfterMs) this.#crashes = 0;
-    this.#crashes++;
-    const delay = this.#backoffDelay();
-    const md = this.#o.pod.metadata;
-    const why = tail ? `; last exit code ${exitCode}: ${tail}` : `; last exit code ${exitCode}`;
+    const next = nextRestart(this.#crashes, ranMs, this.#options.backoff);
+    this.#crashes = next.crashes;
+    const meta = this.#options.pod.metadata;
     this.#state = {
-      waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.name} pod=${md?.name}_${md?.namespace}${why}` },
+      waiting: {
+        reason: 'CrashLoopBackOff',
+        message: crashLoopMessage({ container: this.name, pod: meta?.name ?? '', namespace: meta?.namespace ?? '', delayMs: next.delayMs, exitCode, outputTail }),
+      },
     };
-    this.#o.onChange();
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#stopping) return;
-      this.#restartCount++;
-      void this.#launch();
-    }, delay);
-  }
-
-  async #killGroup(child: ChildProcess, graceMs: number): Promise<void> {
-    const pid = child.pid;
-    if (!pid || child.exitCode !== null || child.signalCode !== null) return;
-    signalGroup(pid, 'SIGTERM');
-    const exited = new Promise<boolean>((r) => child.once('exit', () => r(true)));
-    let t: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((r) => (t = setTimeout(() => r(false), graceMs)));
-    const ok = await Promise.race([exited, timedOut]);
-    clearTimeout(t);
-    if (!ok) {
-      this.#o.log(`container ${this.#where()}: pid ${pid} still running after ${graceMs} ms grace; SIGKILL`);
-      signalGroup(pid, 'SIGKILL');
-      await exited;
-    }
+    this.#options.onChange();
+    this.#scheduleLaunch(next.delayMs, true);
   }
 
   /** Stops the container for good: SIGTERM, wait up to graceMs, SIGKILL. Resolves when the process is gone. */
@@ -347,52 +263,19 @@ export class ContainerProcess {
     this.#stopping = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
-    this.#stopProbes();
+    this.#probes?.stop();
     const child = this.#child;
-    if (child) await this.#killGroup(child, graceMs);
+    if (child) await this.#stopProcess(child, graceMs);
     await this.#exited;
     if (!this.#state.terminated) {
-      const prev = this.#state.waiting;
-      this.#state = { terminated: { exitCode: 0, reason: 'Completed', message: prev ? `never started: ${prev.reason}` : undefined, finishedAt: now() } };
+      const previous = this.#state.waiting;
+      this.#state = { terminated: { exitCode: 0, reason: 'Completed', message: previous ? `never started: ${previous.reason}` : undefined, finishedAt: now() } };
     }
-    this.#logFile?.end();
-    this.#logFile = undefined;
+    this.#output.close();
   }
 
   /** Synchronous last resort (process exit): SIGKILL the group. */
   killNow(): void {
     if (this.#child?.pid) signalGroup(this.#child.pid, 'SIGKILL');
   }
-}
-
-const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
-
-/** Signals a whole process group (the container was spawned detached, so pgid = pid). */
-export function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-const SETPRIV = '/usr/bin/setpriv';
-const HAS_SETPRIV = existsSync(SETPRIV);
-
-/** The path execvp would run for `command`, or undefined when there is none. */
-function resolveExecutable(command: string, path: string, cwd: string | undefined): string | undefined {
-  const candidates = command.includes('/') ? [resolve(cwd ?? process.cwd(), command)] : path.split(':').filter(Boolean).map((dir) => join(dir, command));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      if (statSync(c).isFile()) return c;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

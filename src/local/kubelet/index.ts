@@ -14,10 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig, V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { silentLogger } from '../../platform/logger.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { defaultImages } from '../images.ts';
 import type { ImageMap } from '../images.ts';
 import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 import { Binder } from './binder.ts';
 import { claimBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
@@ -32,8 +35,8 @@ export interface ProcessKubeletOptions {
   nodeName?: string;
   /** default defaultImages() */
   images?: ImageMap;
-  /** one line per event */
-  log?: (msg: string) => void;
+  /** default silent; records carry component "kubelet" (and pod, container where they apply) */
+  logger?: Logger;
   /** tee each container's stdout+stderr to <logDir>/<namespace>_<pod>_<container>.log */
   logDir?: string;
   /** the node's address and hostIP of pods; default 127.0.0.1 */
@@ -66,7 +69,7 @@ export interface ProcessKubelet {
 }
 
 export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<ProcessKubelet> {
-  const log = opts.log ?? (() => {});
+  const log = (opts.logger ?? silentLogger).child({ component: 'kubelet' });
   const nodeName = opts.nodeName ?? 'process-kubelet';
   const hostIP = opts.hostIP ?? '127.0.0.1';
   const maxGraceMs = opts.maxGracePeriodMs ?? 10_000;
@@ -83,7 +86,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
 
   const block = await claimBlock(opts.ipBlock);
   const ips = block.allocator;
-  log(`kubelet ${nodeName}: pod IPs from 127.${block.block}.0.0/16`);
+  log.info({ node: nodeName, podCIDR: `127.${block.block}.0.0/16` }, 'pod IPs claimed');
   let heartbeat;
   try {
     heartbeat = await registerNode(api, { nodeName, hostIP }, log);
@@ -124,30 +127,30 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     allocateIP: () => ips.allocate(),
     reserveIP: (ip) => ips.reserve(ip),
     releaseIP: (ip) => ips.release(ip),
-    dirty: (w) => writer.enqueue(w),
-    log,
+    dirty: (worker) => writer.enqueue(worker),
+    logger: log,
   };
 
-  async function removePod(w: PodWorker): Promise<void> {
-    if (deleting.has(w.uid)) return;
-    deleting.add(w.uid);
-    const pod = w.pod;
+  async function removePod(worker: PodWorker): Promise<void> {
+    if (deleting.has(worker.uid)) return;
+    deleting.add(worker.uid);
+    const pod = worker.pod;
     const graceS = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    await w.terminate(Math.min(graceS * 1000, maxGraceMs));
-    w.gone = true;
+    await worker.terminate(Math.min(graceS * 1000, maxGraceMs));
+    worker.gone = true;
     if (stopped) return;
     try {
-      await api.request('DELETE', `/api/v1/namespaces/${w.namespace}/pods/${w.name}`, {
+      await api.request('DELETE', `/api/v1/namespaces/${worker.namespace}/pods/${worker.name}`, {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
         gracePeriodSeconds: 0,
-        preconditions: { uid: w.uid },
+        preconditions: { uid: worker.uid },
       });
-      if (w.pids().length === 0) log(`pod ${w.namespace}/${w.name}: removed`);
+      if (worker.pids().length === 0) log.info({ pod: `${worker.namespace}/${worker.name}` }, 'pod removed');
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
-        log(`pod ${w.namespace}/${w.name}: delete failed: ${err instanceof Error ? err.message : String(err)}`);
-        deleting.delete(w.uid); // the next watch event retries
+        log.warn({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err) }, 'pod delete failed; the next watch event retries');
+        deleting.delete(worker.uid); // the next watch event retries
       }
     }
   }
@@ -161,41 +164,41 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     }
     if (target !== nodeName) return;
     const uid = pod.metadata?.uid ?? '';
-    let w = workers.get(uid);
-    if (!w) {
-      w = new PodWorker(pod, deps);
-      workers.set(uid, w);
+    let worker = workers.get(uid);
+    if (!worker) {
+      worker = new PodWorker(pod, deps);
+      workers.set(uid, worker);
       if (pod.metadata?.deletionTimestamp) {
-        w.pod = pod; // never started: nothing to stop
+        worker.pod = pod; // never started: nothing to stop
       } else {
         try {
-          w.update(pod);
+          worker.update(pod);
         } catch (err) {
-          log(`pod ${w.namespace}/${w.name}: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+          log.error({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err) }, 'pod cannot start');
         }
       }
     } else {
-      w.pod = pod;
+      worker.pod = pod;
     }
-    if (pod.metadata?.deletionTimestamp) void removePod(w);
+    if (pod.metadata?.deletionTimestamp) void removePod(worker);
   };
   const onDelete = (pod: V1Pod) => {
     const uid = pod.metadata?.uid ?? '';
-    const w = workers.get(uid);
-    if (!w) return;
+    const worker = workers.get(uid);
+    if (!worker) return;
     workers.delete(uid);
     deleting.delete(uid);
-    w.gone = true;
-    void w.terminate(Math.min(2000, maxGraceMs)); // force-deleted: stop quickly
+    worker.gone = true;
+    void worker.terminate(Math.min(2000, maxGraceMs)); // force-deleted: stop quickly
   };
   const informer = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: onPod, update: onPod, delete: onDelete }, log);
 
   const onExit = () => {
-    for (const w of workers.values()) w.killNow();
+    for (const worker of workers.values()) worker.killNow();
   };
   process.on('exit', onExit);
   await informer.synced();
-  log(`kubelet ${nodeName}: ready (${workers.size} pod(s) on this node)`);
+  log.info({ node: nodeName, pods: workers.size }, 'kubelet ready');
 
   return {
     nodeName,
@@ -207,18 +210,18 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       heartbeat.stop();
       writer.stop();
       const all = [...workers.values()];
-      await Promise.all(all.map((w) => w.terminate(opts.stopGraceMs ?? 3000)));
+      await Promise.all(all.map((worker) => worker.terminate(opts.stopGraceMs ?? 3000)));
       process.off('exit', onExit);
       await block.release();
       api.close();
       rmSync(tmpDir, { recursive: true, force: true });
-      log(`kubelet ${nodeName}: stopped (${all.length} pod(s))`);
+      log.info({ node: nodeName, pods: all.length }, 'kubelet stopped');
     },
     pids() {
-      return [...workers.values()].flatMap((w) => w.pids());
+      return [...workers.values()].flatMap((worker) => worker.pids());
     },
     logs(namespace, pod, container) {
-      for (const w of workers.values()) if (w.namespace === namespace && w.name === pod) return w.output(container);
+      for (const worker of workers.values()) if (worker.namespace === namespace && worker.name === pod) return worker.output(container);
       return undefined;
     },
     idle: () => writer.idle(),

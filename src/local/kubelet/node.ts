@@ -8,8 +8,10 @@
  */
 import os from 'node:os';
 import type { V1Lease, V1Node, V1NodeCondition } from '@kubernetes/client-node';
-import { KubeApiError, MERGE_PATCH } from '../kube-http.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { KubeApiError, MERGE_PATCH, rfc3339 } from '../kube-http.ts';
 import type { KubeHttp } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 
 export interface NodeOptions {
   nodeName: string;
@@ -28,7 +30,6 @@ export interface NodeHeartbeat {
 }
 
 const microTime = () => new Date().toISOString().replace(/Z$/, '000Z');
-const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const LEASE_SECONDS = 40;
 
 function conditions(now: string, since: string): V1NodeCondition[] {
@@ -42,15 +43,15 @@ function conditions(now: string, since: string): V1NodeCondition[] {
   ];
 }
 
-function nodeStatus(o: NodeOptions, now: string, since: string) {
-  const cap = { cpu: String(os.availableParallelism()), memory: `${Math.floor(os.totalmem() / 1024)}Ki`, pods: String(o.maxPods ?? 110000), 'ephemeral-storage': '100Gi' };
+function nodeStatus(opts: NodeOptions, now: string, since: string) {
+  const cap = { cpu: String(os.availableParallelism()), memory: `${Math.floor(os.totalmem() / 1024)}Ki`, pods: String(opts.maxPods ?? 110000), 'ephemeral-storage': '100Gi' };
   return {
     capacity: cap,
     allocatable: cap,
     conditions: conditions(now, since),
     addresses: [
-      { type: 'InternalIP', address: o.hostIP },
-      { type: 'Hostname', address: o.nodeName },
+      { type: 'InternalIP', address: opts.hostIP },
+      { type: 'Hostname', address: opts.nodeName },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
     nodeInfo: {
@@ -68,34 +69,35 @@ function nodeStatus(o: NodeOptions, now: string, since: string) {
   };
 }
 
-export async function registerNode(api: KubeHttp, o: NodeOptions, log: (msg: string) => void): Promise<NodeHeartbeat> {
-  const since = isoNow();
-  const path = `/api/v1/nodes/${o.nodeName}`;
+export async function registerNode(api: KubeHttp, opts: NodeOptions, logger: Logger): Promise<NodeHeartbeat> {
+  const log = logger.child({ node: opts.nodeName });
+  const since = rfc3339();
+  const path = `/api/v1/nodes/${opts.nodeName}`;
   let node: V1Node;
   try {
     node = await api.request<V1Node>('GET', path);
-    log(`node ${o.nodeName}: exists, taking it over`);
+    log.info({}, 'node exists; taking it over');
   } catch (err) {
     if (!(err instanceof KubeApiError && err.status === 404)) throw err;
     node = await api.request<V1Node>('POST', '/api/v1/nodes', {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: {
-        name: o.nodeName,
-        labels: { 'kubernetes.io/hostname': o.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'node.kubernetes.io/process-kubelet': 'true' },
+        name: opts.nodeName,
+        labels: { 'kubernetes.io/hostname': opts.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'node.kubernetes.io/process-kubelet': 'true' },
       },
       spec: {},
     });
-    log(`node ${o.nodeName}: registered`);
+    log.info({}, 'node registered');
   }
-  const writeStatus = () => api.request('PATCH', `${path}/status`, { status: nodeStatus(o, isoNow(), since) }, MERGE_PATCH);
+  const writeStatus = () => api.request('PATCH', `${path}/status`, { status: nodeStatus(opts, rfc3339(), since) }, MERGE_PATCH);
   await writeStatus();
   const uid = node.metadata?.uid ?? '';
 
-  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${o.nodeName}`;
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${opts.nodeName}`;
   let lease: V1Lease | undefined;
   const renewLease = async () => {
-    const spec = { holderIdentity: o.nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() };
+    const spec = { holderIdentity: opts.nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() };
     try {
       if (lease) {
         lease = await api.request<V1Lease>('PUT', leasePath, { ...lease, spec: { ...lease.spec, ...spec } });
@@ -113,16 +115,16 @@ export async function registerNode(api: KubeHttp, o: NodeOptions, log: (msg: str
       lease = await api.request<V1Lease>('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
-        metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: o.nodeName, uid }] },
+        metadata: { name: opts.nodeName, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: opts.nodeName, uid }] },
         spec,
       });
     }
   };
   const safe = (what: string, f: () => Promise<unknown>) => () =>
-    void f().catch((err: unknown) => log(`node ${o.nodeName}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`));
+    void f().catch((err: unknown) => log.warn({ task: what, err: errorMessage(err) }, 'node heartbeat failed'));
   safe('lease renewal', renewLease)();
-  const leaseTimer = setInterval(safe('lease renewal', renewLease), o.leaseRenewMs ?? 10_000);
-  const statusTimer = setInterval(safe('status refresh', writeStatus), o.statusRefreshMs ?? 60_000);
+  const leaseTimer = setInterval(safe('lease renewal', renewLease), opts.leaseRenewMs ?? 10_000);
+  const statusTimer = setInterval(safe('status refresh', writeStatus), opts.statusRefreshMs ?? 60_000);
   return {
     uid,
     stop() {

@@ -6,15 +6,22 @@
  * Invariants: a worker belongs to one pod UID; it starts containers once; it holds no timer of
  * its own (virtual containers cost one object and one status write); terminate() runs at most
  * once and always ends with every process gone.
+ *
+ * Each container carries its role (restart-policy.ts: init, sidecar, main). The role decides
+ * its restarts inside ContainerProcess and, here, when init moves on (a sidecar counts once
+ * started); rules that differ by role (such as the order of stopping) belong beside those two.
  */
 import type { V1Container, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
+import type { Logger } from '../../platform/logger.ts';
 import { findRunner } from '../images.ts';
-import type { CredentialsFor } from './service-account.ts';
 import type { ImageMap } from '../images.ts';
+import { rfc3339 } from '../kube-http.ts';
 import { ContainerProcess } from './container.ts';
-import type { BackoffOptions } from './container.ts';
 import { buildEnv } from './env.ts';
 import type { DataLookup } from './env.ts';
+import { containerRole } from './restart-policy.ts';
+import type { ContainerRole, RestartBackoff } from './restart-policy.ts';
+import type { CredentialsFor } from './service-account.ts';
 import { buildPodStatus } from './status.ts';
 import type { ContainerView } from './status.ts';
 
@@ -22,7 +29,7 @@ export interface PodWorkerDeps {
   nodeName: string;
   hostIP: string;
   images: ImageMap;
-  backoff: BackoffOptions;
+  backoff: RestartBackoff;
   baseEnv: Record<string, string>;
   /** kubeconfig path with the pod's ServiceAccount token, for KUBECONFIG */
   credentials: CredentialsFor | undefined;
@@ -33,27 +40,29 @@ export interface PodWorkerDeps {
   releaseIP: (ip: string) => void;
   /** the status of this worker changed; write it soon */
   dirty: (w: PodWorker) => void;
-  log: (msg: string) => void;
+  /** the kubelet's logger; the worker binds its pod */
+  logger: Logger;
 }
 
+/** One container of the pod as the worker tracks it. */
 interface Slot {
   spec: V1Container;
-  proc: ContainerProcess | undefined; // undefined: virtual, or a real one not started yet
+  /** a sidecar (init container with restartPolicy Always) counts as initialized once started and then runs alongside the main containers */
+  role: ContainerRole;
+  /** undefined for a virtual container (an image with no runner) */
+  proc: ContainerProcess | undefined;
   virtual: boolean;
-  /** sidecar-style init container (restartPolicy Always): runs alongside the main containers */
-  sidecar: boolean;
   /** the process has been started once */
   launched: boolean;
 }
-
-const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class PodWorker {
   readonly uid: string;
   readonly namespace: string;
   readonly name: string;
   pod: V1Pod;
-  readonly #d: PodWorkerDeps;
+  readonly #deps: PodWorkerDeps;
+  readonly #log: Logger;
   podIP = '';
   #ownsIP = false;
   #startTime = '';
@@ -69,12 +78,13 @@ export class PodWorker {
   /** true once the pod is gone from the API (or being removed): no more status writes */
   gone = false;
 
-  constructor(pod: V1Pod, d: PodWorkerDeps) {
+  constructor(pod: V1Pod, deps: PodWorkerDeps) {
     this.pod = pod;
-    this.#d = d;
+    this.#deps = deps;
     this.uid = pod.metadata?.uid ?? '';
     this.namespace = pod.metadata?.namespace ?? 'default';
     this.name = pod.metadata?.name ?? '';
+    this.#log = deps.logger.child({ pod: `${this.namespace}/${this.name}` });
   }
 
   get terminating(): boolean {
@@ -93,59 +103,58 @@ export class PodWorker {
     const phase = pod.status?.phase;
     const old = pod.status?.podIP;
     if (pod.spec?.hostNetwork) {
-      this.podIP = this.#d.hostIP;
-    } else if (old && this.#d.reserveIP(old)) {
+      this.podIP = this.#deps.hostIP;
+    } else if (old && this.#deps.reserveIP(old)) {
       this.podIP = old;
       this.#ownsIP = true;
     } else {
-      this.podIP = this.#d.allocateIP();
+      this.podIP = this.#deps.allocateIP();
       this.#ownsIP = true;
     }
-    this.#startTime = (pod.status?.startTime as unknown as string | undefined) ?? isoNow();
+    this.#startTime = (pod.status?.startTime as unknown as string | undefined) ?? rfc3339();
     if (phase === 'Succeeded' || phase === 'Failed') {
       // finished before this kubelet started: nothing to run, keep the status as it is
       this.lastWritten = 'terminal';
       return;
     }
-    const policy = pod.spec?.restartPolicy ?? 'Always';
-    const mkSlot = (spec: V1Container, init: boolean): Slot => {
-      const sidecar = init && spec.restartPolicy === 'Always';
-      const runner = findRunner(this.#d.images, spec.image ?? '');
-      const slot: Slot = { spec, proc: undefined, virtual: !runner, sidecar, launched: false };
+    const podRestartPolicy = pod.spec?.restartPolicy ?? 'Always';
+    const makeSlot = (spec: V1Container, inInitList: boolean): Slot => {
+      const role = containerRole(spec, inInitList);
+      const runner = findRunner(this.#deps.images, spec.image ?? '');
+      const slot: Slot = { spec, role, proc: undefined, virtual: !runner, launched: false };
       if (runner) {
-        const restartAlways = sidecar || (!init && policy === 'Always');
-        const shouldRestart = (code: number) => (init && !sidecar ? policy !== 'Never' && code !== 0 : restartAlways || (policy === 'OnFailure' && code !== 0));
         slot.proc = new ContainerProcess({
           spec,
           pod,
           podIP: this.podIP,
           runner,
-          shouldRestart,
+          role,
+          podRestartPolicy,
           buildEnv: async () => {
-            const env = await buildEnv({ pod: this.pod, container: spec, podIP: this.podIP, hostIP: this.#d.hostIP, nodeName: this.#d.nodeName, lookup: this.#d.lookup });
-            const kubeconfig = await this.#d.credentials?.(this.pod);
+            const env = await buildEnv({ pod: this.pod, container: spec, podIP: this.podIP, hostIP: this.#deps.hostIP, nodeName: this.#deps.nodeName, lookup: this.#deps.lookup });
+            const kubeconfig = await this.#deps.credentials?.(this.pod);
             return kubeconfig ? { KUBECONFIG: kubeconfig, ...env } : env;
           },
-          baseEnv: this.#d.baseEnv,
-          backoff: this.#d.backoff,
-          logDir: this.#d.logDir,
-          onChange: () => this.#onContainerChange(slot, init),
-          log: this.#d.log,
+          baseEnv: this.#deps.baseEnv,
+          backoff: this.#deps.backoff,
+          logDir: this.#deps.logDir,
+          onChange: () => this.#onContainerChange(slot),
+          logger: this.#log,
         });
       }
       return slot;
     };
-    this.#init = (pod.spec?.initContainers ?? []).map((c) => mkSlot(c, true));
-    this.#main = (pod.spec?.containers ?? []).map((c) => mkSlot(c, false));
-    const real = [...this.#init, ...this.#main].filter((s) => !s.virtual).length;
-    if (real > 0) this.#d.log(`pod ${this.namespace}/${this.name}: ip ${this.podIP}, ${real} process container(s)`);
+    this.#init = (pod.spec?.initContainers ?? []).map((c) => makeSlot(c, true));
+    this.#main = (pod.spec?.containers ?? []).map((c) => makeSlot(c, false));
+    const processes = [...this.#init, ...this.#main].filter((s) => !s.virtual).length;
+    if (processes > 0) this.#log.info({ podIP: this.podIP, processes }, 'starting pod');
     this.#advanceInit();
-    this.#d.dirty(this);
+    this.#deps.dirty(this);
   }
 
-  #onContainerChange(slot: Slot, init: boolean): void {
-    if (init && !this.#initDone && this.#init[this.#initIndex] === slot) this.#advanceInit();
-    this.#d.dirty(this);
+  #onContainerChange(slot: Slot): void {
+    if (!this.#initDone && this.#init[this.#initIndex] === slot) this.#advanceInit();
+    this.#deps.dirty(this);
   }
 
   /** Runs init containers in order; sidecars count as done once started. Then starts the main containers. */
@@ -164,7 +173,7 @@ export class PodWorker {
         return;
       }
       const snap = proc.snapshot();
-      if (slot.sidecar ? snap.started : proc.done && proc.exitCode === 0) {
+      if (slot.role === 'sidecar' ? snap.started : proc.done && proc.exitCode === 0) {
         this.#initIndex++;
         continue;
       }
@@ -178,31 +187,31 @@ export class PodWorker {
   }
 
   buildStatus(): V1PodStatus {
-    const view = (s: Slot, i: number, init: boolean): ContainerView => {
-      const v: ContainerView = { name: s.spec.name, image: s.spec.image ?? '', snap: s.proc?.snapshot() };
+    const viewOf = (slot: Slot, index: number, init: boolean): ContainerView => {
+      const view: ContainerView = { name: slot.spec.name, image: slot.spec.image ?? '', snap: slot.proc?.snapshot() };
       if (init) {
-        const reached = s.virtual ? i < this.#initIndex || this.#initDone : s.launched;
+        const reached = slot.virtual ? index < this.#initIndex || this.#initDone : slot.launched;
         if (!reached) {
-          v.pending = true;
-          v.snap = undefined;
-        } else if (s.virtual || s.proc!.done) {
-          v.done = true;
+          view.pending = true;
+          view.snap = undefined;
+        } else if (slot.virtual || slot.proc!.done) {
+          view.done = true;
         }
-      } else if (s.proc?.done) {
-        v.done = true;
+      } else if (slot.proc?.done) {
+        view.done = true;
       }
-      return v;
+      return view;
     };
     const status = buildPodStatus({
       pod: this.pod,
       podIP: this.podIP,
-      hostIP: this.#d.hostIP,
+      hostIP: this.#deps.hostIP,
       startTime: this.#startTime,
       initDone: this.#initDone,
-      initContainers: this.#init.map((s, i) => view(s, i, true)),
-      containers: this.#main.map((s, i) => view(s, i, false)),
+      initContainers: this.#init.map((slot, i) => viewOf(slot, i, true)),
+      containers: this.#main.map((slot, i) => viewOf(slot, i, false)),
       previous: this.#previous,
-      now: isoNow(),
+      now: rfc3339(),
     });
     this.#previous = status.conditions ?? [];
     return status;
@@ -227,9 +236,9 @@ export class PodWorker {
     if (!this.#terminating) {
       this.#terminating = (async () => {
         const procs = [...this.#main, ...this.#init].map((s) => s.proc).filter((p): p is ContainerProcess => !!p);
-        if (procs.length > 0) this.#d.log(`pod ${this.namespace}/${this.name}: stopping ${procs.length} container(s), grace ${graceMs} ms`);
+        if (procs.length > 0) this.#log.info({ containers: procs.length, graceMs }, 'stopping pod');
         await Promise.all(procs.map((p) => p.terminate(graceMs)));
-        if (this.#ownsIP) this.#d.releaseIP(this.podIP);
+        if (this.#ownsIP) this.#deps.releaseIP(this.podIP);
         this.#ownsIP = false;
       })();
     }

@@ -8,8 +8,10 @@
  * metadata.uid, so a write can never land on a newer pod with the same name.
  */
 import type { V1PodStatus } from '@kubernetes/client-node';
+import type { Logger } from '../../platform/logger.ts';
 import { KubeApiError, MERGE_PATCH } from '../kube-http.ts';
 import type { KubeHttp } from '../kube-http.ts';
+import { errorMessage } from '../log.ts';
 
 export interface StatusTarget {
   readonly uid: string;
@@ -22,7 +24,7 @@ export interface StatusTarget {
 
 export class StatusWriter {
   readonly #api: KubeHttp;
-  readonly #log: (msg: string) => void;
+  readonly #log: Logger;
   readonly #concurrency: number;
   readonly #queue = new Set<StatusTarget>();
   readonly #inFlight = new Set<StatusTarget>();
@@ -35,63 +37,63 @@ export class StatusWriter {
   writes = 0;
 
   /** concurrency: parallel writes; default 8 */
-  constructor(api: KubeHttp, log: (msg: string) => void, concurrency = 8) {
+  constructor(api: KubeHttp, log: Logger, concurrency = 8) {
     this.#api = api;
     this.#log = log;
     this.#concurrency = concurrency;
   }
 
-  enqueue(t: StatusTarget): void {
-    if (this.#stopped || t.gone) return;
-    if (this.#inFlight.has(t)) this.#again.add(t);
-    else this.#queue.add(t);
+  enqueue(target: StatusTarget): void {
+    if (this.#stopped || target.gone) return;
+    if (this.#inFlight.has(target)) this.#again.add(target);
+    else this.#queue.add(target);
     this.#pump();
   }
 
   #pump(): void {
     while (this.#inFlight.size < this.#concurrency && this.#queue.size > 0) {
-      const t = this.#queue.values().next().value as StatusTarget;
-      this.#queue.delete(t);
-      this.#inFlight.add(t);
-      void this.#write(t).finally(() => {
-        this.#inFlight.delete(t);
-        if (this.#again.delete(t)) this.#queue.add(t);
+      const target = this.#queue.values().next().value as StatusTarget;
+      this.#queue.delete(target);
+      this.#inFlight.add(target);
+      void this.#write(target).finally(() => {
+        this.#inFlight.delete(target);
+        if (this.#again.delete(target)) this.#queue.add(target);
         this.#pump();
         if (this.#inFlight.size === 0 && this.#queue.size === 0) {
-          const w = this.#idleWaiters;
+          const waiters = this.#idleWaiters;
           this.#idleWaiters = [];
-          for (const f of w) f();
+          for (const wake of waiters) wake();
         }
       });
     }
   }
 
-  async #write(t: StatusTarget): Promise<void> {
-    if (t.gone || this.#stopped) return;
-    const status = t.buildStatus();
+  async #write(target: StatusTarget): Promise<void> {
+    if (target.gone || this.#stopped) return;
+    const status = target.buildStatus();
     const json = JSON.stringify(status);
-    if (json === t.lastWritten) return;
+    if (json === target.lastWritten) return;
     try {
       this.writes++;
-      await this.#api.request('PATCH', `/api/v1/namespaces/${t.namespace}/pods/${t.name}/status`, { metadata: { uid: t.uid }, status }, MERGE_PATCH);
-      t.lastWritten = json;
+      await this.#api.request('PATCH', `/api/v1/namespaces/${target.namespace}/pods/${target.name}/status`, { metadata: { uid: target.uid }, status }, MERGE_PATCH);
+      target.lastWritten = json;
     } catch (err) {
       if (this.#stopped) return;
       if (err instanceof KubeApiError && err.status === 404) {
-        t.gone = true;
+        target.gone = true;
         return;
       }
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422) && /uid|UID|Precondition/.test(err.message)) {
-        t.gone = true; // a different pod with this name now
+        target.gone = true; // a different pod with this name now
         return;
       }
-      this.#log(`status ${t.namespace}/${t.name}: ${err instanceof Error ? err.message : String(err)}; will retry`);
-      this.#failed.add(t);
+      this.#log.warn({ pod: `${target.namespace}/${target.name}`, err: errorMessage(err) }, 'status write failed; will retry');
+      this.#failed.add(target);
       this.#retryTimer ??= setTimeout(() => {
         this.#retryTimer = undefined;
-        const f = [...this.#failed];
+        const failed = [...this.#failed];
         this.#failed.clear();
-        for (const x of f) this.enqueue(x);
+        for (const target of failed) this.enqueue(target);
       }, 1000);
     }
   }

@@ -82,37 +82,37 @@ function notReadyDetail(c: ContainerView): string {
   return '';
 }
 
-export function phaseOf(v: PodView): V1PodStatus['phase'] {
-  const policy = v.pod.spec?.restartPolicy ?? 'Always';
-  if (!v.initDone) {
-    const failed = v.initContainers.some((c) => c.done && (c.snap?.state.terminated?.exitCode ?? 0) !== 0);
+export function phaseOf(view: PodView): V1PodStatus['phase'] {
+  const policy = view.pod.spec?.restartPolicy ?? 'Always';
+  if (!view.initDone) {
+    const failed = view.initContainers.some((c) => c.done && (c.snap?.state.terminated?.exitCode ?? 0) !== 0);
     return failed && policy === 'Never' ? 'Failed' : 'Pending';
   }
-  if (v.containers.length > 0 && v.containers.every((c) => c.done)) {
-    return v.containers.every((c) => (c.snap?.state.terminated?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
+  if (view.containers.length > 0 && view.containers.every((c) => c.done)) {
+    return view.containers.every((c) => (c.snap?.state.terminated?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
   }
-  const started = v.containers.some((c) => !c.snap || c.snap.state.running || c.snap.restartCount > 0 || c.snap.lastState.terminated || c.done);
+  const started = view.containers.some((c) => !c.snap || c.snap.state.running || c.snap.restartCount > 0 || c.snap.lastState.terminated || c.done);
   return started ? 'Running' : 'Pending';
 }
 
-export function buildPodStatus(v: PodView): V1PodStatus {
-  const phase = phaseOf(v);
+export function buildPodStatus(view: PodView): V1PodStatus {
+  const phase = phaseOf(view);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const initStatuses = v.initContainers.map((c) => containerStatus(c, v.pod, v.startTime, true));
-  const statuses = v.containers.map((c) => containerStatus({ ...c, pending: !v.initDone }, v.pod, v.startTime, false));
-  const unready = v.containers.filter((c, i) => !statuses[i]!.ready);
+  const initStatuses = view.initContainers.map((c) => containerStatus(c, view.pod, view.startTime, true));
+  const statuses = view.containers.map((c) => containerStatus({ ...c, pending: !view.initDone }, view.pod, view.startTime, false));
+  const unready = view.containers.filter((c, i) => !statuses[i]!.ready);
   const details = unready.map(notReadyDetail).filter(Boolean).join('; ');
   const unreadyMsg = `containers with unready status: [${unready.map((c) => c.name).join(' ')}]${details ? ` (${details})` : ''}`.slice(0, 2000);
-  const containersReady = unready.length === 0 && v.initDone;
-  const current = v.pod.status?.conditions ?? [];
-  const gates = (v.pod.spec?.readinessGates ?? []).map((g) => g.conditionType);
+  const containersReady = unready.length === 0 && view.initDone;
+  const current = view.pod.status?.conditions ?? [];
+  const gates = (view.pod.spec?.readinessGates ?? []).map((g) => g.conditionType);
   const gatesOpen = gates.filter((t) => current.find((c) => c.type === t)?.status !== 'True');
 
   type Cond = { type: string; ok: boolean; reason?: string; message?: string };
-  const incomplete = v.initContainers.filter((c) => !c.done).map((c) => c.name);
+  const incomplete = view.initContainers.filter((c) => !c.done).map((c) => c.name);
   const conds: Cond[] = [
     { type: 'PodReadyToStartContainers', ok: true },
-    v.initDone ? { type: 'Initialized', ok: true } : { type: 'Initialized', ok: false, reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` },
+    view.initDone ? { type: 'Initialized', ok: true } : { type: 'Initialized', ok: false, reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` },
     terminal
       ? { type: 'ContainersReady', ok: false, reason: 'PodCompleted' }
       : containersReady
@@ -129,8 +129,8 @@ export function buildPodStatus(v: PodView): V1PodStatus {
   ];
   const conditions: V1PodCondition[] = conds.map((c) => {
     const status = c.ok ? 'True' : 'False';
-    const prev = v.previous.find((p) => p.type === c.type) ?? current.find((p) => p.type === c.type);
-    const lastTransitionTime = prev && prev.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : v.now;
+    const prev = view.previous.find((p) => p.type === c.type) ?? current.find((p) => p.type === c.type);
+    const lastTransitionTime = prev && prev.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : view.now;
     const out: V1PodCondition = { type: c.type, status, lastProbeTime: null as unknown as undefined, lastTransitionTime: lastTransitionTime as unknown as Date };
     if (c.reason) out.reason = c.reason;
     if (c.message) out.message = c.message;
@@ -141,11 +141,11 @@ export function buildPodStatus(v: PodView): V1PodStatus {
   const status: V1PodStatus = {
     phase,
     conditions,
-    hostIP: v.hostIP,
-    hostIPs: [{ ip: v.hostIP }],
-    podIP: v.podIP,
-    podIPs: [{ ip: v.podIP }],
-    startTime: v.startTime as unknown as Date,
+    hostIP: view.hostIP,
+    hostIPs: [{ ip: view.hostIP }],
+    podIP: view.podIP,
+    podIPs: [{ ip: view.podIP }],
+    startTime: view.startTime as unknown as Date,
     containerStatuses: statuses,
   };
   if (initStatuses.length > 0) status.initContainerStatuses = initStatuses;

@@ -5,11 +5,12 @@ import { after, before, test } from 'node:test';
 import { alive } from '../../support/local-k8s.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 
 let cluster: Cluster;
 before(async () => {
-  cluster = await startCluster({ log: () => {} });
+  cluster = await startCluster({ logger: silentLogger });
 });
 after(async () => {
   await cluster?.stop();

@@ -9,23 +9,24 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
+import { formatLine, recordLogger, type LogRecord } from '../../../src/local/log.ts';
 import { alive, apply, getJson, getPod, getPods, isReady, kubectl, pidOf, waitFor } from '../../support/local-k8s.ts';
 
 const NS = 'default';
 const MISSING = '/nonexistent/vo-no-such-binary';
-const logs: string[] = [];
+const records: LogRecord[] = [];
 let cluster: Cluster;
 
 before(async () => {
   cluster = await startCluster({
-    log: (l) => logs.push(l),
+    logger: recordLogger((r) => records.push(r)),
     images: { 'test/missing-command': () => ({ command: MISSING, args: ['--serve'] }) },
   });
 });
 after(async () => {
   const pids = cluster?.pids() ?? [];
   await cluster?.stop();
-  if (process.env.VO_TEST_LOG) console.log(logs.join('\n'));
+  if (process.env.VO_TEST_LOG) console.log(records.map(formatLine).join('\n'));
   assert.deepEqual(pids.filter(alive), [], 'no process left behind');
 });
 
@@ -188,7 +189,10 @@ test('deletion waits the grace period, then SIGKILLs a process that ignores SIGT
   assert.ok(took >= 1800, `deletion waited the 2 s grace period (took ${took} ms)`);
   assert.ok(took < 10_000, `deletion did not hang (took ${took} ms)`);
   assert.equal(alive(pid), false, 'SIGKILLed');
-  assert.ok(logs.some((l) => l.includes('stubborn/app: pid') && l.includes('SIGKILL')), 'the kubelet logged the SIGKILL');
+  assert.ok(
+    records.some((r) => r.component === 'kubelet' && r.pod === `${NS}/stubborn` && r.container === 'app' && r.pid === pid && r.msg.includes('SIGKILL')),
+    'the kubelet logged the SIGKILL',
+  );
 });
 
 test('virtual containers: 150 pods become Ready without a single process', async () => {

@@ -10,18 +10,19 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
+import { formatLine, recordLogger, type LogRecord } from '../../../src/local/log.ts';
 import { alive, apply, getJson, getPods, isReady, kubectl, pidOf, waitFor } from '../../support/local-k8s.ts';
 
 const NS = 'default';
-const logs: string[] = [];
+const records: LogRecord[] = [];
 let cluster: Cluster;
 
 before(async () => {
-  cluster = await startCluster({ log: (l) => logs.push(l) });
+  cluster = await startCluster({ logger: recordLogger((r) => records.push(r)) });
 });
 after(async () => {
   await cluster?.stop();
-  if (process.env.VO_TEST_LOG) console.log(logs.join('\n'));
+  if (process.env.VO_TEST_LOG) console.log(records.map(formatLine).join('\n'));
 });
 
 const deployment = (version: string) => `

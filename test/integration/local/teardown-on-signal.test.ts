@@ -8,7 +8,8 @@ import { alive } from '../../support/local-k8s.ts';
 // signalled: SIGINT/SIGTERM must tear everything down, SIGKILL must orphan nothing (setpriv).
 const script = `
 import { startCluster } from ${JSON.stringify(new URL('../../../src/local/cluster.ts', import.meta.url).pathname)};
-const c = await startCluster({ log: () => {} });
+import { silentLogger } from ${JSON.stringify(new URL('../../../src/platform/logger.ts', import.meta.url).pathname)};
+const c = await startCluster({ logger: silentLogger });
 console.log(JSON.stringify({ pids: c.pids(), dir: c.dir }));
 setInterval(() => {}, 1000);
 `;
