@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, parseDuration, usage } from '../../../src/controller/config.ts';
+import { loadConfig, usage } from '../../../src/controller/config.ts';
+import { parseDuration } from '../../../src/platform/config.ts';
 import { VoError } from '../../../src/core/errors.ts';
 
 test('defaults, frozen', () => {
