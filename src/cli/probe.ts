@@ -2,27 +2,29 @@
  * `version-observer probe <url> [--timeout-ms=N]`: GET the URL until it answers 2xx or the
  * timeout passes; exit 0 on 2xx, 1 otherwise, with one line saying what was seen. The chart's
  * `helm test` pod runs it against the controller's /readyz, so the test needs no image but ours.
- * Retries every 500 ms (a Service may not route to a pod that just became Ready yet).
+ * Retries every 500 ms (a Service may not route to a pod that just became Ready yet). Its one
+ * flag is read like every command's (src/platform/config.ts); it has no env variable.
  */
+import { asksForHelp, invalidConfig, readSettings, usageText, type SettingTable } from '../platform/config.ts';
+
+const SETTINGS = {
+  timeout: { kind: 'duration', bareMs: true, flag: 'timeout-ms', help: 'give up after this (500ms, 10s, or whole ms)', default: 10_000 },
+} as const satisfies SettingTable;
+
 export async function run(argv: string[]): Promise<void> {
-  let url: string | undefined;
-  let timeoutMs = 10_000;
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') {
-      console.log('usage: version-observer probe <url> [--timeout-ms=10000]\n\nExits 0 once GET <url> answers 2xx, 1 when the timeout passes first.');
-      return;
-    }
-    const m = /^--timeout-ms=(\d+)$/.exec(arg);
-    if (m) timeoutMs = Number(m[1]);
-    else if (!arg.startsWith('-') && url === undefined) url = arg;
-    else throw new Error(`unexpected argument '${arg}'`);
+  if (asksForHelp(argv)) {
+    console.log(`${usageText('probe', SETTINGS, '<url> [flags]')}\n\nExits 0 once GET <url> answers 2xx, 1 when the timeout passes first.`);
+    return;
   }
-  if (!url) throw new Error('a URL is required: version-observer probe <url>');
+  const { values, positionals } = readSettings(SETTINGS, argv, {}, { positionals: 1 });
+  const timeoutMs = values.timeout;
+  const url = positionals[0];
+  if (!url) throw invalidConfig('a URL is required: version-observer probe <url>');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`not a URL: '${url}'`);
+    throw invalidConfig(`not a URL: '${url}'`);
   }
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';

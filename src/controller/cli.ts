@@ -6,15 +6,16 @@
  * src/cli/main.ts prints before exiting non-zero.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import Fastify from 'fastify';
-import { jittered } from './backoff.ts';
+import type { FastifyBaseLogger } from 'fastify';
 import { loadConfig, usage, type ControllerConfig } from './config.ts';
 import { Controller } from './controller.ts';
 import { buildServer } from './http.ts';
 import { loadOrCreateSigningKey } from './keys.ts';
 import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
 import { createMetrics } from './metrics.ts';
+import { backoffStep } from '../core/backoff.ts';
 import type { SigningKey } from '../core/signature.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
 
 /** Shutdown must finish within this, else exit 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -34,7 +35,9 @@ export async function run(argv: string[]): Promise<void> {
     console.log(usage());
     return;
   }
-  const log = Fastify({ logger: { level: config.logLevel, base: { component: 'controller', identity: config.identity } } }).log;
+  const log: Logger = createLogger({ level: config.logLevel, base: { component: 'controller', identity: config.identity } });
+  // Until the Controller and the HTTP server take the project's Logger: it is a pino instance, as they expect.
+  const fastifyLog = log as FastifyBaseLogger;
   const kubeConfig = loadKubeConfig(config);
   const metrics = createMetrics();
 
@@ -48,17 +51,17 @@ export async function run(argv: string[]): Promise<void> {
       log.info({ secret: `${config.namespace}/${config.keySecretName}`, kid: key.kid, created: r.created }, 'signing key loaded');
     } catch (err) {
       if ((err as { code?: unknown }).code === 'VO_SIGNING_KEY_INVALID') throw err;
-      const delayMs = jittered(attempt, { baseMs: 500, maxMs: 10_000 });
+      const delayMs = backoffStep(attempt, { baseMs: 500, maxMs: 10_000, jitter: 'equal' }, Math.random());
       log.warn({ err: (err as Error).message, delayMs }, 'cannot load the signing key yet; retrying');
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
   const signingKey = key;
 
-  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log });
+  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: fastifyLog });
   const healthz = new LeaderElectionHealthz();
   const server = await buildServer({
-    logger: log,
+    logger: fastifyLog,
     apps: () => controller.apps(),
     app: (k) => controller.app(k),
     keys: () => [{ kid: signingKey.kid, alg: 'Ed25519', publicKey: signingKey.publicKeyBase64 }],
@@ -107,7 +110,7 @@ export async function run(argv: string[]): Promise<void> {
     stopping = true;
     log.info({ signal }, `${signal}: stopping pushes, releasing the Lease, closing`);
     const hard = setTimeout(() => {
-      log.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      log.error({}, `shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`);
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     hard.unref();
@@ -119,7 +122,7 @@ export async function run(argv: string[]): Promise<void> {
       await controller.stop();
     })().then(
       () => {
-        log.info('stopped');
+        log.info({}, 'stopped');
         process.exit(0);
       },
       (err: unknown) => {

@@ -4,11 +4,12 @@
  * within the grace period (or 1 when the grace period ran out). Invalid configuration throws
  * one readable line, which src/cli/main.ts prints before exiting non-zero.
  */
+import { asksForHelp } from '../platform/config.ts';
 import { parseConfig, helpText } from './config.ts';
 import { startSidecar } from './sidecar.ts';
 
 export async function run(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (asksForHelp(argv)) {
     console.log(helpText());
     return;
   }
@@ -21,7 +22,7 @@ export async function run(argv: string[]): Promise<void> {
     stopping = true;
     sidecar.log.info({ signal, graceMs: config.shutdownGraceMs }, `${signal}: draining ${config.drainMs} ms, then closing sockets with 1001`);
     const hardStop = setTimeout(() => {
-      sidecar.log.error(`grace period of ${config.shutdownGraceMs} ms ran out; exiting`);
+      sidecar.log.error({}, `grace period of ${config.shutdownGraceMs} ms ran out; exiting`);
       process.exit(1);
     }, config.shutdownGraceMs);
     hardStop.unref();

@@ -2,19 +2,22 @@
  * The elector's configuration: defaults filled in one place, validated once (client-go's
  * NewLeaderElector checks plus ours), frozen. Invalid configuration throws a VoError
  * VO_CONFIG_INVALID whose message names every offending field.
+ *
+ * The Lease timing rules are core's validateElectionConfig, which the controller's CLI config
+ * also reports through; the health tolerance default below is the one `--health-tolerance`
+ * shows, so a program that builds an elector by hand gets what the controller runs with.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_ELECTION_CONFIG, validateElectionConfig } from '../../core/election.ts';
 import type { ElectionConfig } from '../../core/election.ts';
 import { VoError } from '../../core/errors.ts';
+import { silentLogger, type Logger as PlatformLogger } from '../../platform/logger.ts';
 
-/** pino-compatible subset. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** The project's logger, minus child(): the elector only writes lines. */
+export type Logger = Pick<PlatformLogger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** healthy() tolerance past leaseDuration when leading without a renewal; `--health-tolerance`'s default. */
+export const DEFAULT_HEALTH_TOLERANCE_MS = 5_000;
 
 export interface ElectorConfig {
   /** Where the Lease lives. */
@@ -33,7 +36,7 @@ export interface ElectorConfig {
   retryPeriodMs?: number;
   /** On cancellation of run() while leading, write the Lease released (holder '', 1 s). Default true. */
   releaseOnCancel?: boolean;
-  /** healthy() turns false when leading without a renewal for leaseDuration + this. Default 20000 ms. */
+  /** healthy() turns false when leading without a renewal for leaseDuration + this. Default DEFAULT_HEALTH_TOLERANCE_MS (5000 ms). */
   healthToleranceMs?: number;
   /** Default: silent. */
   log?: Logger;
@@ -58,8 +61,6 @@ export interface ResolvedConfig {
   readonly healthToleranceMs: number;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export function resolveConfig(config: ElectorConfig, callbacks: Callbacks): { config: ResolvedConfig; log: Logger } {
   const errors: string[] = [];
   const c = (config ?? {}) as Partial<ElectorConfig>;
@@ -76,7 +77,7 @@ export function resolveConfig(config: ElectorConfig, callbacks: Callbacks): { co
   };
   const check = validateElectionConfig(election);
   if (!check.ok) errors.push(...check.errors);
-  const healthToleranceMs = c.healthToleranceMs ?? 20_000;
+  const healthToleranceMs = c.healthToleranceMs ?? DEFAULT_HEALTH_TOLERANCE_MS;
   if (typeof healthToleranceMs !== 'number' || !Number.isFinite(healthToleranceMs) || healthToleranceMs < 0) {
     errors.push(`healthToleranceMs must be a number >= 0 (got ${String(healthToleranceMs)})`);
   }
@@ -95,6 +96,6 @@ export function resolveConfig(config: ElectorConfig, callbacks: Callbacks): { co
       releaseOnCancel,
       healthToleranceMs,
     }),
-    log: c.log ?? silent,
+    log: c.log ?? silentLogger,
   };
 }

@@ -31,7 +31,25 @@ test('defaults follow the configuration contract', () => {
   assert.equal(c.allowedOrigins, null);
   assert.equal(c.publicKeys.length, 1);
   assert.equal(c.controllerUrl, null);
+  assert.equal(c.sendBufferLimitBytes, 256 * 1024);
+  assert.equal(c.shutdownGraceMs, 10_000);
+  assert.equal(c.drainMs, 1000);
+  assert.equal(c.logLevel, 'info');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.publicKeys));
+});
+
+test('the *_MS settings take whole milliseconds, as documented, or Go durations; flags too', () => {
+  const c = parseConfig([], env({ VERSION_OBSERVER_HEARTBEAT_MS: '30000', VERSION_OBSERVER_SHUTDOWN_GRACE_MS: '1m30s', VERSION_OBSERVER_DRAIN_MS: '500ms' }));
+  assert.equal(c.heartbeatIntervalMs, 30_000);
+  assert.equal(c.shutdownGraceMs, 90_000);
+  assert.equal(c.drainMs, 500);
+  const f = parseConfig(['--heartbeat-ms=10s', '--drain-ms', '0', '--shutdown-grace-ms', '2500'], env({ VERSION_OBSERVER_DRAIN_MS: '3s' }));
+  assert.equal(f.heartbeatIntervalMs, 10_000);
+  assert.equal(f.drainMs, 0);
+  assert.equal(f.shutdownGraceMs, 2500);
+  refuses([], env({ VERSION_OBSERVER_HEARTBEAT_MS: '99' }), /VERSION_OBSERVER_HEARTBEAT_MS must be between 100ms and 1h, got "99"/);
+  refuses([], env({ VERSION_OBSERVER_DRAIN_MS: '2h' }), /VERSION_OBSERVER_DRAIN_MS must be between 0 and 1h/);
+  refuses([], env({ VERSION_OBSERVER_SHUTDOWN_GRACE_MS: 'soon' }), /VERSION_OBSERVER_SHUTDOWN_GRACE_MS must be a duration/);
 });
 
 test('namespace, origins, several keys, flags over env', () => {
@@ -68,4 +86,6 @@ test('invalid configuration names the setting in one line', () => {
   refuses([], env({ VERSION_OBSERVER_APP: 'a/b/c' }), /VERSION_OBSERVER_APP must be/);
   refuses(['--bogus', '1'], env(), /unknown flag --bogus/);
   refuses(['--app'], env(), /--app needs a value/);
+  refuses([], env({ VERSION_OBSERVER_LOG_LEVEL: 'loud' }), /VERSION_OBSERVER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
+  refuses(['--port', '99999'], env(), /--port must be an integer in \[0, 65535\]/);
 });
