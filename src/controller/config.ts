@@ -14,6 +14,7 @@ import { DEFAULT_ELECTION_CONFIG, validateElectionConfig } from '../core/electio
 import { DEFAULT_VERSION_LABEL } from '../core/labels.ts';
 import { asksForHelp, invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
 import { DEFAULT_HEALTH_TOLERANCE_MS } from './leaderelection/config.ts';
+import { SIDECAR_ADMIN_PORT } from '../core/ports.ts';
 
 /** Defined in core/labels.ts; re-exported only until controller.ts and slim.ts import it from there. */
 export { APP_LABEL } from '../core/labels.ts';
@@ -75,7 +76,7 @@ const FLAGS = {
   settleMs: { kind: 'duration', flag: 'settle', env: 'VERSION_OBSERVER_SETTLE', help: 'converged state must hold this long before it is announced', default: 0 },
   pushConcurrency: { kind: 'int', flag: 'push-concurrency', env: 'VERSION_OBSERVER_PUSH_CONCURRENCY', help: 'pushes in flight at most', default: 64, min: 1, max: 10_000 },
   pushTimeoutMs: { kind: 'duration', flag: 'push-timeout', env: 'VERSION_OBSERVER_PUSH_TIMEOUT', help: 'timeout of one push', default: 5_000 },
-  pushPort: { kind: 'int', flag: 'push-port', env: 'VERSION_OBSERVER_PUSH_PORT', help: 'sidecar admin port on each pod', default: 8788, min: 1, max: 65_535 },
+  pushPort: { kind: 'int', flag: 'push-port', env: 'VERSION_OBSERVER_PUSH_PORT', help: 'sidecar admin port on each pod', default: SIDECAR_ADMIN_PORT, min: 1, max: 65_535 },
   resyncMs: { kind: 'duration', flag: 'resync-period', env: 'VERSION_OBSERVER_RESYNC_PERIOD', help: 're-push current state to every pod this often; 0 off', default: 5 * 60_000 },
   watchSilenceMs: { kind: 'duration', flag: 'watch-silence-timeout', env: 'VERSION_OBSERVER_WATCH_SILENCE_TIMEOUT', help: 'relist a watch silent this long; 0 off', default: 10 * 60_000 },
   listenHost: { kind: 'text', flag: 'listen-host', env: 'VERSION_OBSERVER_LISTEN_HOST', help: 'HTTP listen address', default: '0.0.0.0' },

@@ -5,6 +5,7 @@
 import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { AppState } from '../core/app-state.ts';
 import { VERSION_LABEL } from './example-app.ts';
+import { realClock } from '../platform/clock.ts';
 
 export interface PodsView {
   /** ready, non-terminating pods by version */
@@ -72,7 +73,7 @@ export async function waitForRollout(apps: AppsV1Api, namespace: string, name: s
     const want = d.spec?.replicas ?? 1;
     if ((s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === (s.updatedReplicas ?? 0) && (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0)) return;
     if (Date.now() > deadline) throw new Error(`deployment ${namespace}/${name} did not complete within ${timeoutMs} ms: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await realClock.sleep(200);
   }
 }
 
@@ -87,7 +88,7 @@ export async function waitForOnlyVersion(core: CoreV1Api, namespace: string, app
     const versions = Object.keys(pods.total);
     if (versions.length === 1 && versions[0] === version) return;
     if (Date.now() > deadline) throw new Error(`pods of ${namespace}/${app} still run ${fmtCounts(pods.total)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await realClock.sleep(50);
   }
 }
 

@@ -5,11 +5,12 @@
  */
 import type { V1Deployment, V1Service, V1Container } from '@kubernetes/client-node';
 import { SIDECAR_NODE_OPTIONS } from '../sidecar/config.ts';
+import { APP_LABEL, DEFAULT_VERSION_LABEL as VERSION_LABEL, POLICY_ANNOTATION } from '../core/labels.ts';
+
+export { VERSION_LABEL };
 
 export const IMAGE = 'ghcr.io/version-observer/version-observer:0.1.0';
 export const EXAMPLE_IMAGE = 'version-observer/example-spa';
-export const APP_LABEL = 'version-observer.io/app';
-export const VERSION_LABEL = 'app.kubernetes.io/version';
 
 export interface ExampleAppOptions {
   namespace: string;
@@ -68,7 +69,7 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
       name: o.name,
       namespace: o.namespace,
       labels,
-      annotations: o.policy ? { 'version-observer.io/policy': o.policy } : {},
+      annotations: o.policy ? { [POLICY_ANNOTATION]: o.policy } : {},
     },
     spec: {
       replicas: o.replicas ?? 3,

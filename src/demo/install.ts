@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Cluster } from '../local/cluster.ts';
+import { realClock } from '../platform/clock.ts';
 
 const run = promisify(execFile);
 const chart = new URL('../../charts/version-observer', import.meta.url).pathname;
@@ -53,7 +54,7 @@ async function waitForKeys(apiUrl: string, timeoutMs: number): Promise<string> {
     } catch (err) {
       last = String(err);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await realClock.sleep(250);
   }
   throw new Error(`controller /v1/keys not available within ${timeoutMs} ms (${last})`);
 }

@@ -14,6 +14,7 @@ import { controllerState, fmtCounts, podsByVersion, setVersion } from './cluster
 import { exampleAppObjects } from './example-app.ts';
 import type { Installed } from './install.ts';
 import { bannerOf, type BannerView } from './page-probe.ts';
+import { realClock } from '../platform/clock.ts';
 
 export interface StoryApp {
   namespace: string;
@@ -68,7 +69,7 @@ export async function rollTo(
     onTick(tick);
     if (done(tick)) return ticks;
     if (Date.now() > deadline) throw new Error(`rollout to ${version} did not finish within ${opts.timeoutMs ?? 120_000} ms; last: ${describeTick(tick)}`);
-    await new Promise((r) => setTimeout(r, opts.everyMs ?? 150));
+    await realClock.sleep(opts.everyMs ?? 150);
   }
 }
 

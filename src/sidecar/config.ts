@@ -8,6 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import { publicKeyFromBase64 } from '../core/signature.ts';
 import { invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
+import { SIDECAR_ADMIN_PORT, SIDECAR_PUBLIC_PORT } from '../core/ports.ts';
 
 export interface SidecarConfig {
   /** "namespace/name": VERSION_OBSERVER_APP, prefixed by POD_NAMESPACE (default "default") unless it holds a "/" */
@@ -67,8 +68,8 @@ export const OPTIONS = {
   namespace: { kind: 'text', flag: 'namespace', env: 'POD_NAMESPACE', help: 'namespace of the app', default: 'default' },
   podVersion: { kind: 'text', flag: 'pod-version', env: 'VERSION_OBSERVER_POD_VERSION', help: "this pod's version (required)" },
   listenHost: { kind: 'text', flag: 'listen-host', env: 'VERSION_OBSERVER_LISTEN_HOST', help: 'address both ports bind to', default: '0.0.0.0' },
-  port: { kind: 'int', flag: 'port', env: 'VERSION_OBSERVER_PORT', help: 'public port (/version/*); 0 = any', default: 8787, min: 0, max: 65_535 },
-  adminPort: { kind: 'int', flag: 'admin-port', env: 'VERSION_OBSERVER_ADMIN_PORT', help: 'admin port (/internal/v1/state, /healthz, /readyz, /metrics); 0 = any', default: 8788, min: 0, max: 65_535 },
+  port: { kind: 'int', flag: 'port', env: 'VERSION_OBSERVER_PORT', help: 'public port (/version/*); 0 = any', default: SIDECAR_PUBLIC_PORT, min: 0, max: 65_535 },
+  adminPort: { kind: 'int', flag: 'admin-port', env: 'VERSION_OBSERVER_ADMIN_PORT', help: 'admin port (/internal/v1/state, /healthz, /readyz, /metrics); 0 = any', default: SIDECAR_ADMIN_PORT, min: 0, max: 65_535 },
   publicKey: { kind: 'list', flag: 'public-key', env: 'VERSION_OBSERVER_PUBLIC_KEY', help: 'base64 raw Ed25519 public key(s), comma-separated' },
   controllerUrl: { kind: 'text', flag: 'controller-url', env: 'VERSION_OBSERVER_CONTROLLER_URL', help: 'fetch /v1/keys from here when no key is pinned' },
   allowedOrigins: { kind: 'list', flag: 'allowed-origins', env: 'VERSION_OBSERVER_ALLOWED_ORIGINS', help: 'comma-separated Origin allowlist for /version/ws', defaultText: 'any' },
