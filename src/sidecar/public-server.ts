@@ -73,8 +73,8 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     // so the upgraded socket does not keep the request alive for its whole life.
     const raw = req.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
     raw._httpMessage?.detachSocket(raw);
-    const v = (req.query as Record<string, unknown>).v;
-    hub.accept(socket, typeof v === 'string' ? v : undefined, store.hello);
+    const clientVersion = (req.query as Record<string, unknown>).v;
+    hub.accept(socket, typeof clientVersion === 'string' ? clientVersion : undefined, store.hello);
   });
 
   app.get(
