@@ -8,6 +8,7 @@
  * - arming again restarts the delay; cancel() (the tab became visible) stops it.
  */
 import type { ObserverOptions } from './observer.ts';
+import { isHidden } from './page-wake.ts';
 
 const RELOADED_KEY = 'version-observer:reloaded';
 const DEFAULT_MAX_DELAY_MS = 60_000;
@@ -20,17 +21,16 @@ export interface AutoReload {
 
 export function createAutoReload(option: ObserverOptions['autoReload'], pendingVersion: () => string | undefined): AutoReload {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const hidden = (): boolean => document.visibilityState === 'hidden';
   return {
     armIfHidden() {
       const target = pendingVersion();
-      if (!option || !target || !hidden()) return;
+      if (!option || !target || !isHidden()) return;
       try {
         if (sessionStorage.getItem(RELOADED_KEY) === target) return;
       } catch {}
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (!hidden() || pendingVersion() !== target) return;
+        if (!isHidden() || pendingVersion() !== target) return;
         try {
           sessionStorage.setItem(RELOADED_KEY, target);
         } catch {}

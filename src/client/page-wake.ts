@@ -4,9 +4,11 @@
  * Invariant: the returned function removes both listeners.
  */
 
+export const isHidden = (): boolean => document.visibilityState === 'hidden';
+
 /** Calls `onHidden` or `onAwake` on every `visibilitychange` and `online`; returns the unsubscribe. */
 export function watchPageWake(onHidden: () => void, onAwake: () => void): () => void {
-  const listener = (): void => (document.visibilityState === 'hidden' ? onHidden() : onAwake());
+  const listener = (): void => (isHidden() ? onHidden() : onAwake());
   addEventListener('online', listener);
   document.addEventListener('visibilitychange', listener);
   return () => {
