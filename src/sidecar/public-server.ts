@@ -39,7 +39,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   const bare = etag.replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
 }
 
 export async function buildPublicServer(deps: PublicServerDeps): Promise<FastifyInstance> {
