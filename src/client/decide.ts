@@ -38,8 +38,8 @@ const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)
 
 /** Parses "1.2.3", "v1.2.3-rc.1" (build metadata ignored); null when not semver. */
 export function parseVersion(v: string): Parsed | null {
-  const m = SEMVER.exec(v.trim());
-  return m ? [+m[1]!, +m[2]!, +m[3]!, m[4] ? m[4].split('.') : []] : null;
+  const match = SEMVER.exec(v.trim());
+  return match ? [+match[1]!, +match[2]!, +match[3]!, match[4] ? match[4].split('.') : []] : null;
 }
 
 /** semver precedence: < 0 when a is lower than b, 0 when equal (ignoring build metadata). */
@@ -54,10 +54,10 @@ export function compareVersions(a: Parsed, b: Parsed): number {
     if (x === undefined) return -1;
     if (y === undefined) return 1;
     if (x === y) continue;
-    const nx = /^\d+$/.test(x);
-    const ny = /^\d+$/.test(y);
-    if (nx && ny) return +x - +y;
-    if (nx !== ny) return nx ? -1 : 1;
+    const xIsNumber = /^\d+$/.test(x);
+    const yIsNumber = /^\d+$/.test(y);
+    if (xIsNumber && yIsNumber) return +x - +y;
+    if (xIsNumber !== yIsNumber) return xIsNumber ? -1 : 1; // numeric identifiers rank lower
     return x < y ? -1 : 1;
   }
   return 0;
@@ -131,8 +131,8 @@ export function reconnectDelayMs(attempt: number, random: number, closeCode?: nu
 
 /** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */
 export function socketUrl(base: string, url: string | undefined, pageVersion: string): string {
-  const u = new URL(url ?? '/version/ws', base);
-  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
-  u.searchParams.set('v', pageVersion);
-  return u.href;
+  const socket = new URL(url ?? '/version/ws', base);
+  socket.protocol = socket.protocol === 'https:' || socket.protocol === 'wss:' ? 'wss:' : 'ws:';
+  socket.searchParams.set('v', pageVersion);
+  return socket.href;
 }
