@@ -5,33 +5,9 @@
  */
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { ScriptedSocket } from './scripted-socket.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { VersionObserver, type ObserverOptions } from '../../../src/client/observer.ts';
-
-class ScriptedSocket {
-  static readonly OPEN = 1;
-  static made: ScriptedSocket[] = [];
-  readonly url: string;
-  readyState = 0;
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: ((event: { code: number }) => void) | null = null;
-  constructor(url: string) {
-    this.url = url;
-    ScriptedSocket.made.push(this);
-  }
-  send(): void {}
-  close(): void {
-    this.readyState = 2;
-  }
-  opens(): void {
-    this.readyState = 1;
-    this.onopen!();
-  }
-  sends(message: unknown): void {
-    this.onmessage!({ data: JSON.stringify(message) });
-  }
-}
 
 const page = { window: new EventTarget(), document: Object.assign(new EventTarget(), { visibilityState: 'visible' }) };
 let reloads = 0;
@@ -88,13 +64,13 @@ test('one update per new version; older states and re-sends are ignored; the pag
   const { observer, events } = observe({ version: '1.0.0', share: false });
   assert.equal(socket().url, 'wss://shop.example.com/version/ws?v=1.0.0');
   socket().opens();
-  socket().sends({ type: 'hello', podVersion: '1.0.0', state: state({}) });
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: state({}) });
   const update = state({ version: '1.1.0', previousVersion: '1.0.0', change: 'minor' });
-  socket().sends({ type: 'state', state: update });
-  socket().sends({ type: 'state', state: { ...update, seq: ++seq } });
-  socket().sends({ type: 'state', state: { ...update, version: '9.9.9', seq: 1 } }); // older
-  socket().sends({ type: 'state', state: state({ phase: 'progressing', version: '1.1.0', reason: 'MixedVersions' }) });
-  socket().sends({ type: 'state', state: state({ version: '1.0.0', change: 'rollback' }) });
+  socket().receivesJson({ type: 'state', state: update });
+  socket().receivesJson({ type: 'state', state: { ...update, seq: ++seq } });
+  socket().receivesJson({ type: 'state', state: { ...update, version: '9.9.9', seq: 1 } }); // older
+  socket().receivesJson({ type: 'state', state: state({ phase: 'progressing', version: '1.1.0', reason: 'MixedVersions' }) });
+  socket().receivesJson({ type: 'state', state: state({ version: '1.0.0', change: 'rollback' }) });
   assert.deepEqual(events.map(([type]) => type), ['status', 'update', 'progress', 'current']);
   assert.deepEqual(events[0]![1], { status: 'open', leader: true });
   const detail = events[1]![1] as Record<string, unknown>;
@@ -106,7 +82,7 @@ test('one update per new version; older states and re-sends are ignored; the pag
 test('a lower version served everywhere is a rollback, whatever the policy', () => {
   const { events } = observe({ version: '1.1.0', share: false, policy: 'major' });
   socket().opens();
-  socket().sends({ type: 'hello', podVersion: '1.0.0', state: state({ version: '1.0.0', change: 'rollback' }) });
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: state({ version: '1.0.0', change: 'rollback' }) });
   assert.deepEqual(events.map(([type]) => type), ['status', 'rollback']);
 });
 
@@ -115,7 +91,7 @@ test('auto-reload: only a hidden tab, after its random delay, once per version p
   mock.method(Math, 'random', () => 0.5);
   const { observer } = observe({ version: '1.0.0', share: false, autoReload: { maxDelayMs: 10_000 } });
   socket().opens();
-  socket().sends({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
+  socket().receivesJson({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
   mock.timers.tick(60_000);
   assert.equal(reloads, 0, 'a visible tab never reloads by itself');
 
@@ -130,7 +106,7 @@ test('auto-reload: only a hidden tab, after its random delay, once per version p
   // the reloaded page still gets the old bundle (a stale cache): it must not reload again
   observe({ version: '1.0.0', share: false, autoReload: true });
   socket().opens();
-  socket().sends({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
+  socket().receivesJson({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
   mock.timers.tick(60_000);
   assert.equal(reloads, 1);
 });
@@ -154,7 +130,7 @@ test('tabs share one socket: the follower hears the leader\'s news and status, a
   assert.equal(ScriptedSocket.made.length, 1, 'one socket for two tabs');
   assert.equal(follower.observer.leader, false);
   socket().opens();
-  socket().sends({ type: 'state', state: state({ version: '1.2.0', change: 'minor' }) });
+  socket().receivesJson({ type: 'state', state: state({ version: '1.2.0', change: 'minor' }) });
   await until(() => follower.observer.pending?.version === '1.2.0');
   assert.equal(follower.observer.status, 'open');
   assert.deepEqual(follower.events.map(([type]) => type), ['status', 'update']);

@@ -4,44 +4,8 @@
  */
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { ScriptedSocket } from './scripted-socket.ts';
 import { connectToServer, PING_INTERVAL_MS, SILENCE_LIMIT_MS, type NewsMessage, type Status } from '../../../src/client/server-connection.ts';
-
-class ScriptedSocket {
-  static readonly OPEN = 1;
-  static made: ScriptedSocket[] = [];
-  readonly url: string;
-  readyState = 0;
-  sent: string[] = [];
-  /** the code close() was called with; null while not called */
-  closeCalledWith: number | undefined | null = null;
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: ((event: { code: number }) => void) | null = null;
-
-  constructor(url: string) {
-    this.url = url;
-    ScriptedSocket.made.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(code?: number): void {
-    this.closeCalledWith = code;
-    this.readyState = 2;
-  }
-  // what the server or the network does
-  opens(): void {
-    this.readyState = 1;
-    this.onopen!();
-  }
-  receives(data: string): void {
-    this.onmessage!({ data });
-  }
-  closes(code: number): void {
-    this.readyState = 3;
-    this.onclose!({ code });
-  }
-}
 
 const realWebSocket = globalThis.WebSocket;
 let statuses: Status[];
