@@ -3,7 +3,9 @@
  * Later. Later hides it until the next version. Reload fires a cancelable `reload` event
  * (bubbling, composed) and reloads the page unless it was prevented. Styling: CSS custom
  * properties `--vo-bg`, `--vo-fg`, `--vo-accent`, and `::part(banner|reload|later)`.
- * Versions are written with textContent, never as HTML.
+ * Versions are written with textContent, never as HTML. The short class names in the shadow
+ * DOM (b banner, d dot, t text, r reload, l later; keyframes i = enter) keep the inline CSS small;
+ * tests find the banner by `.b` and its text by `.t`.
  */
 import { currentObserver, type UpdateDetail, type VersionObserver } from './observer.ts';
 
@@ -22,29 +24,33 @@ button:focus-visible{outline:2px solid var(--vo-accent,#818cf8);outline-offset:2
 
 const Base = (typeof HTMLElement === 'function' ? HTMLElement : class {}) as typeof HTMLElement;
 
+const BOUND_EVENTS = ['update', 'rollback', 'current'] as const;
+
 export class VersionBanner extends Base {
   /** the version currently shown, or null when hidden */
   shownVersion: string | null = null;
-  private o: VersionObserver | null = null;
-  private z: string | null = null;
-  private h = (e: Event): void => (e.type === 'current' ? this.hide() : this.show((e as CustomEvent<UpdateDetail>).detail, e.type));
+  private boundObserver: VersionObserver | null = null;
+  /** the version the user chose Later for: not shown again */
+  private snoozedVersion: string | null = null;
+  private onObserverEvent = (event: Event): void =>
+    event.type === 'current' ? this.hide() : this.show((event as CustomEvent<UpdateDetail>).detail, event.type);
 
   get observer(): VersionObserver | null {
-    return this.o;
+    return this.boundObserver;
   }
 
-  set observer(o: VersionObserver | null) {
-    for (const t of ['update', 'rollback', 'current']) {
-      this.o?.removeEventListener(t, this.h);
-      o?.addEventListener(t, this.h);
+  set observer(observer: VersionObserver | null) {
+    for (const type of BOUND_EVENTS) {
+      this.boundObserver?.removeEventListener(type, this.onObserverEvent);
+      observer?.addEventListener(type, this.onObserverEvent);
     }
-    this.o = o;
-    const p = o?.pending;
-    if (p) this.show(p, p.kind);
+    this.boundObserver = observer;
+    const pending = observer?.pending;
+    if (pending) this.show(pending, pending.kind);
   }
 
   connectedCallback(): void {
-    if (!this.o) this.observer = currentObserver();
+    if (!this.boundObserver) this.observer = currentObserver();
   }
 
   disconnectedCallback(): void {
@@ -52,35 +58,35 @@ export class VersionBanner extends Base {
   }
 
   /** Shows the notice for an update (or a rollback, when kind is "rollback"), unless snoozed. */
-  show(d: UpdateDetail, kind = 'update'): void {
-    if (d.version === this.z) return;
-    const r = this.shadowRoot ?? this.render();
-    const q = (s: string): HTMLElement => r.querySelector(s) as HTMLElement;
-    const rb = kind === 'rollback';
-    q('strong').textContent = rb ? 'This version was rolled back' : 'A new version is available';
-    q('span').textContent = rb ? `Reload to return to ${d.version}.` : `${d.version} is ready; you are on ${d.pageVersion}.`;
-    q('.b').hidden = false;
-    this.shownVersion = d.version;
+  show(detail: UpdateDetail, kind = 'update'): void {
+    if (detail.version === this.snoozedVersion) return;
+    const root = this.shadowRoot ?? this.render();
+    const element = (selector: string): HTMLElement => root.querySelector(selector) as HTMLElement;
+    const rollback = kind === 'rollback';
+    element('strong').textContent = rollback ? 'This version was rolled back' : 'A new version is available';
+    element('span').textContent = rollback ? `Reload to return to ${detail.version}.` : `${detail.version} is ready; you are on ${detail.pageVersion}.`;
+    element('.b').hidden = false;
+    this.shownVersion = detail.version;
   }
 
   hide(): void {
-    const b = this.shadowRoot?.querySelector('.b') as HTMLElement | null;
-    if (b) b.hidden = true;
+    const banner = this.shadowRoot?.querySelector('.b') as HTMLElement | null;
+    if (banner) banner.hidden = true;
     this.shownVersion = null;
   }
 
   private render(): ShadowRoot {
-    const r = this.attachShadow({ mode: 'open' });
-    r.innerHTML = `<style>${CSS}</style><div class="b" part="banner" role="status" aria-live="polite" hidden><i class="d"></i><div class="t"><strong></strong><span></span></div><button class="l" part="later" type="button">Later</button><button class="r" part="reload" type="button">Reload</button></div>`;
-    const [later, reload] = r.querySelectorAll('button');
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = `<style>${CSS}</style><div class="b" part="banner" role="status" aria-live="polite" hidden><i class="d"></i><div class="t"><strong></strong><span></span></div><button class="l" part="later" type="button">Later</button><button class="r" part="reload" type="button">Reload</button></div>`;
+    const [later, reload] = root.querySelectorAll('button');
     reload!.onclick = () => {
       if (this.dispatchEvent(new CustomEvent('reload', { bubbles: true, composed: true, cancelable: true, detail: { version: this.shownVersion } }))) location.reload();
     };
     later!.onclick = () => {
-      this.z = this.shownVersion;
+      this.snoozedVersion = this.shownVersion;
       this.hide();
     };
-    return r;
+    return root;
   }
 }
 

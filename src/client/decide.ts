@@ -1,12 +1,30 @@
 /**
  * Pure decisions of the browser client: no DOM, no clock, no randomness of its own (callers
- * pass `random`). Own copy of the tiny semver comparison it needs, so the bundle has no
- * runtime dependency (src/core's code is for Node; its AppState type is shared).
+ * pass `random`). The (epoch, seq) order and the backoff step are core's (src/core/order.ts,
+ * src/core/backoff.ts): small pure modules the bundle may hold.
+ *
+ * Why the version and policy logic here is a second copy of src/core/version.ts + change.ts
+ * (both are pure and dependency-free, so bundle size is not the reason):
+ * - it answers another question: "is the served version news for a page at `pageVersion`?",
+ *   not "what kind of step did the app take?" (core's `classify`, which feeds `state.change`).
+ *   The two disagree from a pre-release page to its release: here 1.4.0-rc.1 → 1.4.0 is
+ *   `prerelease` (announced only under policy `any`), in core it is `minor`. Using core's
+ *   would change what pages are told;
+ * - a page version is whatever the app passes to the client, read leniently (surrounding
+ *   whitespace, build metadata, leading zeros); core reads label values strictly and refuses
+ *   those. A page version that is not semver is `unknown` and counts as a major change;
+ * - parseVersion/compareVersions/changeBetween/policyAllows are exported by the bundle
+ *   (src/client/index.ts) with these shapes.
+ * test/unit/client/decide.test.ts holds both copies to the same precedence on every valid label
+ * and to the same classification wherever they are meant to agree.
  */
 
-// Types only: erased from the bundle, so the client still has no runtime dependency.
+// Types only: erased from the bundle.
 import type { AppState, Change, Phase, Policy } from '../core/app-state.ts';
+import { backoffStep, type BackoffPolicy } from '../core/backoff.ts';
 export type { AppState, Change, Phase, Policy };
+/** Re-exported for bench/e2e/load-client.ts, which reads it from here. */
+export { isOlder } from '../core/order.ts';
 
 /** What a state means for a page running `pageVersion`. */
 export type Decision =
@@ -20,8 +38,8 @@ const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)
 
 /** Parses "1.2.3", "v1.2.3-rc.1" (build metadata ignored); null when not semver. */
 export function parseVersion(v: string): Parsed | null {
-  const m = SEMVER.exec(v.trim());
-  return m ? [+m[1]!, +m[2]!, +m[3]!, m[4] ? m[4].split('.') : []] : null;
+  const match = SEMVER.exec(v.trim());
+  return match ? [+match[1]!, +match[2]!, +match[3]!, match[4] ? match[4].split('.') : []] : null;
 }
 
 /** semver precedence: < 0 when a is lower than b, 0 when equal (ignoring build metadata). */
@@ -36,10 +54,10 @@ export function compareVersions(a: Parsed, b: Parsed): number {
     if (x === undefined) return -1;
     if (y === undefined) return 1;
     if (x === y) continue;
-    const nx = /^\d+$/.test(x);
-    const ny = /^\d+$/.test(y);
-    if (nx && ny) return +x - +y;
-    if (nx !== ny) return nx ? -1 : 1;
+    const xIsNumber = /^\d+$/.test(x);
+    const yIsNumber = /^\d+$/.test(y);
+    if (xIsNumber && yIsNumber) return +x - +y;
+    if (xIsNumber !== yIsNumber) return xIsNumber ? -1 : 1; // numeric identifiers rank lower
     return x < y ? -1 : 1;
   }
   return 0;
@@ -87,14 +105,12 @@ export function decide(state: AppState, pageVersion: string, policy?: Policy): D
   return policyAllows(change, effective) ? { kind: 'update', version: target, change } : { kind: 'none' };
 }
 
-/** True when `a` is older than `b` in (epoch, seq): such a state is ignored. */
-export function isOlder(a: Pick<AppState, 'epoch' | 'seq'>, b: Pick<AppState, 'epoch' | 'seq'> | null): boolean {
-  return b !== null && (a.epoch < b.epoch || (a.epoch === b.epoch && a.seq < b.seq));
-}
+/** The browser's reconnect backoff: full jitter, ceiling 0.5 s doubling to 30 s. */
+export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 'full' };
 
-/** Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s · 2^attempt)). */
+/** Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s · 2^attempt)), whole ms; `attempt` 0 is the first retry. */
 export function backoffMs(attempt: number, random: number): number {
-  return random * Math.min(30_000, 500 * 2 ** Math.min(attempt, 16));
+  return backoffStep(attempt + 1, RECONNECT_BACKOFF, random);
 }
 
 /** Close code of a server that is going away (a draining pod); its peers are up. */
@@ -115,8 +131,8 @@ export function reconnectDelayMs(attempt: number, random: number, closeCode?: nu
 
 /** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */
 export function socketUrl(base: string, url: string | undefined, pageVersion: string): string {
-  const u = new URL(url ?? '/version/ws', base);
-  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
-  u.searchParams.set('v', pageVersion);
-  return u.href;
+  const socket = new URL(url ?? '/version/ws', base);
+  socket.protocol = socket.protocol === 'https:' || socket.protocol === 'wss:' ? 'wss:' : 'ws:';
+  socket.searchParams.set('v', pageVersion);
+  return socket.href;
 }

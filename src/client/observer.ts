@@ -1,17 +1,29 @@
 /**
- * The version observer: one WebSocket per browser (per socket URL), shared by every tab.
+ * The version observer: one WebSocket per browser (per socket URL), shared by every tab. This
+ * module turns server messages into events; the parts it wires live beside it:
+ * server-connection.ts (the socket), tab-sharing.ts (leader lock and relay between tabs),
+ * auto-reload.ts, page-wake.ts (visibility and `online`), decide.ts (pure decisions).
  * Invariants:
  * - the tab holding the Web Lock is the leader and the only one with a socket; it relays every
- *   server message and its status over a BroadcastChannel; when it closes, the lock passes to
+ *   server message and its status to the other tabs; when it closes, the lock passes to
  *   another tab, which connects (without Web Locks or BroadcastChannel each tab connects itself);
  * - every tab decides for its own page version (decide.ts), ignores states older in
  *   (epoch, seq) than the last it saw, and emits `update`/`rollback` once per target version;
  * - reconnects use full-jitter backoff 0.5 s → 30 s (within 100 ms after a draining pod's 1001),
- *   and happen at once on `online` and when a tab becomes visible; a socket silent for 90 s (app-level pings every 30 s) is replaced;
+ *   and happen at once on `online` and when a tab becomes visible; a socket silent for 90 s
+ *   (app-level pings every 30 s) is replaced;
  * - auto-reload (opt-in) only ever reloads a hidden tab, after a random delay, at most once per
  *   target version per tab session (no reload loops when a cache still serves the old page).
  */
-import { reconnectDelayMs, decide, isOlder, socketUrl, type AppState, type Change, type Policy } from './decide.ts';
+import type { AppState, Change, Policy } from '../core/app-state.ts';
+import { isOlder } from '../core/order.ts';
+import { decide, socketUrl } from './decide.ts';
+import { connectToServer, type NewsMessage, type Status } from './server-connection.ts';
+import { joinTabs, type TabChannel, type TabMessage } from './tab-sharing.ts';
+import { createAutoReload } from './auto-reload.ts';
+import { watchPageWake } from './page-wake.ts';
+
+export type { Status };
 
 export interface ObserverOptions {
   /** the page's own version (required) */
@@ -28,7 +40,6 @@ export interface ObserverOptions {
   banner?: boolean;
 }
 
-export type Status = 'connecting' | 'open' | 'closed';
 export interface UpdateDetail {
   /** the version now served everywhere */
   version: string;
@@ -42,13 +53,6 @@ export interface StatusDetail {
   /** true in the tab that holds the socket */
   leader: boolean;
 }
-
-type ServerMsg = { type: 'hello'; podVersion: string; state: AppState | null } | { type: 'state'; state: AppState } | { type: 'pong' };
-type PeerMsg = { t: 'm'; m: ServerMsg } | { t: 's'; s: Status } | { t: 'sync' } | { t: 'wake' };
-
-const PING_MS = 30_000;
-const SILENT_MS = 90_000;
-const RELOADED_KEY = 'version-observer:reloaded';
 
 let latest: VersionObserver | null = null;
 /** The most recently created observer (a `<version-banner>` without one binds to it). */
@@ -67,161 +71,90 @@ export class VersionObserver extends EventTarget {
   /** Stops everything this observer started (socket, timers, listeners, lock). */
   readonly close: () => void;
 
-  constructor(o: ObserverOptions) {
+  constructor(options: ObserverOptions) {
     super();
-    if (!o || typeof o.version !== 'string' || !o.version) throw new TypeError('createVersionObserver: `version` (the page version) is required');
-    // Internals live in this closure (they minify to nothing and stay private).
-    const me = this;
-    const version = (this.version = o.version);
-    const url = (this.url = socketUrl(location.href, o.url, version));
-    const name = `version-observer ${url.replace(/\?.*/, '')}`;
-    const doc = document;
-    let ws: WebSocket | null = null;
-    let bc: BroadcastChannel | null = null;
-    let release: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let pinger: ReturnType<typeof setInterval> | undefined;
-    let reloader: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-    let seen = 0;
-    let last: ServerMsg | null = null;
+    if (!options || typeof options.version !== 'string' || !options.version) throw new TypeError('createVersionObserver: `version` (the page version) is required');
+    // Internals live in this closure and the modules it wires (they minify well and stay private).
+    const version = (this.version = options.version);
+    const url = (this.url = socketUrl(location.href, options.url, version));
+    let tabs: TabChannel | null = null;
+    /** the last server message this tab relayed as the leader, for tabs that join later */
+    let lastRelayed: NewsMessage | null = null;
     let closed = false;
     latest = this;
 
-    const emit = (type: string, detail: unknown): void => void me.dispatchEvent(new CustomEvent(type, { detail }));
-    const post = (p: PeerMsg): void => bc?.postMessage(p);
+    const emit = (type: string, detail: unknown): void => void this.dispatchEvent(new CustomEvent(type, { detail }));
+    const tellTabs = (message: TabMessage): void => tabs?.send(message);
 
-    const setStatus = (s: Status): void => {
-      if (me.leader) post({ t: 's', s });
-      if (s === me.status) return;
-      me.status = s;
-      emit('status', { status: s, leader: me.leader } satisfies StatusDetail);
+    const setStatus = (status: Status): void => {
+      if (this.leader) tellTabs({ kind: 'status', status });
+      if (status === this.status) return;
+      this.status = status;
+      emit('status', { status, leader: this.leader } satisfies StatusDetail);
     };
 
-    /** Auto-reload: a staggered reload while the tab is hidden, once per target version. */
-    const arm = (): void => {
-      const ar = o.autoReload;
-      const target = me.pending?.version;
-      if (!ar || !target || doc.visibilityState !== 'hidden') return;
-      try {
-        if (sessionStorage.getItem(RELOADED_KEY) === target) return;
-      } catch {}
-      clearTimeout(reloader);
-      reloader = setTimeout(() => {
-        if (doc.visibilityState !== 'hidden' || me.pending?.version !== target) return;
-        try {
-          sessionStorage.setItem(RELOADED_KEY, target);
-        } catch {}
-        location.reload();
-      }, Math.random() * ((typeof ar === 'object' && ar.maxDelayMs) || 60_000));
-    };
+    const autoReload = createAutoReload(options.autoReload, () => this.pending?.version);
 
-    const handle = (m: ServerMsg): void => {
-      const state = m.type === 'pong' ? null : m.state;
-      if (!state || isOlder(state, me.state)) return;
-      me.state = state;
-      const d = decide(state, version, o.policy);
-      if (d.kind === 'progress') emit('progress', { state });
-      else if (d.kind === 'current') {
-        if (me.pending) {
-          me.pending = null;
+    const applyNews = (message: NewsMessage): void => {
+      const state = message.state;
+      if (!state || isOlder(state, this.state)) return;
+      this.state = state;
+      const decision = decide(state, version, options.policy);
+      if (decision.kind === 'progress') emit('progress', { state });
+      else if (decision.kind === 'current') {
+        if (this.pending) {
+          this.pending = null;
           emit('current', { state });
         }
-      } else if ((d.kind === 'update' || d.kind === 'rollback') && d.version !== me.pending?.version) {
-        const detail = { kind: d.kind, version: d.version, pageVersion: version, change: d.change, state };
-        me.pending = detail;
-        emit(d.kind, detail);
-        arm();
+      } else if ((decision.kind === 'update' || decision.kind === 'rollback') && decision.version !== this.pending?.version) {
+        const detail = { kind: decision.kind, version: decision.version, pageVersion: version, change: decision.change, state };
+        this.pending = detail;
+        emit(decision.kind, detail);
+        autoReload.armIfHidden();
       }
     };
 
-    const connect = (): void => {
-      if (closed) return;
-      setStatus('connecting');
-      const s = (ws = new WebSocket(url));
-      s.onopen = () => {
-        attempt = 0;
-        seen = Date.now();
-        setStatus('open');
-        pinger = setInterval(() => (Date.now() - seen > SILENT_MS ? s.close() : s.send('{"type":"ping"}')), PING_MS);
-      };
-      s.onmessage = (e: MessageEvent<string>) => {
-        seen = Date.now();
-        let m: ServerMsg;
-        try {
-          m = JSON.parse(e.data) as ServerMsg;
-        } catch {
-          return;
-        }
-        if (m.type === 'pong') return;
-        last = m;
-        post({ t: 'm', m });
-        handle(m);
-      };
-      s.onclose = (ev) => {
-        clearInterval(pinger);
-        if (ws !== s) return;
-        ws = null;
-        setStatus('closed');
-        if (!closed) timer = setTimeout(connect, reconnectDelayMs(attempt++, Math.random(), ev.code));
-      };
-    };
-
-    const reconnectNow = (): void => {
-      clearTimeout(timer);
-      attempt = 0;
-      const old = ws;
-      ws = null;
-      old?.close();
-      connect();
-    };
+    const connection = connectToServer(
+      url,
+      (message) => {
+        lastRelayed = message;
+        tellTabs({ kind: 'server-message', message });
+        applyNews(message);
+      },
+      setStatus,
+    );
 
     const lead = (): void => {
       if (closed) return;
-      me.leader = true;
-      connect();
+      this.leader = true;
+      connection.open();
     };
 
-    const wake = (): void => {
-      if (doc.visibilityState === 'hidden') return arm();
-      clearTimeout(reloader);
-      if (!me.leader) post({ t: 'wake' });
-      else if (!ws || Date.now() - seen > SILENT_MS) reconnectNow();
+    const onTabMessage = (message: TabMessage): void => {
+      if (message.kind === 'server-message') applyNews(message.message);
+      else if (message.kind === 'status') setStatus(message.status);
+      else if (this.leader && message.kind === 'sync') {
+        if (lastRelayed) tellTabs({ kind: 'server-message', message: lastRelayed });
+        tellTabs({ kind: 'status', status: this.status });
+      } else if (this.leader && message.kind === 'wake' && connection.isDown()) connection.reconnectNow();
     };
 
-    addEventListener('online', wake);
-    doc.addEventListener('visibilitychange', wake);
-    if (o.share !== false && typeof BroadcastChannel === 'function' && navigator.locks) {
-      bc = new BroadcastChannel(name);
-      bc.onmessage = ({ data: p }: MessageEvent<PeerMsg>) => {
-        if (p.t === 'm') handle(p.m);
-        else if (p.t === 's') setStatus(p.s);
-        else if (me.leader && p.t === 'sync') {
-          if (last) post({ t: 'm', m: last });
-          post({ t: 's', s: me.status });
-        } else if (me.leader && p.t === 'wake' && (!ws || ws.readyState > 1)) reconnectNow();
-      };
-      post({ t: 'sync' });
-      navigator.locks
-        .request(name, () => {
-          if (closed) return;
-          lead();
-          return new Promise<void>((r) => (release = r));
-        })
-        .catch(lead);
-    } else lead();
+    const stopWatchingWake = watchPageWake(autoReload.armIfHidden, () => {
+      autoReload.cancel();
+      if (!this.leader) tellTabs({ kind: 'wake' });
+      else if (connection.isSilent()) connection.reconnectNow();
+    });
+
+    if (options.share !== false) tabs = joinTabs(`version-observer ${url.replace(/\?.*/, '')}`, onTabMessage, lead);
+    if (!tabs) lead();
 
     this.close = () => {
       closed = true;
-      clearTimeout(timer);
-      clearInterval(pinger);
-      clearTimeout(reloader);
-      removeEventListener('online', wake);
-      doc.removeEventListener('visibilitychange', wake);
-      ws?.close(1000);
-      bc?.close();
-      release?.();
-      if (latest === me) latest = null;
+      connection.close();
+      autoReload.cancel();
+      stopWatchingWake();
+      tabs?.close();
+      if (latest === this) latest = null;
     };
   }
 }

@@ -8,29 +8,31 @@
  *   whose unsent bytes exceed the limit is terminated instead of being written to, so one slow
  *   reader never holds the others back or grows memory without bound;
  * - a socket that missed the previous WebSocket pong is terminated at the next heartbeat;
- * - the label set for client versions never exceeds `clientVersionLabels` (+ "other", "unknown").
+ * - the label set for client versions never exceeds `clientVersionLabels` (+ "other", "unknown"):
+ *   see client-version-counts.ts.
  */
 import type { WebSocket } from 'ws';
-import type { FastifyBaseLogger } from 'fastify';
 import { ERRORS } from '../core/errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import { ClientVersionCounts } from './client-version-counts.ts';
 import type { SidecarMetrics, ConnectionStats } from './metrics.ts';
 
 const OPEN = 1;
-const kLabel = Symbol('clientVersion');
-const kAlive = Symbol('alive');
+/** The label the peer is counted under in ClientVersionCounts; '' once it was uncounted. */
+const kVersionLabel = Symbol('clientVersionLabel');
+/** False from a heartbeat's ping until the peer's pong. */
+const kAnsweredPing = Symbol('answeredPing');
 const kHub = Symbol('hub');
 
 interface Peer extends WebSocket {
-  [kLabel]: string;
-  [kAlive]: boolean;
+  [kVersionLabel]: string;
+  [kAnsweredPing]: boolean;
   [kHub]: Hub;
 }
 
 const PING = '{"type":"ping"}';
 const PONG = Buffer.from('{"type":"pong"}');
 const SEND_TEXT = { binary: false } as const;
-/** Page versions that look like semver become labels; anything else is "other". */
-const VERSION_LIKE = /^v?\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,40})?$/;
 
 export interface HubOptions {
   maxConnections: number;
@@ -41,16 +43,17 @@ export interface HubOptions {
 
 export class Hub implements ConnectionStats {
   readonly #peers = new Set<Peer>();
-  readonly #byVersion = new Map<string, number>();
-  readonly #opts: HubOptions;
-  readonly #log: FastifyBaseLogger;
+  readonly #clientVersions: ClientVersionCounts;
+  readonly #options: HubOptions;
+  readonly #log: Logger;
   metrics: SidecarMetrics | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #closing = false;
 
-  constructor(opts: HubOptions, log: FastifyBaseLogger) {
-    this.#opts = opts;
+  constructor(options: HubOptions, log: Logger) {
+    this.#options = options;
     this.#log = log;
+    this.#clientVersions = new ClientVersionCounts(options.clientVersionLabels);
   }
 
   connections(): number {
@@ -58,12 +61,12 @@ export class Hub implements ConnectionStats {
   }
 
   connectionsByClientVersion(): ReadonlyMap<string, number> {
-    return this.#byVersion;
+    return this.#clientVersions.counts;
   }
 
   startHeartbeat(): void {
     if (this.#heartbeat) return;
-    this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatIntervalMs);
+    this.#heartbeat = setInterval(() => this.#pingOrTerminateEach(), this.#options.heartbeatIntervalMs);
     this.#heartbeat.unref();
   }
 
@@ -75,16 +78,15 @@ export class Hub implements ConnectionStats {
       ws.close(ERRORS.VO_WS_GOING_AWAY.close, 'VO_WS_GOING_AWAY');
       return;
     }
-    if (this.#peers.size >= this.#opts.maxConnections) {
+    if (this.#peers.size >= this.#options.maxConnections) {
       this.metrics?.connectionsRefused.inc({ reason: 'VO_WS_AT_CAPACITY' });
       ws.close(ERRORS.VO_WS_AT_CAPACITY.close, 'VO_WS_AT_CAPACITY');
       return;
     }
     const peer = ws as Peer;
-    peer[kLabel] = this.#label(clientVersion);
-    peer[kAlive] = true;
+    peer[kVersionLabel] = this.#clientVersions.add(clientVersion);
+    peer[kAnsweredPing] = true;
     peer[kHub] = this;
-    this.#byVersion.set(peer[kLabel], (this.#byVersion.get(peer[kLabel]) ?? 0) + 1);
     this.#peers.add(peer);
     peer.on('message', onMessage as (data: unknown, isBinary: boolean) => void);
     peer.on('pong', onPong as () => void);
@@ -96,26 +98,24 @@ export class Hub implements ConnectionStats {
   /** Sends one frame to every open socket. Returns how many got it. */
   broadcast(frame: Buffer): number {
     const t0 = performance.now();
-    const limit = this.#opts.sendBufferLimitBytes;
+    const limit = this.#options.sendBufferLimitBytes;
     let sent = 0;
     let dropped = 0;
     for (const peer of this.#peers) {
       if (peer.readyState !== OPEN) continue;
       if (peer.bufferedAmount > limit) {
         dropped++;
-        this.#peers.delete(peer);
-        this.#forget(peer);
-        peer.terminate();
+        this.#drop(peer);
         continue;
       }
       peer.send(frame, SEND_TEXT);
       sent++;
     }
-    const m = this.metrics;
-    if (m) {
-      m.broadcastDuration.observe((performance.now() - t0) / 1000);
-      m.messagesSent.inc({ type: 'state' }, sent);
-      if (dropped) m.slowConsumersDropped.inc(dropped);
+    const metrics = this.metrics;
+    if (metrics) {
+      metrics.broadcastDuration.observe((performance.now() - t0) / 1000);
+      metrics.messagesSent.inc({ type: 'state' }, sent);
+      if (dropped) metrics.slowConsumersDropped.inc(dropped);
     }
     if (dropped) this.#log.warn({ code: 'VO_WS_SLOW_CONSUMER', dropped }, `dropped ${dropped} slow consumer(s): ${ERRORS.VO_WS_SLOW_CONSUMER.message}`);
     return sent;
@@ -140,17 +140,16 @@ export class Hub implements ConnectionStats {
     for (const peer of this.#peers) peer.terminate();
   }
 
-  #beat(): void {
+  /** One heartbeat: terminates each peer that missed the previous ping's pong, pings the others. */
+  #pingOrTerminateEach(): void {
     let dead = 0;
     for (const peer of this.#peers) {
-      if (!peer[kAlive]) {
+      if (!peer[kAnsweredPing]) {
         dead++;
-        this.#peers.delete(peer);
-        this.#forget(peer);
-        peer.terminate();
+        this.#drop(peer);
         continue;
       }
-      peer[kAlive] = false;
+      peer[kAnsweredPing] = false;
       if (peer.readyState === OPEN) peer.ping();
     }
     if (dead) {
@@ -159,32 +158,17 @@ export class Hub implements ConnectionStats {
     }
   }
 
-  /** Called once per registered peer when it leaves (close event or drop). */
-  #forget(peer: Peer): void {
-    const label = peer[kLabel];
-    const n = (this.#byVersion.get(label) ?? 1) - 1;
-    this.#byVersion.set(label, n);
-    peer[kLabel] = '';
+  /** Unregisters and terminates a peer (slow consumer or dead). */
+  #drop(peer: Peer): void {
+    this.#peers.delete(peer);
+    this.#uncount(peer);
+    peer.terminate();
   }
 
-  #label(v: string | undefined): string {
-    if (!v) return 'unknown';
-    if (this.#byVersion.has(v)) return v;
-    if (v.length > 60 || !VERSION_LIKE.test(v)) return 'other';
-    const versions = this.#byVersion.size - (this.#byVersion.has('other') ? 1 : 0) - (this.#byVersion.has('unknown') ? 1 : 0);
-    if (versions >= this.#opts.clientVersionLabels) {
-      // full: reuse the slot of a version nobody is connected with any more
-      let freed = false;
-      for (const [label, n] of this.#byVersion) {
-        if (n === 0 && label !== 'other' && label !== 'unknown') {
-          this.#byVersion.delete(label);
-          freed = true;
-          break;
-        }
-      }
-      if (!freed) return 'other';
-    }
-    return v;
+  /** Called once per registered peer when it leaves (close event or drop). */
+  #uncount(peer: Peer): void {
+    this.#clientVersions.remove(peer[kVersionLabel]);
+    peer[kVersionLabel] = '';
   }
 
   /** Socket-level handlers, shared by all peers (`this` is the socket). */
@@ -195,7 +179,7 @@ export class Hub implements ConnectionStats {
 
   static onClosed(peer: Peer): void {
     const hub = peer[kHub];
-    if (peer[kLabel] !== '' && hub.#peers.delete(peer)) hub.#forget(peer);
+    if (peer[kVersionLabel] !== '' && hub.#peers.delete(peer)) hub.#uncount(peer);
   }
 }
 
@@ -220,7 +204,7 @@ function isPing(text: string): boolean {
 }
 
 function onPong(this: Peer): void {
-  this[kAlive] = true;
+  this[kAnsweredPing] = true;
 }
 
 function onClose(this: Peer): void {

@@ -5,6 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const PREFIX = 'version_observer_sidecar_';
+
 export interface ConnectionStats {
   /** open sockets counted against the cap */
   connections(): number;
@@ -27,9 +29,8 @@ export interface SidecarMetrics {
 export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: boolean } = {}): SidecarMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const p = 'version_observer_sidecar_';
   new Gauge({
-    name: `${p}connections`,
+    name: `${PREFIX}connections`,
     help: 'Open browser WebSocket connections.',
     registers: [registry],
     collect() {
@@ -37,7 +38,7 @@ export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: b
     },
   });
   new Gauge({
-    name: `${p}connections_by_client_version`,
+    name: `${PREFIX}connections_by_client_version`,
     help: 'Open connections by the page version the client reported (?v=); at most a bounded number of values, the rest as "other".',
     labelNames: ['client_version'],
     registers: [registry],
@@ -48,18 +49,18 @@ export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: b
   });
   return {
     registry,
-    messagesSent: new Counter({ name: `${p}messages_sent_total`, help: 'Messages sent to browsers, by type (hello, state, pong).', labelNames: ['type'], registers: [registry] }),
+    messagesSent: new Counter({ name: `${PREFIX}messages_sent_total`, help: 'Messages sent to browsers, by type (hello, state, pong).', labelNames: ['type'], registers: [registry] }),
     broadcastDuration: new Histogram({
-      name: `${p}broadcast_duration_seconds`,
+      name: `${PREFIX}broadcast_duration_seconds`,
       help: 'Time to hand one state to every open socket (enqueue, not delivery).',
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
-    pushesApplied: new Counter({ name: `${p}pushes_applied_total`, help: 'State pushes applied (204).', registers: [registry] }),
-    pushesRejected: new Counter({ name: `${p}pushes_rejected_total`, help: 'State pushes refused, by error code.', labelNames: ['reason'], registers: [registry] }),
-    slowConsumersDropped: new Counter({ name: `${p}slow_consumers_dropped_total`, help: 'Sockets dropped because their send buffer overflowed.', registers: [registry] }),
-    deadPeersTerminated: new Counter({ name: `${p}dead_peers_terminated_total`, help: 'Sockets terminated for missing a WebSocket pong.', registers: [registry] }),
-    connectionsRefused: new Counter({ name: `${p}connections_refused_total`, help: 'WebSocket connections refused, by error code.', labelNames: ['reason'], registers: [registry] }),
-    keysLoaded: new Gauge({ name: `${p}trusted_keys`, help: 'Trusted public keys loaded (0 → every push is refused).', registers: [registry] }),
+    pushesApplied: new Counter({ name: `${PREFIX}pushes_applied_total`, help: 'State pushes applied (204).', registers: [registry] }),
+    pushesRejected: new Counter({ name: `${PREFIX}pushes_rejected_total`, help: 'State pushes refused, by error code.', labelNames: ['reason'], registers: [registry] }),
+    slowConsumersDropped: new Counter({ name: `${PREFIX}slow_consumers_dropped_total`, help: 'Sockets dropped because their send buffer overflowed.', registers: [registry] }),
+    deadPeersTerminated: new Counter({ name: `${PREFIX}dead_peers_terminated_total`, help: 'Sockets terminated for missing a WebSocket pong.', registers: [registry] }),
+    connectionsRefused: new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket connections refused, by error code.', labelNames: ['reason'], registers: [registry] }),
+    keysLoaded: new Gauge({ name: `${PREFIX}trusted_keys`, help: 'Trusted public keys loaded (0 → every push is refused).', registers: [registry] }),
   };
 }

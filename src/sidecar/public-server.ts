@@ -39,7 +39,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   const bare = etag.replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
 }
 
 export async function buildPublicServer(deps: PublicServerDeps): Promise<FastifyInstance> {
@@ -73,8 +73,8 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     // so the upgraded socket does not keep the request alive for its whole life.
     const raw = req.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
     raw._httpMessage?.detachSocket(raw);
-    const v = (req.query as Record<string, unknown>).v;
-    hub.accept(socket, typeof v === 'string' ? v : undefined, store.hello);
+    const clientVersion = (req.query as Record<string, unknown>).v;
+    hub.accept(socket, typeof clientVersion === 'string' ? clientVersion : undefined, store.hello);
   });
 
   app.get(

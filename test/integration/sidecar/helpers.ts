@@ -93,7 +93,7 @@ export function connect(url: string, opts: WebSocket.ClientOptions = {}): Promis
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../support/local-k8s.ts';
 
 export async function metric(adminUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();

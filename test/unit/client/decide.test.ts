@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import semver from 'semver';
 import {
-  backoffMs, reconnectDelayMs, changeBetween, compareVersions, decide, isOlder, parseVersion, policyAllows, socketUrl, type AppState,
+  backoffMs, reconnectDelayMs, changeBetween, compareVersions, decide, parseVersion, policyAllows, socketUrl, RECONNECT_BACKOFF, type AppState,
 } from '../../../src/client/decide.ts';
+import { backoffStep } from '../../../src/core/backoff.ts';
+import { compareVersions as coreCompare, mustParseVersion } from '../../../src/core/version.ts';
+import { classify } from '../../../src/core/change.ts';
 
 const state = (over: Partial<AppState> = {}): AppState => ({
   app: 'shop/storefront', phase: 'converged', version: '1.1.0', previousVersion: '1.0.0', change: 'minor',
@@ -95,14 +98,6 @@ test('decide is total: any state and page version give a decision; converged-onl
   );
 });
 
-test('isOlder orders by (epoch, seq)', () => {
-  assert.equal(isOlder({ epoch: 1, seq: 5 }, null), false);
-  assert.equal(isOlder({ epoch: 1, seq: 5 }, { epoch: 1, seq: 6 }), true);
-  assert.equal(isOlder({ epoch: 1, seq: 6 }, { epoch: 1, seq: 6 }), false);
-  assert.equal(isOlder({ epoch: 2, seq: 0 }, { epoch: 1, seq: 99 }), false);
-  assert.equal(isOlder({ epoch: 1, seq: 99 }, { epoch: 2, seq: 0 }), true);
-});
-
 test('backoffMs: full jitter between 0 and min(30 s, 0.5 s · 2^attempt)', () => {
   assert.equal(backoffMs(0, 0.999999) < 500, true);
   assert.equal(backoffMs(0, 0), 0);
@@ -112,6 +107,7 @@ test('backoffMs: full jitter between 0 and min(30 s, 0.5 s · 2^attempt)', () =>
   fc.assert(fc.property(fc.nat({ max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (a, r) => {
     const ms = backoffMs(a, r);
     assert.ok(ms >= 0 && ms <= 30_000 && ms <= 500 * 2 ** a);
+    assert.equal(ms, backoffStep(a + 1, RECONNECT_BACKOFF, r), 'core\'s step, the client\'s attempt 0 being core\'s 1');
   }));
 });
 
@@ -128,4 +124,34 @@ test('reconnectDelayMs: the first retry after a 1001 is spread over 100 ms; anyt
     assert.equal(reconnectDelayMs(0, r), backoffMs(0, r));
     assert.equal(reconnectDelayMs(1, r, 1001), backoffMs(1, r), 'a failing reconnect backs off as usual');
   }
+});
+
+// The client keeps its own version/policy copy (see the top of src/client/decide.ts); these hold
+// the two copies together where they are meant to agree, so neither drifts unnoticed.
+const label = version.map((v) => v.replace(/(^|[.-])0+(\d)/g, '$1$2')); // core refuses leading zeros
+
+test('the client\'s version precedence is core\'s on every valid label', () => {
+  fc.assert(
+    fc.property(label, label, (a, b) => {
+      const client = Math.sign(compareVersions(parseVersion(a)!, parseVersion(b)!));
+      assert.equal(client, coreCompare(mustParseVersion(a), mustParseVersion(b)), `${a} vs ${b}`);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('the client\'s change is core\'s classify, except from a pre-release page to a release', () => {
+  fc.assert(
+    fc.property(label, label, (page, served) => {
+      const client = changeBetween(parseVersion(page)!, parseVersion(served)!);
+      const core = classify(page, served);
+      if (core === 'rollback' || core === 'none') return; // decide() answers these before asking for a change
+      if (mustParseVersion(page).prerelease.length > 0 && mustParseVersion(served).prerelease.length === 0) return;
+      assert.equal(client, core, `${page} → ${served}`);
+    }),
+    { numRuns: 2000 },
+  );
+  // the documented difference: core says the app took a minor step, the page hears of a pre-release change
+  assert.equal(classify('1.4.0-rc.1', '1.4.0'), 'minor');
+  assert.equal(changeBetween(parseVersion('1.4.0-rc.1')!, parseVersion('1.4.0')!), 'prerelease');
 });

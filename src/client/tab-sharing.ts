@@ -1,0 +1,56 @@
+/**
+ * One socket per browser: the tabs observing one socket URL elect a leader with a Web Lock and
+ * talk over a BroadcastChannel, both named after that URL.
+ * Invariants:
+ * - the tab holding the lock is the leader until its tab goes away or it closes; the lock then
+ *   passes to a waiting tab, which becomes the leader. When the lock cannot be requested at
+ *   all, the tab leads by itself (onLeader runs then too);
+ * - a tab asks for a `sync` as it joins, so the leader can tell it what it missed;
+ * - after close() a lock granted later is given back at once and the channel is closed;
+ * - without BroadcastChannel or Web Locks there is nothing to share: joinTabs returns null and
+ *   the caller leads alone. All tabs of one browser run the same bundle, so TabMessage is
+ *   internal and may change between releases.
+ */
+import type { NewsMessage, Status } from './server-connection.ts';
+
+/** Messages between the tabs of one browser. */
+export type TabMessage =
+  /** the leader relays what the sidecar sent */
+  | { kind: 'server-message'; message: NewsMessage }
+  /** the leader's connection status */
+  | { kind: 'status'; status: Status }
+  /** a tab that just joined asks the leader for the last server message and its status */
+  | { kind: 'sync' }
+  /** a follower that woke up asks the leader to reconnect if its socket is down */
+  | { kind: 'wake' };
+
+export interface TabChannel {
+  send(message: TabMessage): void;
+  /** Leaves: closes the channel and gives up (or stops waiting for) the lock. */
+  close(): void;
+}
+
+/** Joins the tabs sharing `name`; null when this browser cannot share (the caller leads alone). */
+export function joinTabs(name: string, onMessage: (message: TabMessage) => void, onLeader: () => void): TabChannel | null {
+  if (typeof BroadcastChannel !== 'function' || !navigator.locks) return null;
+  let left = false;
+  let releaseLock: (() => void) | undefined;
+  const channel = new BroadcastChannel(name);
+  channel.onmessage = (event: MessageEvent<TabMessage>) => onMessage(event.data);
+  channel.postMessage({ kind: 'sync' } satisfies TabMessage);
+  navigator.locks
+    .request(name, () => {
+      if (left) return;
+      onLeader();
+      return new Promise<void>((resolve) => (releaseLock = resolve));
+    })
+    .catch(onLeader);
+  return {
+    send: (message) => channel.postMessage(message),
+    close() {
+      left = true;
+      channel.close();
+      releaseLock?.();
+    },
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * VersionObserver in Node: a scripted WebSocket, a stand-in document/window/location/
+ * sessionStorage, and Node's own BroadcastChannel and Web Locks for two "tabs" in one process.
+ * Covers what each tab emits, auto-reload, wake-ups, and one shared socket.
+ */
+import { test, beforeEach, afterEach, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { ScriptedSocket } from './scripted-socket.ts';
+import type { AppState } from '../../../src/core/app-state.ts';
+import { VersionObserver, type ObserverOptions } from '../../../src/client/observer.ts';
+
+const page = { window: new EventTarget(), document: Object.assign(new EventTarget(), { visibilityState: 'visible' }) };
+let reloads = 0;
+const storage = new Map<string, string>();
+const standIns: Record<string, unknown> = {
+  WebSocket: ScriptedSocket,
+  document: page.document,
+  location: { href: 'https://shop.example.com/cart', reload: () => reloads++ },
+  sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
+  addEventListener: page.window.addEventListener.bind(page.window),
+  removeEventListener: page.window.removeEventListener.bind(page.window),
+};
+const saved = new Map<string, PropertyDescriptor | undefined>();
+const observers: VersionObserver[] = [];
+
+beforeEach(() => {
+  for (const [name, value] of Object.entries(standIns)) {
+    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
+    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+  }
+  ScriptedSocket.made = [];
+  reloads = 0;
+  storage.clear();
+  page.document.visibilityState = 'visible';
+});
+afterEach(() => {
+  for (const o of observers.splice(0)) o.close();
+  mock.timers.reset();
+  mock.restoreAll();
+  for (const [name, descriptor] of saved) {
+    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+    else delete (globalThis as Record<string, unknown>)[name];
+  }
+});
+
+const observe = (options: ObserverOptions): { observer: VersionObserver; events: Array<[string, unknown]> } => {
+  const observer = new VersionObserver(options);
+  observers.push(observer);
+  const events: Array<[string, unknown]> = [];
+  for (const type of ['update', 'rollback', 'progress', 'current', 'status']) {
+    observer.addEventListener(type, (e) => events.push([type, (e as CustomEvent).detail]));
+  }
+  return { observer, events };
+};
+
+let seq = 0;
+const state = (over: Partial<AppState>): AppState => ({
+  app: 'shop/storefront', phase: 'converged', version: '1.0.0', previousVersion: null, change: 'none',
+  serving: {}, reason: null, epoch: 1, seq: ++seq, since: '2026-01-01T00:00:00.000Z', ...over,
+});
+const socket = (): ScriptedSocket => ScriptedSocket.made.at(-1)!;
+
+test('one update per new version; older states and re-sends are ignored; the page version again → current', () => {
+  const { observer, events } = observe({ version: '1.0.0', share: false });
+  assert.equal(socket().url, 'wss://shop.example.com/version/ws?v=1.0.0');
+  socket().opens();
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: state({}) });
+  const update = state({ version: '1.1.0', previousVersion: '1.0.0', change: 'minor' });
+  socket().receivesJson({ type: 'state', state: update });
+  socket().receivesJson({ type: 'state', state: { ...update, seq: ++seq } });
+  socket().receivesJson({ type: 'state', state: { ...update, version: '9.9.9', seq: 1 } }); // older
+  socket().receivesJson({ type: 'state', state: state({ phase: 'progressing', version: '1.1.0', reason: 'MixedVersions' }) });
+  socket().receivesJson({ type: 'state', state: state({ version: '1.0.0', change: 'rollback' }) });
+  assert.deepEqual(events.map(([type]) => type), ['status', 'update', 'progress', 'current']);
+  assert.deepEqual(events[0]![1], { status: 'open', leader: true });
+  const detail = events[1]![1] as Record<string, unknown>;
+  assert.deepEqual({ ...detail, state: undefined }, { kind: 'update', version: '1.1.0', pageVersion: '1.0.0', change: 'minor', state: undefined });
+  assert.equal(observer.pending, null);
+  assert.equal(observer.state?.seq, seq);
+});
+
+test('a lower version served everywhere is a rollback, whatever the policy', () => {
+  const { events } = observe({ version: '1.1.0', share: false, policy: 'major' });
+  socket().opens();
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: state({ version: '1.0.0', change: 'rollback' }) });
+  assert.deepEqual(events.map(([type]) => type), ['status', 'rollback']);
+});
+
+test('auto-reload: only a hidden tab, after its random delay, once per version per session', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  mock.method(Math, 'random', () => 0.5);
+  const { observer } = observe({ version: '1.0.0', share: false, autoReload: { maxDelayMs: 10_000 } });
+  socket().opens();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
+  mock.timers.tick(60_000);
+  assert.equal(reloads, 0, 'a visible tab never reloads by itself');
+
+  page.document.visibilityState = 'hidden';
+  page.document.dispatchEvent(new Event('visibilitychange'));
+  mock.timers.tick(4_999);
+  assert.equal(reloads, 0);
+  mock.timers.tick(1); // 0.5 × 10 s
+  assert.equal(reloads, 1);
+  observer.close();
+
+  // the reloaded page still gets the old bundle (a stale cache): it must not reload again
+  observe({ version: '1.0.0', share: false, autoReload: true });
+  socket().opens();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.1.0', change: 'minor' }) });
+  mock.timers.tick(60_000);
+  assert.equal(reloads, 1);
+});
+
+test('a tab that wakes visible reconnects at once when its socket was silent for over 90 s, not before', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  observe({ version: '1.0.0', share: false });
+  socket().opens();
+  mock.timers.tick(60_000);
+  page.window.dispatchEvent(new Event('online'));
+  assert.equal(ScriptedSocket.made.length, 1);
+  mock.timers.tick(30_001);
+  page.document.dispatchEvent(new Event('visibilitychange'));
+  assert.equal(ScriptedSocket.made.length, 2);
+});
+
+test('tabs share one socket: the follower hears the leader\'s news and status, and takes over when it closes', async () => {
+  const leader = observe({ version: '1.0.0' });
+  const follower = observe({ version: '1.0.0' });
+  await until(() => leader.observer.leader);
+  assert.equal(ScriptedSocket.made.length, 1, 'one socket for two tabs');
+  assert.equal(follower.observer.leader, false);
+  socket().opens();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.2.0', change: 'minor' }) });
+  await until(() => follower.observer.pending?.version === '1.2.0');
+  assert.equal(follower.observer.status, 'open');
+  assert.deepEqual(follower.events.map(([type]) => type), ['status', 'update']);
+
+  leader.observer.close();
+  await until(() => follower.observer.leader);
+  assert.equal(ScriptedSocket.made.length, 2, 'the new leader connects');
+});
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(check(), 'condition never held');
+}

@@ -1,0 +1,80 @@
+/**
+ * Leader election and messages between tabs (src/client/tab-sharing.ts), with Node's own
+ * BroadcastChannel and Web Locks standing in for the browser's: two "tabs" in one process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { joinTabs, type TabChannel, type TabMessage } from '../../../src/client/tab-sharing.ts';
+
+interface Tab {
+  received: TabMessage[];
+  leader: boolean;
+  becameLeader: Promise<void>;
+  next(kind: TabMessage['kind']): Promise<TabMessage>;
+  channel: TabChannel;
+}
+
+function tab(name: string): Tab {
+  const received: TabMessage[] = [];
+  const waiters: Array<() => void> = [];
+  let markLeader!: () => void;
+  const state = { leader: false };
+  const becameLeader = new Promise<void>((resolve) => (markLeader = resolve));
+  // Node may grant a free lock synchronously, inside joinTabs: nothing here may use the result yet.
+  const channel = joinTabs(
+    name,
+    (message) => {
+      received.push(message);
+      for (const wake of waiters.splice(0)) wake();
+    },
+    () => {
+      state.leader = true;
+      markLeader();
+    },
+  );
+  assert.ok(channel, 'Node has BroadcastChannel and Web Locks');
+  return {
+    received,
+    get leader() {
+      return state.leader;
+    },
+    becameLeader,
+    channel,
+    next: (kind) =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const found = received.find((m) => m.kind === kind);
+          if (found) resolve(found);
+          else waiters.push(check);
+        };
+        check();
+      }),
+  };
+}
+
+test('the first tab leads; a joining tab asks for a sync; the leader\'s messages reach it; the lock passes on close', async () => {
+  const name = `version-observer test-${process.pid}-${Date.now()}`;
+  const first = tab(name);
+  await first.becameLeader;
+  const second = tab(name);
+  assert.deepEqual(await first.next('sync'), { kind: 'sync' });
+  first.channel.send({ kind: 'status', status: 'open' });
+  assert.deepEqual(await second.next('status'), { kind: 'status', status: 'open' });
+  assert.equal(second.leader, false, 'one leader at a time');
+  assert.deepEqual(first.received, [{ kind: 'sync' }], 'a tab does not hear itself');
+
+  first.channel.close();
+  await second.becameLeader;
+  second.channel.close();
+});
+
+test('a tab that left before it got the lock never leads', async () => {
+  const name = `version-observer test-${process.pid}-${Date.now()}-2`;
+  const leader = tab(name);
+  await leader.becameLeader;
+  const waiting = tab(name);
+  waiting.channel.close();
+  leader.channel.close();
+  await navigator.locks.request(name, () => undefined); // the lock is free again: every queued request has run
+  assert.equal(waiting.leader, false);
+});
