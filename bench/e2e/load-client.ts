@@ -19,7 +19,8 @@
  * {firstAt, extra, resends, reconnects, stale}; {cmd:'stop'} → closes everything and exits.
  */
 import WebSocket from 'ws';
-import { isOlder, reconnectDelayMs, type AppState } from '../../src/client/decide.ts';
+import { reconnectDelayMs, type AppState } from '../../src/client/decide.ts';
+import { isOlder } from '../../src/core/order.ts';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 250);
 const OFFSET = Number(process.env.OFFSET ?? 0);

@@ -23,8 +23,6 @@
 import type { AppState, Change, Phase, Policy } from '../core/app-state.ts';
 import { backoffStep, type BackoffPolicy } from '../core/backoff.ts';
 export type { AppState, Change, Phase, Policy };
-/** Re-exported for bench/e2e/load-client.ts, which reads it from here. */
-export { isOlder } from '../core/order.ts';
 
 /** What a state means for a page running `pageVersion`. */
 export type Decision =

@@ -8,8 +8,10 @@
  * - a tab asks for a `sync` as it joins, so the leader can tell it what it missed;
  * - after close() a lock granted later is given back at once and the channel is closed;
  * - without BroadcastChannel or Web Locks there is nothing to share: joinTabs returns null and
- *   the caller leads alone. All tabs of one browser run the same bundle, so TabMessage is
- *   internal and may change between releases.
+ *   the caller leads alone.
+ * - the wire form on the channel never changes: tabs opened before an upgrade of the sidecar (old
+ *   bundle) and after it (new bundle) share one channel, so TabMessage is translated to and from
+ *   the short form every release has used: {t:'m',m} {t:'s',s} {t:'sync'} {t:'wake'}.
  */
 import type { NewsMessage, Status } from './server-connection.ts';
 
@@ -24,6 +26,35 @@ export type TabMessage =
   /** a follower that woke up asks the leader to reconnect if its socket is down */
   | { kind: 'wake' };
 
+/** The frozen wire form of a TabMessage (see the header). */
+type WireMessage = { t: 'm'; m: NewsMessage } | { t: 's'; s: Status } | { t: 'sync' } | { t: 'wake' };
+
+function toWire(message: TabMessage): WireMessage {
+  switch (message.kind) {
+    case 'server-message':
+      return { t: 'm', m: message.message };
+    case 'status':
+      return { t: 's', s: message.status };
+    default:
+      return { t: message.kind };
+  }
+}
+
+/** Unknown shapes (a future release's additions) are ignored. */
+function fromWire(wire: WireMessage): TabMessage | null {
+  switch (wire?.t) {
+    case 'm':
+      return { kind: 'server-message', message: wire.m };
+    case 's':
+      return { kind: 'status', status: wire.s };
+    case 'sync':
+    case 'wake':
+      return { kind: wire.t };
+    default:
+      return null;
+  }
+}
+
 export interface TabChannel {
   send(message: TabMessage): void;
   /** Leaves: closes the channel and gives up (or stops waiting for) the lock. */
@@ -36,8 +67,11 @@ export function joinTabs(name: string, onMessage: (message: TabMessage) => void,
   let left = false;
   let releaseLock: (() => void) | undefined;
   const channel = new BroadcastChannel(name);
-  channel.onmessage = (event: MessageEvent<TabMessage>) => onMessage(event.data);
-  channel.postMessage({ kind: 'sync' } satisfies TabMessage);
+  channel.onmessage = (event: MessageEvent<WireMessage>) => {
+    const message = fromWire(event.data);
+    if (message) onMessage(message);
+  };
+  channel.postMessage(toWire({ kind: 'sync' }));
   navigator.locks
     .request(name, () => {
       if (left) return;
@@ -46,7 +80,7 @@ export function joinTabs(name: string, onMessage: (message: TabMessage) => void,
     })
     .catch(onLeader);
   return {
-    send: (message) => channel.postMessage(message),
+    send: (message) => channel.postMessage(toWire(message)),
     close() {
       left = true;
       channel.close();

@@ -78,3 +78,23 @@ test('a tab that left before it got the lock never leads', async () => {
   await navigator.locks.request(name, () => undefined); // the lock is free again: every queued request has run
   assert.equal(waiting.leader, false);
 });
+
+test('the wire form between tabs is the one every release used, so tabs of two client builds understand each other', async () => {
+  const name = `wire-${Math.random()}`;
+  const older = new BroadcastChannel(name); // a tab running a client built before the split
+  const seen: unknown[] = [];
+  older.onmessage = (event: MessageEvent) => seen.push(event.data);
+  const current = tab(name);
+  const hello = { type: 'hello', podVersion: '1.0.0', state: null };
+  older.postMessage({ t: 'm', m: hello });
+  older.postMessage({ t: 'future-kind' });
+  const relayed = await current.next('server-message');
+  assert.deepEqual(relayed, { kind: 'server-message', message: hello });
+  current.channel.send({ kind: 'status', status: 'open' } as TabMessage);
+  for (let i = 0; i < 50 && !seen.some((m) => (m as { t?: string }).t === 's'); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen[0], { t: 'sync' }, 'a joining tab asks for a sync in the old form');
+  assert.ok(seen.some((m) => JSON.stringify(m) === JSON.stringify({ t: 's', s: 'open' })), `old-form status relayed; saw ${JSON.stringify(seen)}`);
+  assert.ok(current.received.every((m) => m.kind !== undefined), 'an unknown kind from a newer build is ignored, not delivered');
+  current.channel.close();
+  older.close();
+});
