@@ -90,3 +90,17 @@ it('values.yaml and values.schema.json declare the same keys', () => {
   const missing = schemaLeaves(schema).filter((p) => p !== 'global' && !covered(p));
   assert.deepEqual(missing, [], 'keys the schema declares that values.yaml neither sets nor documents');
 });
+
+it('Chart.yaml carries the Artifact Hub annotations, its image naming the chart\'s own default', () => {
+  const chart = loadYaml<{ appVersion: string; annotations: Record<string, string> }>(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'));
+  const values = loadYaml<{ image: { repository: string } }>(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+  const a = chart.annotations;
+  assert.equal(a['artifacthub.io/license'], 'Apache-2.0');
+  const links = loadYaml<Array<{ name: string; url: string }>>(a['artifacthub.io/links']!);
+  assert.ok(links.some((l) => l.name === 'Source' && /^https:\/\/github\.com\//.test(l.url)));
+  const images = loadYaml<Array<{ image: string; platforms: string[] }>>(a['artifacthub.io/images']!);
+  assert.deepEqual(images.map((i) => i.image), [`${values.image.repository}:${chart.appVersion}`], 'the image the chart deploys by default');
+  assert.deepEqual(images[0]!.platforms, ['linux/amd64', 'linux/arm64'], 'the platforms release.yml builds');
+  const changes = loadYaml<Array<{ kind: string; description: string }>>(a['artifacthub.io/changes']!);
+  assert.ok(changes.length > 0 && changes.every((c) => ['added', 'changed', 'deprecated', 'removed', 'fixed', 'security'].includes(c.kind) && c.description));
+});
