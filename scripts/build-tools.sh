@@ -19,7 +19,7 @@ log() { printf '[build-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 if [ -x "$TOOLS/actionlint" ] && [ -x "$TOOLS/helm-docs" ] && [ -f "$TOOLS/VERSIONS" ]; then
   echo "$TOOLS"; exit 0
 fi
-command -v go >/dev/null || { echo "build-tools: 'go' is not on PATH; install Go >= 1.24" >&2; exit 1; }
+command -v go >/dev/null || { echo "build-tools: 'go' is not on PATH; install Go >= 1.25 (actionlint's floor)" >&2; exit 1; }
 mkdir -p "$TOOLS" "$WORK"
 export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0
