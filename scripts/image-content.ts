@@ -1,23 +1,25 @@
 /**
  * Builds the image's filesystem without a Docker engine by running the Dockerfile's own steps:
  *
- *   node scripts/image-content.ts [--out DIR] [--keep] [--context DIR]
+ *   node scripts/image-content.ts [--out DIR] [--keep] [--context DIR] [--build-arg K=V ...]
  *
  * It reads ./Dockerfile and carries out each instruction of each stage in a directory that
  * stands for that stage's root (`<out>/<stage>/`): COPY from the build context (filtered by
  * .dockerignore, so a file the Dockerfile needs but the context leaves out fails here too),
- * COPY --from=<stage>, WORKDIR, ENV, RUN (in the stage's WORKDIR, `sh -c`). The base image
- * `node:24*` is stood in for by this machine's Node 24 (placed at <stage>/usr/local/bin/node).
+ * COPY --from=<stage>, WORKDIR, ENV, LABEL, RUN (in the stage's WORKDIR, `sh -c`). The bases
+ * are stood in for by this machine's Node 24 (see BASES): `node:24*` with the host's shell and
+ * npm for RUN; distroless `nodejs24` with the node binary alone and no RUN at all, as the real
+ * base has no shell — so the final tree holds exactly what the Dockerfile copies, plus node.
  * Then it starts the final stage's ENTRYPOINT + CMD as the image's USER (via setpriv when run as
  * root), with the image's ENV, from a tree the user cannot write to, and requires exit 0.
  *
  * The build context is this repository's working tree (as `docker build .` would see it), or
  * --context DIR (e.g. a `git archive` of a commit).
  *
- * Prints the final stage root on stdout and writes <out>/image.json ({ root, workdir, env,
- * user, entrypoint, cmd, exposed }) for tests. Without --keep and --out the temp dir is removed.
+ * Prints the final stage root on stdout and writes <out>/image.json ({ base, root, workdir, env,
+ * user, entrypoint, cmd, exposed, labels }) for tests. Without --keep and --out the temp dir is removed.
  *
- * Supported: ARG, FROM … AS …, WORKDIR, COPY [--from=…] [--chown=…] [--chmod=…], RUN, ENV,
+ * Supported: ARG, FROM [--platform=…] … AS …, WORKDIR, COPY [--from=…] [--chown=…] [--chmod=…], RUN, ENV,
  * USER, EXPOSE, ENTRYPOINT/CMD (exec form), LABEL. Anything else fails loudly: keep the
  * Dockerfile inside this subset, RUN steps relative to WORKDIR.
  */
@@ -25,10 +27,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
 
 const repoRoot = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
 export interface ImageInfo {
+  /** The final stage's FROM image, after build-arg substitution. */
+  base: string;
   root: string;
   workdir: string;
   env: Record<string, string>;
@@ -36,10 +41,14 @@ export interface ImageInfo {
   entrypoint: string[];
   cmd: string[];
   exposed: number[];
+  labels: Record<string, string>;
 }
 
 interface Stage {
   name: string;
+  base: string;
+  /** The base has a shell (node:24*); a distroless base has none, so RUN cannot work there. */
+  hasShell: boolean;
   dir: string;
   workdir: string;
   env: Record<string, string>;
@@ -47,7 +56,20 @@ interface Stage {
   entrypoint: string[];
   cmd: string[];
   exposed: number[];
+  labels: Record<string, string>;
 }
+
+/**
+ * The bases this emulation can stand in for, and how. node:24* (Debian with Node, npm and a
+ * shell): this machine's node at /usr/local/bin/node, RUN through the host's shell and npm.
+ * gcr.io/distroless/nodejs24-*: node at /nodejs/bin/node and nothing else — the real image has
+ * no shell and no package manager, so the stand-in has none either and RUN there fails.
+ * Either way the tree holds what the Dockerfile put there and the node binary, nothing more.
+ */
+const BASES: Array<{ image: RegExp; node: string; hasShell: boolean; path: string[]; entrypoint: string[] }> = [
+  { image: /^node:24(\b|[-.@])/, node: 'usr/local/bin/node', hasShell: true, path: [], entrypoint: ['docker-entrypoint.sh'] },
+  { image: /^gcr\.io\/distroless\/nodejs24-debian\d+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/, node: 'nodejs/bin/node', hasShell: false, path: ['/usr/local/bin', '/usr/bin', '/bin'], entrypoint: ['/nodejs/bin/node'] },
+];
 
 function log(line: string): void {
   process.stderr.write(`[image-content] ${line}\n`);
@@ -80,38 +102,17 @@ export function dockerfileInstructions(text: string): Array<{ op: string; rest: 
   return out;
 }
 
-/** .dockerignore semantics (enough of them): last matching pattern wins; a match on a parent dir counts. */
+/**
+ * The context filter `docker build` applies, by @balena/dockerignore: a port of moby's own
+ * pattern matcher (Go filepath.Match globs plus `**`, patterns anchored at the context root,
+ * last match wins, `!` re-includes), so this emulation and the real build agree on what the
+ * context holds. Paths are relative to the context root, `/`-separated.
+ */
 export function dockerignore(text: string): (path: string) => boolean {
-  const rules = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => {
-      const negate = l.startsWith('!');
-      const pat = posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, '')).replace(/\/+$/, '');
-      const re = new RegExp(
-        '^' +
-          pat
-            .split(/(\*\*\/|\*\*|\*|\?)/)
-            .map((part) => (part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-            .join('') +
-          '$',
-      );
-      return { negate, re };
-    });
-  return (path: string) => {
-    const parts = path.split('/');
-    let excluded = false;
-    for (const { negate, re } of rules) {
-      for (let n = 1; n <= parts.length; n++) {
-        if (re.test(parts.slice(0, n).join('/'))) {
-          excluded = !negate;
-          break;
-        }
-      }
-    }
-    return excluded;
-  };
+  // A CommonJS package whose types declare `export default`: under nodenext the default import
+  // is module.exports, and the factory is also its own `.default` at run time.
+  const matcher = dockerignoreModule.default().add(text.split('\n'));
+  return (path: string) => path !== '' && matcher.ignores(path);
 }
 
 function splitArgs(rest: string): string[] {
@@ -130,7 +131,8 @@ function execForm(rest: string, op: string): string[] {
 
 function parseEnv(rest: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  const re = /([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/gy;
+  // Keys with dots and dashes too: LABEL keys (org.opencontainers.image.source) use this parser.
+  const re = /([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|\S*)/gy;
   let s = rest.trim();
   if (!s.includes('=')) {
     const [k, ...v] = splitArgs(s);
@@ -157,11 +159,10 @@ function substitute(s: string, vars: Record<string, string>): string {
   return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? m);
 }
 
-/** Places this machine's node where the base image has it. Hard link when possible. */
-function provideNode(stageDir: string): void {
-  const bin = join(stageDir, 'usr/local/bin');
-  mkdirSync(bin, { recursive: true });
-  const target = join(bin, 'node');
+/** Places this machine's node where the base image has it (`rel`). Hard link when possible. */
+function provideNode(stageDir: string, rel: string): void {
+  const target = join(stageDir, rel);
+  mkdirSync(dirname(target), { recursive: true });
   if (existsSync(target)) return;
   try {
     linkSync(process.execPath, target);
@@ -184,7 +185,7 @@ function copyIn(src: string, dest: string, destIsDir: boolean, filter?: (abs: st
 }
 
 /** Runs the Dockerfile of `context` (default: this repository) into `out`. */
-export function buildImageContent(opts: { out: string; context?: string }): ImageInfo {
+export function buildImageContent(opts: { out: string; context?: string; buildArgs?: Record<string, string> }): ImageInfo {
   const root = opts.context ?? repoRoot;
   const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const ignored = dockerignore(existsSync(join(root, '.dockerignore')) ? readFileSync(join(root, '.dockerignore'), 'utf8') : '');
@@ -197,20 +198,25 @@ export function buildImageContent(opts: { out: string; context?: string }): Imag
   for (const { op, rest, line } of dockerfileInstructions(text)) {
     const where = `Dockerfile:${line} ${op}`;
     if (op === 'ARG') {
+      // A --build-arg wins over the Dockerfile's default, as with `docker build`.
       const [k, v] = rest.split('=', 2) as [string, string | undefined];
-      if (v !== undefined || !(k in args)) args[k] = v ?? '';
+      args[k] = opts.buildArgs?.[k] ?? v ?? args[k] ?? '';
       continue;
     }
     if (op === 'FROM') {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
+      // --platform only picks which variant of the base runs the stage; the stand-in is this machine's.
+      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
       if (!m) fail(`${where}: cannot parse`);
       const image = substitute(m[1]!, args);
-      if (!/^node:24(\b|[-.])/.test(image)) fail(`${where}: only node:24* base images can be stood in for locally, got ${image}`);
+      const base = BASES.find((b) => b.image.test(image)) ?? fail(`${where}: only node:24* and distroless nodejs24 bases can be stood in for locally, got ${image}`);
       const name = m[2] ?? `stage${stages.size}`;
       const dir = join(opts.out, name);
       mkdirSync(dir, { recursive: true });
-      provideNode(dir);
-      stage = { name, dir, workdir: '/', env: { PATH: `${join(dir, 'usr/local/bin')}:/usr/local/bin:/usr/bin:/bin` }, user: 'root', entrypoint: ['docker-entrypoint.sh'], cmd: ['node'], exposed: [] };
+      provideNode(dir, base.node);
+      // A shell base's RUN steps see the host's tools after the stage's own; a distroless
+      // stage's PATH stays inside its tree, so nothing of the host is reachable from it.
+      const path = base.hasShell ? `${join(dir, 'usr/local/bin')}:/usr/local/bin:/usr/bin:/bin` : base.path.map((d) => join(dir, d)).join(':');
+      stage = { name, base: image, hasShell: base.hasShell, dir, workdir: '/', env: { PATH: path }, user: 'root', entrypoint: base.entrypoint, cmd: base.hasShell ? ['node'] : [], exposed: [], labels: {} };
       stages.set(name, stage);
       log(`stage ${name} (${image})`);
       continue;
@@ -264,6 +270,7 @@ export function buildImageContent(opts: { out: string; context?: string }): Imag
         break;
       }
       case 'RUN': {
+        if (!s.hasShell) fail(`${where}: stage ${s.name} is based on ${s.base}, which has no shell to RUN in`);
         const cmd = rest.replace(/--mount=\S+\s*/g, '');
         const t0 = performance.now();
         log(`${s.name}: RUN ${cmd}`);
@@ -287,13 +294,14 @@ export function buildImageContent(opts: { out: string; context?: string }): Imag
         s.cmd = execForm(rest, op);
         break;
       case 'LABEL':
+        for (const [k, v] of parseEnv(rest)) s.labels[k] = substitute(v, args);
         break;
       default:
         fail(`${where}: unsupported instruction (scripts/image-content.ts supports a subset)`);
     }
   }
   if (!stage) fail('Dockerfile has no FROM');
-  const info: ImageInfo = { root: stage.dir, workdir: stage.workdir, env: stage.env, user: stage.user, entrypoint: stage.entrypoint, cmd: stage.cmd, exposed: stage.exposed };
+  const info: ImageInfo = { base: stage.base, labels: stage.labels, root: stage.dir, workdir: stage.workdir, env: stage.env, user: stage.user, entrypoint: stage.entrypoint, cmd: stage.cmd, exposed: stage.exposed };
   writeFileSync(join(opts.out, 'image.json'), JSON.stringify(info, null, 2));
   return info;
 }
@@ -305,13 +313,18 @@ export function imageCommand(info: ImageInfo, argv: string[], extraEnv: Record<s
   const resolved = entry.includes('/') ? join(info.root, entry) : info.env.PATH!.split(':').map((d) => join(d, entry)).find((p) => existsSync(p) && p.startsWith(info.root));
   if (!resolved) fail(`ENTRYPOINT ${entry} is not on the image's PATH (${info.env.PATH})`);
   const env = { ...info.env, HOME: '/nonexistent', ...extraEnv };
-  const full = [resolved, ...entryArgs, ...argv];
+  // There is no chroot here: an absolute path the ENTRYPOINT names (the script node runs) means
+  // the one inside the image tree.
+  const inImage = (arg: string) => (arg.startsWith('/') && existsSync(join(info.root, arg)) ? join(info.root, arg) : arg);
+  const full = [resolved, ...entryArgs.map(inImage), ...argv];
   const cwd = join(info.root, info.workdir);
   const m = /^(\d+)(?::(\d+))?$/.exec(info.user);
   if (process.getuid?.() === 0 && m) {
     const uid = m[1]!;
     const gid = m[2] ?? uid;
-    return { command: 'setpriv', args: [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...full], cwd, env };
+    // setpriv is the host's (looked up on the host's PATH: the image's PATH holds no host tool).
+    const setpriv = (process.env.PATH ?? '/usr/bin:/bin').split(':').map((d) => join(d, 'setpriv')).find((p) => existsSync(p)) ?? fail('setpriv is not on PATH (util-linux)');
+    return { command: setpriv, args: [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...full], cwd, env };
   }
   return { command: full[0]!, args: full.slice(1), cwd, env };
 }
@@ -344,11 +357,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const keep = argv.includes('--keep') || outIdx >= 0;
   const ctxIdx = argv.indexOf('--context');
   const context = ctxIdx >= 0 ? argv[ctxIdx + 1] : undefined;
+  const buildArgs = Object.fromEntries(argv.flatMap((a, i) => (argv[i - 1] === '--build-arg' ? [a.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])));
   let code = 0;
   try {
     mkdirSync(out, { recursive: true });
     const t0 = performance.now();
-    const info = buildImageContent({ out, context });
+    const info = buildImageContent({ out, context, buildArgs });
     openUp(out);
     const uid = Number(/^(\d+)/.exec(info.user)?.[1] ?? NaN);
     if (!Number.isInteger(uid) || uid === 0) fail(`USER must be a numeric non-root uid, got "${info.user}"`);

@@ -1,6 +1,7 @@
 /**
  * The one test command (`npm test`): typecheck, build, make sure the control-plane binaries
- * exist, then unit tests, then integration tests (real local control plane, real browser).
+ * and lint tools exist, then unit tests, then integration tests (real local control plane,
+ * real browser).
  * Prints how long each phase took. Exits non-zero on the first failing phase.
  *
  *   npm test                 all phases
@@ -22,7 +23,8 @@ const testFlags = ['--test', '--test-reporter=spec', '--test-timeout=600000'];
 const phases: Array<[PhaseName, string[]]> = [
   ['typecheck', ['node_modules/.bin/tsc', '-p', 'tsconfig.check.json']],
   ['build', [process.execPath, 'scripts/build.ts']],
-  ['binaries', ['bash', 'scripts/build-binaries.sh']],
+  // Control-plane binaries and helm, then the lint tools (actionlint, helm-docs): both cached.
+  ['binaries', ['bash', '-c', 'bash scripts/build-binaries.sh && bash scripts/build-tools.sh']],
   ['unit', [process.execPath, ...testFlags, ...(files.length ? files.filter((f) => f.includes('/unit/')) : ['test/unit/**/*.test.ts'])]],
   ['integration', [process.execPath, ...testFlags, '--test-concurrency=1', ...(files.length ? files.filter((f) => !f.includes('/unit/')) : ['test/integration/**/*.test.ts'])]],
 ];

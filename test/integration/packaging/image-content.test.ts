@@ -4,12 +4,16 @@
  * temp dir, then this test starts what the image would start, as the image's numeric user, from
  * a tree that user cannot write to: `--help`, `controller --help`, the compiled sidecar serving
  * /readyz and the browser client, and `probe` against it.
+ * The runtime base is distroless: the emulation stands it in with the node binary alone and
+ * refuses RUN there, so the tree checked here is exactly what the Dockerfile copies plus node —
+ * no shell, no npm, no development commands. What the emulation cannot show (the real base's
+ * own files) rests on the digest-pinned distroless base, which this test also checks.
  * VO_IMAGE_CONTEXT=<dir> builds from another context (e.g. `git archive HEAD | tar -x -C dir`).
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImageContent, imageCommand, type ImageInfo } from '../../../scripts/image-content.ts';
@@ -21,9 +25,11 @@ let out: string;
 let info: ImageInfo;
 const children: ChildProcess[] = [];
 
+const BUILD_ARGS = { VERSION: '1.2.3-test', REVISION: '0123456789abcdef0123456789abcdef01234567' };
+
 before(() => {
   out = mkdtempSync(join(tmpdir(), 'vo-image-test-'));
-  info = buildImageContent({ out, context: process.env.VO_IMAGE_CONTEXT });
+  info = buildImageContent({ out, context: process.env.VO_IMAGE_CONTEXT, buildArgs: BUILD_ARGS });
   for (let p = out; p !== tmpdir(); p = join(p, '..')) spawnSync('chmod', ['0755', p]);
 });
 
@@ -37,9 +43,9 @@ function runImage(argv: string[], env: Record<string, string> = {}) {
   return spawnSync(c.command, c.args, { cwd: c.cwd, env: c.env, encoding: 'utf8', timeout: 30_000 });
 }
 
-it('runs as a numeric non-root user, entrypoint version-observer', () => {
+it('runs as a numeric non-root user, node on the compiled CLI', () => {
   assert.match(info.user, /^[1-9]\d*:\d+$/);
-  assert.deepEqual(info.entrypoint, ['version-observer']);
+  assert.deepEqual(info.entrypoint, ['/nodejs/bin/node', '/app/dist/cli/main.js']);
   assert.deepEqual(info.exposed.sort(), [8080, 8787, 8788]);
   const r = runImage(info.cmd);
   assert.equal(r.status, 0, r.stderr);
@@ -107,4 +113,48 @@ it('the compiled sidecar serves /readyz, /version and the browser client; `probe
   assert.equal(refused.status, 1);
   child.kill('SIGTERM');
   await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+});
+
+it('is based on distroless Node 24 pinned by digest, and labelled from the build args', () => {
+  assert.match(info.base, /^gcr\.io\/distroless\/nodejs24-debian12(:nonroot)?@sha256:[0-9a-f]{64}$/);
+  assert.equal(info.labels['org.opencontainers.image.version'], BUILD_ARGS.VERSION);
+  assert.equal(info.labels['org.opencontainers.image.revision'], BUILD_ARGS.REVISION);
+  assert.match(info.labels['org.opencontainers.image.source'] ?? '', /^https:\/\/github\.com\/[\w-]+\/version-observer$/);
+  assert.equal(info.labels['org.opencontainers.image.licenses'], 'Apache-2.0');
+});
+
+it('holds no shell, no package manager and nothing the development commands need', () => {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push(p.slice(info.root.length));
+    }
+  };
+  walk(info.root);
+  const named = (re: RegExp) => files.filter((f) => re.test(f.split('/').pop()!));
+  assert.deepEqual(named(/^(sh|bash|dash|ash|busybox)$/), [], 'no shell');
+  assert.deepEqual(named(/^(npm|npx|corepack|yarn|pnpm|apt|apt-get|dpkg)$/), [], 'no package manager');
+  assert.ok(!files.some((f) => /\/node_modules\/(npm|corepack)\//.test(f)), 'no npm or corepack package');
+  assert.deepEqual(files.filter((f) => !f.startsWith('/app/')), ['/nodejs/bin/node'], 'outside /app: the base\'s node only');
+  const app = join(info.root, info.workdir);
+  for (const dir of ['dist/local', 'dist/demo', 'node_modules/playwright-core']) assert.ok(!existsSync(join(app, dir)), `${dir} is not in the image`);
+  for (const cmd of ['cluster', 'demo']) {
+    const r = runImage([cmd]);
+    assert.notEqual(r.status, 0, `${cmd} must not run in the image`);
+    assert.match(r.stderr, new RegExp(`^version-observer ${cmd}: `, 'm'), `${cmd} fails with a one-line message, not a crash\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  }
+});
+
+it('the emulation refuses RUN on the distroless base, as the real build would fail there', () => {
+  const ctx = mkdtempSync(join(tmpdir(), 'vo-image-norun-'));
+  try {
+    const base = 'gcr.io/distroless/nodejs24-debian12:nonroot@sha256:' + 'a'.repeat(64);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base} AS runtime\nWORKDIR /app\nRUN echo hello > greeting\n`);
+    assert.throws(() => buildImageContent({ out: join(ctx, 'out'), context: ctx }), /Dockerfile:3 RUN: stage runtime is based on .* which has no shell/);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
 });
