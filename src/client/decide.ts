@@ -105,6 +105,11 @@ export function decide(state: AppState, pageVersion: string, policy?: Policy): D
 
 /** The browser's reconnect backoff: full jitter, ceiling 0.5 s doubling to 30 s. */
 export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 'full' };
+/**
+ * After a failure (the last connection closed before its hello): the same ceilings, equal jitter.
+ * Its floor (half the ceiling) bounds how often a refused tab can try, whatever the draws.
+ */
+export const FAILURE_BACKOFF: BackoffPolicy = { ...RECONNECT_BACKOFF, jitter: 'equal' };
 
 /** Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s · 2^attempt)), whole ms; `attempt` 0 is the first retry. */
 export function backoffMs(attempt: number, random: number): number {
@@ -115,16 +120,36 @@ export function backoffMs(attempt: number, random: number): number {
 export const GOING_AWAY = 1001;
 /** The window the first reconnect after a 1001 is spread over. */
 export const GOING_AWAY_WINDOW_MS = 100;
+/** Close code of a server at its connection cap ("try again later"). */
+export const OVERLOADED = 1013;
+/** The wait a 1013 implies when its reason carries no `retry-after=<s>`. */
+export const OVERLOAD_HINT_MS = 5_000;
+/** The longest wait a server's hint can impose. */
+export const MAX_HINT_MS = 600_000;
 
 /**
- * Delay before reconnect number `attempt` (0 = the first after a close). A draining pod's 1001
- * is not a failure: the first retry is spread over a short window only, so its clients land on a
- * live pod (and get the news in its hello) within ~100 ms instead of waiting up to 0.5 s. Every
- * other case is full-jitter backoff.
+ * The server's "not before" hint of a close, in ms: the reason's `retry-after=<seconds>` (any
+ * close code), else OVERLOAD_HINT_MS for a 1013, else 0 (no hint).
  */
-export function reconnectDelayMs(attempt: number, random: number, closeCode?: number): number {
-  if (attempt === 0 && closeCode === GOING_AWAY) return random * GOING_AWAY_WINDOW_MS;
-  return backoffMs(attempt, random);
+export function overloadHintMs(closeCode?: number, reason = ''): number {
+  const seconds = /retry-after=(\d+)/i.exec(reason)?.[1];
+  return seconds ? Math.min(+seconds * 1000, MAX_HINT_MS) : closeCode === OVERLOADED ? OVERLOAD_HINT_MS : 0;
+}
+
+/**
+ * Delay before reconnect number `attempt`: 0 is the first after a connection that was healthy
+ * (got its hello), or after the page's first socket; each connection that closes before its
+ * hello is one more. The count grows from the last failure, not from the last open:
+ * - attempt 0: full jitter over [0, 0.5 s); a draining pod's 1001 is not a failure, so that
+ *   retry is spread over 100 ms only: its clients land on a live pod and get the news in its
+ *   hello at once;
+ * - attempt n ≥ 1: equal jitter, uniform in [c/2, c) with c = min(30 s, 0.5 s · 2^n);
+ * - a server hint h (overloadHintMs) adds a wait uniform in [h, 2h) on top of that.
+ */
+export function reconnectDelayMs(attempt: number, random: number, closeCode?: number, reason?: string): number {
+  const hint = overloadHintMs(closeCode, reason);
+  if (attempt === 0 && closeCode === GOING_AWAY && !hint) return random * GOING_AWAY_WINDOW_MS;
+  return Math.floor(hint * (1 + random)) + backoffStep(attempt + 1, attempt ? FAILURE_BACKOFF : RECONNECT_BACKOFF, random);
 }
 
 /** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */

@@ -6,7 +6,8 @@
  *   passes to a waiting tab, which becomes the leader. When the lock cannot be requested at
  *   all, the tab leads by itself (onLeader runs then too);
  * - a tab asks for a `sync` as it joins, so the leader can tell it what it missed;
- * - after close() a lock granted later is given back at once and the channel is closed;
+ * - after close() a lock granted later is given back at once, the channel is closed and send()
+ *   does nothing;
  * - without BroadcastChannel or Web Locks there is nothing to share: joinTabs returns null and
  *   the caller leads alone.
  * - the wire form on the channel never changes: tabs opened before an upgrade of the sidecar (old
@@ -80,7 +81,8 @@ export function joinTabs(name: string, onMessage: (message: TabMessage) => void,
     })
     .catch(onLeader);
   return {
-    send: (message) => channel.postMessage(toWire(message)),
+    // posting to a closed channel throws; a tab that left has nothing more to say
+    send: (message) => left || channel.postMessage(toWire(message)),
     close() {
       left = true;
       channel.close();
