@@ -22,6 +22,7 @@
 // Types only: erased from the bundle.
 import type { AppState, Change, Phase, Policy } from '../core/app-state.ts';
 import { backoffStep, type BackoffPolicy } from '../core/backoff.ts';
+import { GOING_AWAY, GOING_AWAY_WINDOW_MS, MAX_HINT_MS, OVERLOADED, OVERLOAD_HINT_MS } from './constants.ts';
 export type { AppState, Change, Phase, Policy };
 
 /** What a state means for a page running `pageVersion`. */
@@ -88,19 +89,15 @@ export function decide(state: AppState, pageVersion: string, policy?: Policy): D
   if (state.phase !== 'converged') return { kind: 'progress' };
   const target = state.version;
   if (target === null) return { kind: 'none' };
-  const effective = policy ?? state.policy ?? 'patch';
   const page = parseVersion(pageVersion);
   const next = parseVersion(target);
-  if (!page || !next) {
-    if (target.trim() === pageVersion.trim()) return { kind: 'current' };
-    if (state.change === 'rollback') return { kind: 'rollback', version: target, change: 'rollback' };
-    return policyAllows('unknown', effective) ? { kind: 'update', version: target, change: 'unknown' } : { kind: 'none' };
-  }
-  const order = compareVersions(next, page);
+  const semver = page && next;
+  // without semver on both sides: equal text is current, a state's own "rollback" is one
+  const order = semver ? compareVersions(next!, page!) : target.trim() === pageVersion.trim() ? 0 : state.change === 'rollback' ? -1 : 1;
   if (order === 0) return { kind: 'current' };
   if (order < 0) return { kind: 'rollback', version: target, change: 'rollback' };
-  const change = changeBetween(page, next);
-  return policyAllows(change, effective) ? { kind: 'update', version: target, change } : { kind: 'none' };
+  const change = semver ? changeBetween(page!, next!) : 'unknown';
+  return policyAllows(change, policy ?? state.policy ?? 'patch') ? { kind: 'update', version: target, change } : { kind: 'none' };
 }
 
 /** The browser's reconnect backoff: full jitter, ceiling 0.5 s doubling to 30 s. */
@@ -116,16 +113,7 @@ export function backoffMs(attempt: number, random: number): number {
   return backoffStep(attempt + 1, RECONNECT_BACKOFF, random);
 }
 
-/** Close code of a server that is going away (a draining pod); its peers are up. */
-export const GOING_AWAY = 1001;
-/** The window the first reconnect after a 1001 is spread over. */
-export const GOING_AWAY_WINDOW_MS = 100;
-/** Close code of a server at its connection cap ("try again later"). */
-export const OVERLOADED = 1013;
-/** The wait a 1013 implies when its reason carries no `retry-after=<s>`. */
-export const OVERLOAD_HINT_MS = 5_000;
-/** The longest wait a server's hint can impose. */
-export const MAX_HINT_MS = 600_000;
+export { GOING_AWAY, GOING_AWAY_WINDOW_MS, OVERLOADED, OVERLOAD_HINT_MS, MAX_HINT_MS };
 
 /**
  * The server's "not before" hint of a close, in ms: the reason's `retry-after=<seconds>` (any
@@ -149,7 +137,7 @@ export function overloadHintMs(closeCode?: number, reason = ''): number {
 export function reconnectDelayMs(attempt: number, random: number, closeCode?: number, reason?: string): number {
   const hint = overloadHintMs(closeCode, reason);
   if (attempt === 0 && closeCode === GOING_AWAY && !hint) return random * GOING_AWAY_WINDOW_MS;
-  return Math.floor(hint * (1 + random)) + backoffStep(attempt + 1, attempt ? FAILURE_BACKOFF : RECONNECT_BACKOFF, random);
+  return hint * (1 + random) + backoffStep(attempt + 1, attempt ? FAILURE_BACKOFF : RECONNECT_BACKOFF, random);
 }
 
 /** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */

@@ -58,22 +58,27 @@ let latest: VersionObserver | null = null;
 /** The most recently created observer (a `<version-banner>` without one binds to it). */
 export const currentObserver = (): VersionObserver | null => latest;
 
+// The fields are `declare`d and set in the constructor: initialised fields would cost the bundle
+// a defineProperty helper and a call per field (the client targets ES2020).
 export class VersionObserver extends EventTarget {
-  readonly version: string;
-  readonly url: string;
+  declare readonly version: string;
+  declare readonly url: string;
   /** the newest state seen */
-  state: AppState | null = null;
+  declare state: AppState | null;
   /** the pending `update`/`rollback` detail, until the page's version is served again */
-  pending: (UpdateDetail & { kind: 'update' | 'rollback' }) | null = null;
-  status: Status = 'connecting';
+  declare pending: (UpdateDetail & { kind: 'update' | 'rollback' }) | null;
+  declare status: Status;
   /** true in the tab that holds the socket */
-  leader = false;
+  declare leader: boolean;
   /** Stops everything this observer started (socket, timers, listeners, lock). */
-  readonly close: () => void;
+  declare readonly close: () => void;
 
   constructor(options: ObserverOptions) {
     super();
     if (!options || typeof options.version !== 'string' || !options.version) throw new TypeError('createVersionObserver: `version` (the page version) is required');
+    this.state = this.pending = null;
+    this.status = 'connecting';
+    this.leader = false;
     // Internals live in this closure and the modules it wires (they minify well and stay private).
     const version = (this.version = options.version);
     const url = (this.url = socketUrl(location.href, options.url, version));

@@ -20,6 +20,7 @@
  */
 import type { AppState } from '../core/app-state.ts';
 import { overloadHintMs, reconnectDelayMs } from './decide.ts';
+import { HANDSHAKE_TIMEOUT_MS, PING_FRAME, PING_INTERVAL_MS, SILENCE_LIMIT_MS } from './constants.ts';
 
 /** What the sidecar sends on /version/ws. */
 export type ServerMessage =
@@ -30,11 +31,7 @@ export type ServerMessage =
 export type NewsMessage = Exclude<ServerMessage, { type: 'pong' }>;
 export type Status = 'connecting' | 'open' | 'closed';
 
-export const PING_INTERVAL_MS = 30_000;
-export const SILENCE_LIMIT_MS = 90_000;
-/** From a socket's creation to its hello; a handshake that takes longer counts as a failure. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-const PING_FRAME = '{"type":"ping"}';
+export { PING_INTERVAL_MS, SILENCE_LIMIT_MS, HANDSHAKE_TIMEOUT_MS };
 
 export interface ServerConnection {
   /** Opens the first socket (this tab became the leader). */
@@ -56,7 +53,7 @@ export interface ServerConnection {
 export function connectToServer(url: string, onNews: (message: NewsMessage) => void, onStatus: (status: Status) => void): ServerConnection {
   let socket: WebSocket | null = null;
   /** Detaches the current socket (timers, handlers) and closes it. */
-  let detach = (_code?: number): void => {};
+  let detach: ((code?: number) => void) | undefined;
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let lastHeardAt = 0;
@@ -70,7 +67,7 @@ export function connectToServer(url: string, onNews: (message: NewsMessage) => v
     let pingTimer: ReturnType<typeof setInterval> | undefined;
     const current = (socket = new WebSocket(url));
     const ended = (code?: number, reason?: string): void => {
-      detach();
+      detach!();
       socket = null;
       onStatus('closed');
       const hint = overloadHintMs(code, reason);
@@ -113,16 +110,16 @@ export function connectToServer(url: string, onNews: (message: NewsMessage) => v
     reconnectNow() {
       if (Date.now() < holdUntil) return;
       clearTimeout(reconnectTimer);
-      detach();
+      detach?.();
       connect();
     },
     isSilent: () => !socket || Date.now() - lastHeardAt > SILENCE_LIMIT_MS,
-    isDown: () => !socket || socket.readyState > WebSocket.OPEN,
+    isDown: () => !socket || socket.readyState > 1, // past OPEN: CLOSING or CLOSED
     close() {
       stopped = true;
       clearTimeout(reconnectTimer);
       if (!socket) return;
-      detach(1000);
+      detach!(1000);
       socket = null;
       onStatus('closed');
     },

@@ -30,31 +30,12 @@ export type TabMessage =
 /** The frozen wire form of a TabMessage (see the header). */
 type WireMessage = { t: 'm'; m: NewsMessage } | { t: 's'; s: Status } | { t: 'sync' } | { t: 'wake' };
 
-function toWire(message: TabMessage): WireMessage {
-  switch (message.kind) {
-    case 'server-message':
-      return { t: 'm', m: message.message };
-    case 'status':
-      return { t: 's', s: message.status };
-    default:
-      return { t: message.kind };
-  }
-}
+const toWire = (message: TabMessage): WireMessage =>
+  message.kind === 'server-message' ? { t: 'm', m: message.message } : message.kind === 'status' ? { t: 's', s: message.status } : { t: message.kind };
 
 /** Unknown shapes (a future release's additions) are ignored. */
-function fromWire(wire: WireMessage): TabMessage | null {
-  switch (wire?.t) {
-    case 'm':
-      return { kind: 'server-message', message: wire.m };
-    case 's':
-      return { kind: 'status', status: wire.s };
-    case 'sync':
-    case 'wake':
-      return { kind: wire.t };
-    default:
-      return null;
-  }
-}
+const fromWire = (wire: WireMessage | null): TabMessage | null =>
+  wire?.t === 'm' ? { kind: 'server-message', message: wire.m } : wire?.t === 's' ? { kind: 'status', status: wire.s } : wire?.t === 'sync' || wire?.t === 'wake' ? { kind: wire.t } : null;
 
 export interface TabChannel {
   send(message: TabMessage): void;
