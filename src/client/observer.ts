@@ -9,9 +9,10 @@
  *   another tab, which connects (without Web Locks or BroadcastChannel each tab connects itself);
  * - every tab decides for its own page version (decide.ts), ignores states older in
  *   (epoch, seq) than the last it saw, and emits `update`/`rollback` once per target version;
- * - reconnects use full-jitter backoff 0.5 s → 30 s (within 100 ms after a draining pod's 1001),
- *   and happen at once on `online` and when a tab becomes visible; a socket silent for 90 s
- *   (app-level pings every 30 s) is replaced;
+ * - reconnects back off from the last failure (only a hello resets the backoff), wait at least a
+ *   server's overload hint, are spread over 100 ms after a draining pod's 1001, and happen at
+ *   once on `online` and when a tab becomes visible (server-connection.ts); a socket silent for
+ *   90 s (app-level pings every 30 s) is replaced;
  * - auto-reload (opt-in) only ever reloads a hidden tab, after a random delay, at most once per
  *   target version per tab session (no reload loops when a cache still serves the old page).
  */
