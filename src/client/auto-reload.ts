@@ -10,8 +10,7 @@
 import type { ObserverOptions } from './observer.ts';
 import { isHidden } from './page-wake.ts';
 
-const RELOADED_KEY = 'version-observer:reloaded';
-const DEFAULT_MAX_DELAY_MS = 60_000;
+import { DEFAULT_MAX_DELAY_MS, RELOADED_KEY } from './constants.ts';
 
 export interface AutoReload {
   /** Starts the delayed reload when auto-reload is on, a version is pending and the tab is hidden. */

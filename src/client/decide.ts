@@ -22,6 +22,7 @@
 // Types only: erased from the bundle.
 import type { AppState, Change, Phase, Policy } from '../core/app-state.ts';
 import { backoffStep, type BackoffPolicy } from '../core/backoff.ts';
+import { GOING_AWAY, GOING_AWAY_WINDOW_MS, MAX_HINT_MS, OVERLOADED, OVERLOAD_HINT_MS } from './constants.ts';
 export type { AppState, Change, Phase, Policy };
 
 /** What a state means for a page running `pageVersion`. */
@@ -88,43 +89,55 @@ export function decide(state: AppState, pageVersion: string, policy?: Policy): D
   if (state.phase !== 'converged') return { kind: 'progress' };
   const target = state.version;
   if (target === null) return { kind: 'none' };
-  const effective = policy ?? state.policy ?? 'patch';
   const page = parseVersion(pageVersion);
   const next = parseVersion(target);
-  if (!page || !next) {
-    if (target.trim() === pageVersion.trim()) return { kind: 'current' };
-    if (state.change === 'rollback') return { kind: 'rollback', version: target, change: 'rollback' };
-    return policyAllows('unknown', effective) ? { kind: 'update', version: target, change: 'unknown' } : { kind: 'none' };
-  }
-  const order = compareVersions(next, page);
+  const semver = page && next;
+  // without semver on both sides: equal text is current, a state's own "rollback" is one
+  const order = semver ? compareVersions(next!, page!) : target.trim() === pageVersion.trim() ? 0 : state.change === 'rollback' ? -1 : 1;
   if (order === 0) return { kind: 'current' };
   if (order < 0) return { kind: 'rollback', version: target, change: 'rollback' };
-  const change = changeBetween(page, next);
-  return policyAllows(change, effective) ? { kind: 'update', version: target, change } : { kind: 'none' };
+  const change = semver ? changeBetween(page!, next!) : 'unknown';
+  return policyAllows(change, policy ?? state.policy ?? 'patch') ? { kind: 'update', version: target, change } : { kind: 'none' };
 }
 
 /** The browser's reconnect backoff: full jitter, ceiling 0.5 s doubling to 30 s. */
 export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 'full' };
+/**
+ * After a failure (the last connection closed before its hello): the same ceilings, equal jitter.
+ * Its floor (half the ceiling) bounds how often a refused tab can try, whatever the draws.
+ */
+export const FAILURE_BACKOFF: BackoffPolicy = { ...RECONNECT_BACKOFF, jitter: 'equal' };
 
 /** Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s · 2^attempt)), whole ms; `attempt` 0 is the first retry. */
 export function backoffMs(attempt: number, random: number): number {
   return backoffStep(attempt + 1, RECONNECT_BACKOFF, random);
 }
 
-/** Close code of a server that is going away (a draining pod); its peers are up. */
-export const GOING_AWAY = 1001;
-/** The window the first reconnect after a 1001 is spread over. */
-export const GOING_AWAY_WINDOW_MS = 100;
+export { GOING_AWAY, GOING_AWAY_WINDOW_MS, OVERLOADED, OVERLOAD_HINT_MS, MAX_HINT_MS };
 
 /**
- * Delay before reconnect number `attempt` (0 = the first after a close). A draining pod's 1001
- * is not a failure: the first retry is spread over a short window only, so its clients land on a
- * live pod (and get the news in its hello) within ~100 ms instead of waiting up to 0.5 s. Every
- * other case is full-jitter backoff.
+ * The server's "not before" hint of a close, in ms: the reason's `retry-after=<seconds>` (any
+ * close code), else OVERLOAD_HINT_MS for a 1013, else 0 (no hint).
  */
-export function reconnectDelayMs(attempt: number, random: number, closeCode?: number): number {
-  if (attempt === 0 && closeCode === GOING_AWAY) return random * GOING_AWAY_WINDOW_MS;
-  return backoffMs(attempt, random);
+export function overloadHintMs(closeCode?: number, reason = ''): number {
+  const seconds = /retry-after=(\d+)/i.exec(reason)?.[1];
+  return seconds ? Math.min(+seconds * 1000, MAX_HINT_MS) : closeCode === OVERLOADED ? OVERLOAD_HINT_MS : 0;
+}
+
+/**
+ * Delay before reconnect number `attempt`: 0 is the first after a connection that was healthy
+ * (got its hello), or after the page's first socket; each connection that closes before its
+ * hello is one more. The count grows from the last failure, not from the last open:
+ * - attempt 0: full jitter over [0, 0.5 s); a draining pod's 1001 is not a failure, so that
+ *   retry is spread over 100 ms only: its clients land on a live pod and get the news in its
+ *   hello at once;
+ * - attempt n ≥ 1: equal jitter, uniform in [c/2, c) with c = min(30 s, 0.5 s · 2^n);
+ * - a server hint h (overloadHintMs) adds a wait uniform in [h, 2h) on top of that.
+ */
+export function reconnectDelayMs(attempt: number, random: number, closeCode?: number, reason?: string): number {
+  const hint = overloadHintMs(closeCode, reason);
+  if (attempt === 0 && closeCode === GOING_AWAY && !hint) return random * GOING_AWAY_WINDOW_MS;
+  return hint * (1 + random) + backoffStep(attempt + 1, attempt ? FAILURE_BACKOFF : RECONNECT_BACKOFF, random);
 }
 
 /** The WebSocket URL for a page: explicit `url` (http(s) or ws(s)), else `/version/ws` on the page's origin. */

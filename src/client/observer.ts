@@ -9,9 +9,10 @@
  *   another tab, which connects (without Web Locks or BroadcastChannel each tab connects itself);
  * - every tab decides for its own page version (decide.ts), ignores states older in
  *   (epoch, seq) than the last it saw, and emits `update`/`rollback` once per target version;
- * - reconnects use full-jitter backoff 0.5 s → 30 s (within 100 ms after a draining pod's 1001),
- *   and happen at once on `online` and when a tab becomes visible; a socket silent for 90 s
- *   (app-level pings every 30 s) is replaced;
+ * - reconnects back off from the last failure (only a hello resets the backoff), wait at least a
+ *   server's overload hint, are spread over 100 ms after a draining pod's 1001, and happen at
+ *   once on `online` and when a tab becomes visible (server-connection.ts); a socket silent for
+ *   90 s (app-level pings every 30 s) is replaced;
  * - auto-reload (opt-in) only ever reloads a hidden tab, after a random delay, at most once per
  *   target version per tab session (no reload loops when a cache still serves the old page).
  */
@@ -58,22 +59,27 @@ let latest: VersionObserver | null = null;
 /** The most recently created observer (a `<version-banner>` without one binds to it). */
 export const currentObserver = (): VersionObserver | null => latest;
 
+// The fields are `declare`d and set in the constructor: initialised fields would cost the bundle
+// a defineProperty helper and a call per field (the client targets ES2020).
 export class VersionObserver extends EventTarget {
-  readonly version: string;
-  readonly url: string;
+  declare readonly version: string;
+  declare readonly url: string;
   /** the newest state seen */
-  state: AppState | null = null;
+  declare state: AppState | null;
   /** the pending `update`/`rollback` detail, until the page's version is served again */
-  pending: (UpdateDetail & { kind: 'update' | 'rollback' }) | null = null;
-  status: Status = 'connecting';
+  declare pending: (UpdateDetail & { kind: 'update' | 'rollback' }) | null;
+  declare status: Status;
   /** true in the tab that holds the socket */
-  leader = false;
+  declare leader: boolean;
   /** Stops everything this observer started (socket, timers, listeners, lock). */
-  readonly close: () => void;
+  declare readonly close: () => void;
 
   constructor(options: ObserverOptions) {
     super();
     if (!options || typeof options.version !== 'string' || !options.version) throw new TypeError('createVersionObserver: `version` (the page version) is required');
+    this.state = this.pending = null;
+    this.status = 'connecting';
+    this.leader = false;
     // Internals live in this closure and the modules it wires (they minify well and stay private).
     const version = (this.version = options.version);
     const url = (this.url = socketUrl(location.href, options.url, version));

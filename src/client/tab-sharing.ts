@@ -6,7 +6,8 @@
  *   passes to a waiting tab, which becomes the leader. When the lock cannot be requested at
  *   all, the tab leads by itself (onLeader runs then too);
  * - a tab asks for a `sync` as it joins, so the leader can tell it what it missed;
- * - after close() a lock granted later is given back at once and the channel is closed;
+ * - after close() a lock granted later is given back at once, the channel is closed and send()
+ *   does nothing;
  * - without BroadcastChannel or Web Locks there is nothing to share: joinTabs returns null and
  *   the caller leads alone.
  * - the wire form on the channel never changes: tabs opened before an upgrade of the sidecar (old
@@ -29,31 +30,12 @@ export type TabMessage =
 /** The frozen wire form of a TabMessage (see the header). */
 type WireMessage = { t: 'm'; m: NewsMessage } | { t: 's'; s: Status } | { t: 'sync' } | { t: 'wake' };
 
-function toWire(message: TabMessage): WireMessage {
-  switch (message.kind) {
-    case 'server-message':
-      return { t: 'm', m: message.message };
-    case 'status':
-      return { t: 's', s: message.status };
-    default:
-      return { t: message.kind };
-  }
-}
+const toWire = (message: TabMessage): WireMessage =>
+  message.kind === 'server-message' ? { t: 'm', m: message.message } : message.kind === 'status' ? { t: 's', s: message.status } : { t: message.kind };
 
 /** Unknown shapes (a future release's additions) are ignored. */
-function fromWire(wire: WireMessage): TabMessage | null {
-  switch (wire?.t) {
-    case 'm':
-      return { kind: 'server-message', message: wire.m };
-    case 's':
-      return { kind: 'status', status: wire.s };
-    case 'sync':
-    case 'wake':
-      return { kind: wire.t };
-    default:
-      return null;
-  }
-}
+const fromWire = (wire: WireMessage | null): TabMessage | null =>
+  wire?.t === 'm' ? { kind: 'server-message', message: wire.m } : wire?.t === 's' ? { kind: 'status', status: wire.s } : wire?.t === 'sync' || wire?.t === 'wake' ? { kind: wire.t } : null;
 
 export interface TabChannel {
   send(message: TabMessage): void;
@@ -80,7 +62,8 @@ export function joinTabs(name: string, onMessage: (message: TabMessage) => void,
     })
     .catch(onLeader);
   return {
-    send: (message) => channel.postMessage(toWire(message)),
+    // posting to a closed channel throws; a tab that left has nothing more to say
+    send: (message) => left || channel.postMessage(toWire(message)),
     close() {
       left = true;
       channel.close();

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import semver from 'semver';
 import {
-  backoffMs, reconnectDelayMs, changeBetween, compareVersions, decide, parseVersion, policyAllows, socketUrl, RECONNECT_BACKOFF, type AppState,
+  backoffMs, reconnectDelayMs, changeBetween, compareVersions, decide, parseVersion, policyAllows, socketUrl, RECONNECT_BACKOFF,
+  FAILURE_BACKOFF, OVERLOAD_HINT_MS, MAX_HINT_MS, overloadHintMs, type AppState,
 } from '../../../src/client/decide.ts';
 import { backoffStep } from '../../../src/core/backoff.ts';
 import { compareVersions as coreCompare, mustParseVersion } from '../../../src/core/version.ts';
@@ -122,8 +123,41 @@ test('reconnectDelayMs: the first retry after a 1001 is spread over 100 ms; anyt
     assert.ok(reconnectDelayMs(0, r, 1001) < 100);
     assert.equal(reconnectDelayMs(0, r, 1006), backoffMs(0, r));
     assert.equal(reconnectDelayMs(0, r), backoffMs(0, r));
-    assert.equal(reconnectDelayMs(1, r, 1001), backoffMs(1, r), 'a failing reconnect backs off as usual');
+    assert.equal(reconnectDelayMs(1, r, 1001), backoffStep(2, FAILURE_BACKOFF, r), 'a failing reconnect backs off as usual');
   }
+});
+
+test('reconnectDelayMs after failures: equal jitter, so every draw waits at least half the ceiling', () => {
+  // the floors (random 0) and ceilings (random → 1) of attempts 0..8: the bounds every tab obeys
+  const floors = [0, 500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000];
+  const ceilings = [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000];
+  floors.forEach((floor, attempt) => {
+    assert.equal(reconnectDelayMs(attempt, 0, 1006), floor, `floor of attempt ${attempt}`);
+    assert.equal(reconnectDelayMs(attempt, 0.9999999, 1006), ceilings[attempt]! - 1, `ceiling of attempt ${attempt}`);
+  });
+  fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(1001, 1006, 1008, 1011), (a, r, code) => {
+    const ms = reconnectDelayMs(a, r, code);
+    const ceiling = Math.min(30_000, 500 * 2 ** a);
+    assert.ok(ms >= ceiling / 2 && ms <= ceiling, `${ms} for attempt ${a}`);
+  }));
+});
+
+test('overload: a 1013 waits [5 s, 10 s) more; a `retry-after=<s>` reason sets the hint, capped at 10 min', () => {
+  assert.equal(overloadHintMs(1013, 'VO_WS_AT_CAPACITY'), OVERLOAD_HINT_MS);
+  assert.equal(overloadHintMs(1013, 'VO_WS_AT_CAPACITY retry-after=12'), 12_000);
+  assert.equal(overloadHintMs(1008, 'VO_WS_RATE_LIMITED retry-after=3'), 3_000, 'any close may carry a hint');
+  assert.equal(overloadHintMs(1013, 'retry-after=99999'), MAX_HINT_MS);
+  assert.equal(overloadHintMs(1006, ''), 0);
+  assert.equal(overloadHintMs(1001), 0);
+  assert.equal(reconnectDelayMs(0, 0, 1013), 5_000);
+  assert.equal(reconnectDelayMs(0, 0.5, 1013), 7_500 + 250);
+  assert.equal(reconnectDelayMs(3, 0.5, 1013), 7_500 + 3_000, 'the hint adds to the failure backoff');
+  assert.equal(reconnectDelayMs(0, 0.5, 1001, 'retry-after=2'), 3_000 + 250, 'a 1001 with a hint is not the quick path');
+  fc.assert(fc.property(fc.nat({ max: 50 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 3600 }), (a, r, s) => {
+    const hint = Math.min(s * 1000, MAX_HINT_MS);
+    const ms = reconnectDelayMs(a, r, 1013, `VO_WS_AT_CAPACITY retry-after=${s}`);
+    assert.ok(ms >= hint && ms <= 2 * hint + 30_000, `${ms} for hint ${hint}`);
+  }));
 });
 
 // The client keeps its own version/policy copy (see the top of src/client/decide.ts); these hold

@@ -115,6 +115,7 @@ test('a tab that wakes visible reconnects at once when its socket was silent for
   mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
   observe({ version: '1.0.0', share: false });
   socket().opens();
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: null });
   mock.timers.tick(60_000);
   page.window.dispatchEvent(new Event('online'));
   assert.equal(ScriptedSocket.made.length, 1);
@@ -144,3 +145,15 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setImmediate(r));
   assert.ok(check(), 'condition never held');
 }
+
+test('a leader that closes: status closed at once; its socket\'s late close event posts nothing to the closed channel', async () => {
+  const leader = observe({ version: '1.0.0' });
+  await until(() => leader.observer.leader);
+  const held = socket();
+  held.opens();
+  held.receivesJson({ type: 'hello', podVersion: '1.0.0', state: null });
+  leader.observer.close();
+  assert.equal(leader.observer.status, 'closed');
+  assert.doesNotThrow(() => held.closes(1000), 'nothing may post to the closed BroadcastChannel');
+  assert.deepEqual(leader.events.map(([type, detail]) => [type, (detail as { status: string }).status]), [['status', 'open'], ['status', 'closed']]);
+});

@@ -13,7 +13,7 @@ export class ScriptedSocket {
   closeCalledWith: number | undefined | null = null;
   onopen: (() => void) | null = null;
   onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: ((event: { code: number }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
 
   constructor(url: string) {
     this.url = url;
@@ -29,16 +29,17 @@ export class ScriptedSocket {
   // what the server or the network does
   opens(): void {
     this.readyState = 1;
-    this.onopen!();
+    this.onopen?.();
   }
   receives(data: string): void {
-    this.onmessage!({ data });
+    this.onmessage?.({ data });
   }
   receivesJson(message: unknown): void {
     this.receives(JSON.stringify(message));
   }
-  closes(code: number): void {
+  /** Like a browser, a socket whose handler was removed reports to no one. */
+  closes(code: number, reason = ''): void {
     this.readyState = 3;
-    this.onclose!({ code });
+    this.onclose?.({ code, reason });
   }
 }
