@@ -24,7 +24,8 @@
 import http from 'node:http';
 import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
-import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type Order, type PodPush } from '../core/push-policy.ts';
+import { isOlder, orderOf, type Order } from '../core/order.ts';
+import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
 
 export interface PusherOptions {
   port: number;
@@ -131,7 +132,7 @@ export class Pusher {
     }
     const entry = this.#entry(app);
     entry.state = state;
-    entry.order = { epoch: state.epoch, seq: state.seq };
+    entry.order = orderOf(state);
     entry.body = null;
     entry.waiting = onAllAcked && this.#running ? { order: entry.order, remaining: new Set(entry.targets), onAll: onAllAcked } : null;
     if (entry.waiting && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
@@ -272,7 +273,7 @@ export class Pusher {
         if (outcome === 'failed') this.#o.log?.debug({ app: t.app, pod: t.podName, status, error, failures: t.push.failures }, 'push failed');
         const entry = this.#apps.get(t.app);
         const w = entry?.waiting;
-        if (w && outcome !== 'failed' && t.push.acked && (t.push.acked.epoch > w.order.epoch || (t.push.acked.epoch === w.order.epoch && t.push.acked.seq >= w.order.seq))) {
+        if (w && outcome !== 'failed' && t.push.acked !== null && !isOlder(t.push.acked, w.order)) {
           if (w.remaining.delete(t.key) && w.remaining.size === 0) this.#fireWaiting(entry);
         }
         this.#kick(t);

@@ -81,7 +81,3 @@ function fail(field: string, expected: string): ValidationResult {
   return { ok: false, error: `state.${field} must be ${expected}` };
 }
 
-/** Orders states by (epoch, seq): > 0 when a is newer than b. */
-export function compareOrder(a: Pick<AppState, 'epoch' | 'seq'>, b: Pick<AppState, 'epoch' | 'seq'>): number {
-  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.seq - b.seq;
-}

@@ -14,12 +14,7 @@
  * - Nothing here reads a clock (`now` is an argument) or schedules anything.
  */
 import type { PodView } from './evaluate.ts';
-
-/** A state's position: compare with compareOrder from app-state.ts. */
-export interface Order {
-  epoch: number;
-  seq: number;
-}
+import { isNewer, orderOf, type Order } from './order.ts';
 
 export interface BackoffConfig {
   /** First retry's upper bound, ms. Default 250. */
@@ -52,15 +47,9 @@ export type Step =
   | { kind: 'wait'; delayMs: number } // backing off
   | { kind: 'send'; order: Order }; // start a push of the current state now
 
-/** Orders (epoch, seq): > 0 when a is newer. null is older than anything. */
-export function compareOrders(a: Order | null, b: Order | null): number {
-  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
-  return a.epoch !== b.epoch ? Math.sign(a.epoch - b.epoch) : Math.sign(a.seq - b.seq);
-}
-
 /** True when a pod that acknowledged `acked` still needs `current`. */
 export function needsPush(acked: Order | null | undefined, current: Order | null): boolean {
-  return current !== null && compareOrders(current, acked ?? null) > 0;
+  return current !== null && isNewer(current, acked ?? null);
 }
 
 /** What to do next for one pod given the app's current state order. */
@@ -68,12 +57,12 @@ export function nextStep(pod: PodPush, current: Order | null, now: number): Step
   if (pod.inFlight !== null) return { kind: 'busy' };
   if (!needsPush(pod.acked, current)) return { kind: 'idle' };
   if (now < pod.retryAtMs) return { kind: 'wait', delayMs: pod.retryAtMs - now };
-  return { kind: 'send', order: { epoch: (current as Order).epoch, seq: (current as Order).seq } };
+  return { kind: 'send', order: orderOf(current as Order) };
 }
 
 /** The pod after a push of `order` started. */
 export function started(pod: PodPush, order: Order): PodPush {
-  return { ...pod, inFlight: { epoch: order.epoch, seq: order.seq } };
+  return { ...pod, inFlight: orderOf(order) };
 }
 
 /** Maps the sidecar's HTTP answer (null = no answer: network error or timeout) to an outcome. */
@@ -90,7 +79,7 @@ export function finished(pod: PodPush, outcome: PushOutcome, now: number, random
     const failures = pod.failures + 1;
     return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffDelayMs(failures, random, config) };
   }
-  const acked = compareOrders(sent, pod.acked) > 0 ? sent : pod.acked;
+  const acked = isNewer(sent, pod.acked) ? sent : pod.acked;
   return { acked, inFlight: null, failures: 0, retryAtMs: 0 };
 }
 
