@@ -6,8 +6,10 @@
  * - Slim objects: the list function and the watch both convert objects with `slim` before the
  *   ListWatch store sees them, so the store only ever holds the few fields we read.
  * - Restart after failure: ListWatch stops for good when a list or watch fails with anything
- *   but 410/timeout (it fires `error` and returns). We restart it with jittered exponential
- *   backoff (`restartBaseMs` → `restartMaxMs`), reset after a successful list or any event.
+ *   but 410/timeout (it fires `error` and returns). We restart it with exponential backoff,
+ *   equal jitter (core backoffStep: a herd of watches after an apiserver restart never lines up,
+ *   yet the delay still grows; `restartBaseMs` → `restartMaxMs`), reset after a successful list
+ *   or any event.
  * - Watchdog: when no event (bookmarks included; we ask for them) arrived for `silenceMs`, the
  *   open watch is ended as if the server had answered 410 Gone, which makes ListWatch relist;
  *   the relist diff emits the deletes that were missed.
@@ -18,7 +20,7 @@
  * Event callbacks receive slim objects; `delete` may carry the last cached object (relist).
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { jittered } from './backoff.ts';
+import { backoffStep } from '../core/backoff.ts';
 
 export type ListPage = { items: unknown[]; metadata?: { resourceVersion?: string; _continue?: string } };
 
@@ -168,7 +170,7 @@ export class Informer<T extends KubernetesObject> {
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.#failures++;
-    const delay = jittered(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000 });
+    const delay = backoffStep(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000, jitter: 'equal' }, Math.random());
     this.#opts.onRestart?.('error', err, delay);
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {

@@ -5,8 +5,9 @@
  * - A key is processed by one worker at a time: adding a key while it is being processed marks
  *   it dirty, and it is queued again when `done` is called (no event is lost, none runs twice
  *   concurrently).
- * - Rate-limited retries: `addRateLimited` waits a per-item exponential delay
- *   (`baseMs` × 2^(n-1), capped at `maxMs`) that grows with the item's failures until `forget`.
+ * - Rate-limited retries: `addRateLimited` waits a per-item exponential delay without jitter
+ *   (core backoffStep, 'none': `baseMs` × 2^(n-1), capped at `maxMs`; client-go's
+ *   ItemExponentialFailureRateLimiter) that grows with the item's failures until `forget`.
  * - `addAfter` delays an add; several delayed adds of one key keep the earliest.
  * - The request is just the key: it "does not contain information about any specific event"
  *   (controller-runtime); handlers re-read the cache.
@@ -14,7 +15,7 @@
  * `runWorker` drives a handler: success → forget (and optional requeue-after); a thrown
  * TerminalError → counted and forgotten, never retried; any other error → rate-limited retry.
  */
-import { exponential } from './backoff.ts';
+import { backoffStep } from '../core/backoff.ts';
 
 /** An error that retrying cannot fix: counted, logged, never retried. */
 export class TerminalError extends Error {
@@ -82,7 +83,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const n = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, n);
-    this.addAfter(key, exponential(n, { baseMs: this.#baseMs, maxMs: this.#maxMs }));
+    this.addAfter(key, backoffStep(n, { baseMs: this.#baseMs, maxMs: this.#maxMs, jitter: 'none' }, 0));
   }
 
   forget(key: string): void {

@@ -9,19 +9,17 @@
  * - A pod is done when its acknowledged (epoch, seq) is at least the current one. A 409 (stale)
  *   counts as acknowledged: the sidecar already holds that state or a newer one, and resending
  *   cannot help.
- * - Failures back off with full jitter: delay = random × min(maxMs, baseMs × 2^(failures-1)),
- *   `random` in [0, 1) injected; a success resets the failure count.
+ * - Failures back off with full jitter (core backoffStep, 'full': delay = random ×
+ *   min(maxMs, baseMs × 2^(failures-1)), spreading the pods of an app the most), `random` in
+ *   [0, 1) injected; a success resets the failure count.
  * - Nothing here reads a clock (`now` is an argument) or schedules anything.
  */
+import { backoffStep, type BackoffPolicy } from './backoff.ts';
 import type { PodView } from './evaluate.ts';
 import { isNewer, orderOf, type Order } from './order.ts';
 
-export interface BackoffConfig {
-  /** First retry's upper bound, ms. Default 250. */
-  baseMs: number;
-  /** Cap of the upper bound, ms. Default 30000. */
-  maxMs: number;
-}
+/** The pusher's retry bounds (first retry's upper bound, default 250 ms; cap, default 30 s); the jitter is always full. */
+export type BackoffConfig = Pick<BackoffPolicy, 'baseMs' | 'maxMs'>;
 
 export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 250, maxMs: 30_000 });
 
@@ -77,18 +75,10 @@ export function finished(pod: PodPush, outcome: PushOutcome, now: number, random
   const sent = pod.inFlight;
   if (outcome === 'failed') {
     const failures = pod.failures + 1;
-    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffDelayMs(failures, random, config) };
+    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffStep(failures, { ...config, jitter: 'full' }, random) };
   }
   const acked = isNewer(sent, pod.acked) ? sent : pod.acked;
   return { acked, inFlight: null, failures: 0, retryAtMs: 0 };
-}
-
-/** Full-jitter exponential backoff after `failures` (>= 1) consecutive failures. */
-export function backoffDelayMs(failures: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): number {
-  const exp = Math.min(Math.max(failures, 1) - 1, 52);
-  const ceiling = Math.min(config.maxMs, config.baseMs * 2 ** exp);
-  const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0;
-  return Math.floor(r * ceiling);
 }
 
 /**

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  IDLE_POD, backoffDelayMs, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, podsNeedingPush, started,
+  IDLE_POD, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, podsNeedingPush, started,
   type PodPush,
 } from '../../../src/core/push-policy.ts';
+import { backoffCeilingMs, backoffStep } from '../../../src/core/backoff.ts';
 import { compareOrder, type Order } from '../../../src/core/order.ts';
 
 const o = (epoch: number, seq: number): Order => ({ epoch, seq });
@@ -49,16 +50,14 @@ test('failures back off with full jitter; a success resets; 409 counts as acknow
   assert.deepEqual(back.acked, o(1, 2));
 });
 
-test('backoffDelayMs: full jitter within an exponentially growing, capped ceiling', () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, 0.999999, cfg)), [99, 199, 399, 799, 999, 999]);
-  assert.equal(backoffDelayMs(3, 0, cfg), 0);
-  assert.equal(backoffDelayMs(1e9, 0.5, cfg), 500);
-  assert.equal(backoffDelayMs(0, 0.5, cfg), 50);
-  assert.equal(backoffDelayMs(2, Number.NaN, cfg), 0);
+test('a failure waits a full-jitter step of core backoffStep, growing with failures and capped', () => {
+  assert.deepEqual(finished(started(IDLE_POD, o(1, 1)), 'failed', 0, 0.999999).retryAtMs, 249, 'default: 250 ms first ceiling');
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 2000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
-      const d = backoffDelayMs(n, r, cfg);
-      assert.ok(Number.isInteger(d) && d >= 0 && d <= Math.min(cfg.maxMs, cfg.baseMs * 2 ** (n - 1)));
+    fc.property(fc.integer({ min: 0, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.nat({ max: 1e9 }), (prior, r, now) => {
+      const pod = finished(started({ ...IDLE_POD, failures: prior }, o(1, 1)), 'failed', now, r, cfg);
+      assert.equal(pod.failures, prior + 1);
+      assert.equal(pod.retryAtMs - now, backoffStep(prior + 1, { ...cfg, jitter: 'full' }, r));
+      assert.ok(pod.retryAtMs - now <= backoffCeilingMs(prior + 1, cfg));
     }),
   );
 });
