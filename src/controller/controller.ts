@@ -19,6 +19,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppState, Phase } from '../core/app-state.ts';
 import { evaluate, type InvalidPod, type SettleCandidate } from '../core/evaluate.ts';
 import { signState, type SigningKey } from '../core/signature.ts';
+import { realClock, type Clock } from '../platform/clock.ts';
 import { APP_LABEL, type ControllerConfig } from './config.ts';
 import { EventRecorder, type Regarding } from './events.ts';
 import { AppIndex } from './index-by-app.ts';
@@ -34,6 +35,8 @@ export interface ControllerDeps {
   key: SigningKey;
   metrics: ControllerMetrics;
   log: FastifyBaseLogger;
+  /** Every timer and time read of the controller (queue, pusher, informers, Events). Default: the real clock. */
+  clock?: Clock;
 }
 
 interface AppRecord {
@@ -45,8 +48,9 @@ export class Controller {
   readonly #c: ControllerConfig;
   readonly #log: FastifyBaseLogger;
   readonly #m: ControllerMetrics;
+  readonly #clock: Clock;
   readonly #index = new AppIndex();
-  readonly #queue = new WorkQueue();
+  readonly #queue: WorkQueue;
   readonly #records = new Map<string, AppRecord>();
   readonly #pusher: Pusher;
   readonly #events: EventRecorder;
@@ -61,6 +65,8 @@ export class Controller {
     this.#c = d.config;
     this.#log = d.log;
     this.#m = d.metrics;
+    this.#clock = d.clock ?? realClock;
+    this.#queue = new WorkQueue({ clock: this.#clock });
     const key = d.key;
     this.#pusher = new Pusher({
       port: d.config.pushPort,
@@ -69,6 +75,7 @@ export class Controller {
       resyncMs: d.config.resyncMs,
       sign: (s) => signState(s, key),
       log: d.log,
+      clock: this.#clock,
       onResult: ({ status, error, seconds }) => {
         const result = status === 204 || status === 200 ? 'applied' : status === 409 ? 'stale' : 'failed';
         this.#m.pushDuration.observe({ result }, seconds);
@@ -81,6 +88,7 @@ export class Controller {
       instance: d.config.identity,
       dedupMs: d.config.eventDedupMs,
       log: d.log,
+      clock: this.#clock,
       onOutcome: (reason, outcome) => this.#m.events.inc({ reason, outcome }),
     });
     for (const p of ['converged', 'progressing', 'degraded'] as const) this.#m.apps.set({ phase: p }, 0);
@@ -194,6 +202,7 @@ export class Controller {
         slim: (raw) => slimPod(raw, this.#c.versionLabel),
         silenceMs,
         onRestart: onRestart('pods'),
+        clock: this.#clock,
       });
       podInformer.on('add', (p) => this.#onPod(p));
       podInformer.on('update', (p) => this.#onPod(p));
@@ -210,6 +219,7 @@ export class Controller {
         slim: slimDeployment,
         silenceMs,
         onRestart: onRestart('deployments'),
+        clock: this.#clock,
       });
       deployInformer.on('add', (d) => this.#onDeployment(d));
       deployInformer.on('update', (d) => this.#onDeployment(d));
@@ -221,7 +231,7 @@ export class Controller {
   }
 
   #onPod(pod: SlimPod): void {
-    const change = this.#index.upsertPod(pod, Date.now());
+    const change = this.#index.upsertPod(pod, this.#clock.now());
     if (change.after) this.#pusher.upsertPod(`${pod.metadata.namespace}/${pod.app}`, pod.view);
     else this.#pusher.removePod(pod.view);
     const b = change.before?.view;
@@ -256,7 +266,7 @@ export class Controller {
       this.#m.reconciles.inc({ result: 'ok' });
       return;
     }
-    const now = Date.now();
+    const now = this.#clock.now();
     const ev = evaluate({
       app,
       pods: pods.map((p) => p.view),
@@ -292,7 +302,7 @@ export class Controller {
         if (announce) {
           this.#m.announcements.inc({ change: state.change });
           const readyAt = this.#index.lastReadyObservedAt(app);
-          if (readyAt !== undefined) onAllAcked = () => this.#m.announceLatency.observe((Date.now() - readyAt) / 1000);
+          if (readyAt !== undefined) onAllAcked = () => this.#m.announceLatency.observe((this.#clock.now() - readyAt) / 1000);
         }
         this.#pusher.setState(app, state, onAllAcked);
         this.#recordTransitionEvents(previous, state, announce, deployments);

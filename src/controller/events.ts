@@ -14,6 +14,7 @@
  * Memory: entries older than `dedupMs` are pruned, so state is O(Events in the window).
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import { realClock, type Clock } from '../platform/clock.ts';
 
 export interface Regarding {
   apiVersion: string;
@@ -38,8 +39,8 @@ export interface EventRecorderOptions {
   refillMs?: number;
   onOutcome?: (reason: string, outcome: EventOutcome) => void;
   log?: { warn(o: object, msg: string): void };
-  /** Clock, injectable for tests. */
-  now?: () => number;
+  /** Dedup windows, token refills and Event names. Default: the real clock. */
+  clock?: Clock;
 }
 
 interface Seen {
@@ -54,18 +55,20 @@ interface Seen {
 
 export class EventRecorder {
   readonly #o: Required<Omit<EventRecorderOptions, 'onOutcome' | 'log'>> & Pick<EventRecorderOptions, 'onOutcome' | 'log'>;
+  readonly #clock: Clock;
   readonly #api: EventsV1Api;
   readonly #seen = new Map<string, Seen>();
   readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
   #lastPrune = 0;
 
   constructor(o: EventRecorderOptions) {
-    this.#o = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, now: Date.now, ...o };
+    this.#o = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, clock: realClock, ...o };
+    this.#clock = this.#o.clock;
     this.#api = o.kubeConfig.makeApiClient(EventsV1Api);
   }
 
   record(regarding: Regarding, type: EventType, reason: string, note: string, action: string): void {
-    const now = this.#o.now();
+    const now = this.#clock.now();
     this.#prune(now);
     const key = `${regarding.uid}\u0000${reason}\u0000${note}`;
     const seen = this.#seen.get(key);
@@ -79,7 +82,7 @@ export class EventRecorder {
       return;
     }
     if (!this.#take(regarding.uid, now)) return this.#outcome(reason, 'rate_limited');
-    const name = `${regarding.name}.${(BigInt(now) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
+    const name = `${regarding.name}.${(BigInt(now) * 1_000_000n + BigInt(Math.floor(this.#clock.random() * 1e6))).toString(16)}`;
     const entry: Seen = { name, namespace: regarding.namespace, firstMs: now, count: 1, lastPatchMs: now, pending: null };
     this.#seen.set(key, entry);
     entry.pending = this.#api

@@ -21,6 +21,7 @@
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { backoffStep } from '../core/backoff.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 
 export type ListPage = { items: unknown[]; metadata?: { resourceVersion?: string; _continue?: string } };
 
@@ -40,6 +41,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   restartMaxMs?: number;
   /** Called when the informer restarts a failed list/watch or the watchdog relists. */
   onRestart?: (reason: 'error' | 'watchdog', err?: unknown, delayMs?: number) => void;
+  /** Restart backoff, watchdog and watch timeouts. Default: the real clock. */
+  clock?: Clock;
 }
 
 type Callback<T> = (obj: T) => void;
@@ -51,10 +54,11 @@ export class Informer<T extends KubernetesObject> {
   readonly resource: string;
   readonly #opts: InformerOptions<T>;
   readonly #lw: ListWatch<T>;
+  readonly #clock: Clock;
   #stopped = true;
   #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
+  #restartTimer: Timer | undefined;
+  #watchdog: Timer | undefined;
   #lastActivity = 0;
   #listedSinceWatch = false;
   #synced = false;
@@ -65,6 +69,7 @@ export class Informer<T extends KubernetesObject> {
   constructor(opts: InformerOptions<T>) {
     this.resource = opts.resource;
     this.#opts = opts;
+    this.#clock = opts.clock ?? realClock;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       const items: T[] = [];
       let cont: string | undefined;
@@ -79,7 +84,10 @@ export class Informer<T extends KubernetesObject> {
       this.#activity();
       return { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion } };
     };
-    this.#lw = new ListWatch<T>(opts.path, new SlimWatch(opts.kubeConfig, this), listFn, false, opts.labelSelector);
+    // ListWatch's own reconnect delay (1 s → 30 s between watches) sleeps on our clock too.
+    this.#lw = new ListWatch<T>(opts.path, new SlimWatch(opts.kubeConfig, this), listFn, false, opts.labelSelector, undefined, {
+      delayFn: (ms) => this.#clock.sleep(ms),
+    });
     this.#lw.on('error', (err) => this.#onError(err));
   }
 
@@ -106,18 +114,14 @@ export class Informer<T extends KubernetesObject> {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#activity();
-    if (this.#opts.silenceMs > 0) {
-      const every = Math.max(250, Math.min(this.#opts.silenceMs / 4, 30_000));
-      this.#watchdog = setInterval(() => this.#checkSilence(), every);
-      this.#watchdog.unref();
-    }
+    this.#scheduleWatchdog();
     void this.#lw.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#restartTimer);
-    clearInterval(this.#watchdog);
+    this.#restartTimer?.cancel();
+    this.#watchdog?.cancel();
     await this.#lw.stop();
   }
 
@@ -153,15 +157,31 @@ export class Informer<T extends KubernetesObject> {
     return this.#opts.slim(raw);
   }
 
+  /** A uniform draw in [0, 1) from the informer's clock (the watch's randomized timeout). */
+  _random(): number {
+    return this.#clock.random();
+  }
+
   // ---
 
   #activity(): void {
-    this.#lastActivity = Date.now();
+    this.#lastActivity = this.#clock.now();
+  }
+
+  /** Checks for silence every silenceMs/4 (0.25 s..30 s) while started. */
+  #scheduleWatchdog(): void {
+    if (this.#opts.silenceMs <= 0) return;
+    const every = Math.max(250, Math.min(this.#opts.silenceMs / 4, 30_000));
+    this.#watchdog = startTimer(this.#clock, every, () => {
+      if (this.#stopped) return;
+      this.#checkSilence();
+      this.#scheduleWatchdog();
+    });
   }
 
   #checkSilence(): void {
     if (this.#stopped || !this.#relistOpenWatch) return;
-    if (Date.now() - this.#lastActivity < this.#opts.silenceMs) return;
+    if (this.#clock.now() - this.#lastActivity < this.#opts.silenceMs) return;
     this.#activity();
     this.#opts.onRestart?.('watchdog');
     this.#relistOpenWatch();
@@ -170,13 +190,12 @@ export class Informer<T extends KubernetesObject> {
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.#failures++;
-    const delay = backoffStep(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000, jitter: 'equal' }, Math.random());
+    const delay = backoffStep(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000, jitter: 'equal' }, this.#clock.random());
     this.#opts.onRestart?.('error', err, delay);
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => {
+    this.#restartTimer?.cancel();
+    this.#restartTimer = startTimer(this.#clock, delay, () => {
       if (!this.#stopped) void this.#lw.start();
-    }, delay);
-    this.#restartTimer.unref();
+    });
   }
 }
 
@@ -211,7 +230,7 @@ class SlimWatch<T extends KubernetesObject> extends Watch {
       finish(GONE);
       controller?.abort();
     });
-    const query = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) };
+    const query = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(informer._random() * 300) };
     const onEvent = (phase: string, obj: any, raw?: any) => {
       if (finished) return;
       informer._event();

@@ -26,6 +26,7 @@ import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
 import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 
 export interface PusherOptions {
   port: number;
@@ -38,6 +39,8 @@ export interface PusherOptions {
   /** Called after every push attempt. status null = no HTTP answer. */
   onResult?: (r: { app: string; pod: string; status: number | null; error: string | null; seconds: number }) => void;
   log?: { debug(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** Backoff, retry and resync time. Default: the real clock. */
+  clock?: Clock;
 }
 
 interface AppEntry {
@@ -57,7 +60,7 @@ interface Target {
   /** the pod's Ready condition as last seen */
   ready: boolean;
   push: PodPush;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   queued: boolean;
   request: http.ClientRequest | undefined;
 }
@@ -71,11 +74,13 @@ export class Pusher {
   #queue: Target[] = [];
   #active = 0;
   #running = false;
-  #resync: NodeJS.Timeout | undefined;
+  #resync: Timer | undefined;
+  readonly #clock: Clock;
   readonly #agent: http.Agent;
 
   constructor(o: PusherOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? realClock;
     this.#agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000, scheduling: 'lifo' });
   }
 
@@ -90,20 +95,18 @@ export class Pusher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    if (this.#o.resyncMs > 0) {
-      this.#resync = setInterval(() => this.resync(), this.#o.resyncMs);
-      this.#resync.unref();
-    }
+    this.#scheduleResync();
     for (const t of this.#targets.values()) this.#kick(t);
   }
 
   stop(): void {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#resync);
+    this.#resync?.cancel();
+    this.#resync = undefined;
     this.#queue = [];
     for (const t of this.#targets.values()) {
-      clearTimeout(t.timer);
+      t.timer?.cancel();
       t.timer = undefined;
       t.queued = false;
       t.request?.destroy(new Error('pusher stopped'));
@@ -155,7 +158,7 @@ export class Pusher {
       known.ready = pod.ready;
       if (becameReady && known.timer !== undefined) {
         // backing off after refused pushes: the sidecar answers now, retry at once
-        clearTimeout(known.timer);
+        known.timer.cancel();
         known.timer = undefined;
         known.push = { ...known.push, retryAtMs: 0 };
         this.#kick(known);
@@ -188,6 +191,17 @@ export class Pusher {
     return [...(this.#apps.get(app)?.targets ?? [])];
   }
 
+  /** Every `resyncMs` while running (re-armed after each round, so stop() ends it). */
+  #scheduleResync(): void {
+    if (this.#o.resyncMs <= 0) return;
+    this.#resync = startTimer(this.#clock, this.#o.resyncMs, () => {
+      this.#resync = undefined;
+      if (!this.#running) return;
+      this.resync();
+      this.#scheduleResync();
+    });
+  }
+
   #entry(app: string): AppEntry {
     let e = this.#apps.get(app);
     if (!e) this.#apps.set(app, (e = { state: null, order: null, body: null, targets: new Set(), waiting: null }));
@@ -199,7 +213,7 @@ export class Pusher {
     this.#byPod.delete(podId);
     if (!t) return;
     this.#targets.delete(key);
-    clearTimeout(t.timer);
+    t.timer?.cancel();
     t.request?.destroy(new Error('pod gone'));
     t.request = undefined;
     const entry = this.#apps.get(t.app);
@@ -219,7 +233,7 @@ export class Pusher {
   #kick(t: Target): void {
     if (!this.#running || t.queued || t.timer !== undefined) return;
     const entry = this.#apps.get(t.app);
-    const step = nextStep(t.push, entry?.order ?? null, Date.now());
+    const step = nextStep(t.push, entry?.order ?? null, this.#clock.now());
     switch (step.kind) {
       case 'send':
         t.queued = true;
@@ -227,11 +241,10 @@ export class Pusher {
         this.#pump();
         return;
       case 'wait':
-        t.timer = setTimeout(() => {
+        t.timer = startTimer(this.#clock, step.delayMs, () => {
           t.timer = undefined;
           this.#kick(t);
-        }, step.delayMs);
-        t.timer.unref();
+        });
         return;
       case 'idle':
       case 'busy':
@@ -245,7 +258,7 @@ export class Pusher {
       t.queued = false;
       if (this.#targets.get(t.key) !== t) continue;
       const entry = this.#apps.get(t.app);
-      const step = nextStep(t.push, entry?.order ?? null, Date.now());
+      const step = nextStep(t.push, entry?.order ?? null, this.#clock.now());
       if (step.kind !== 'send' || !entry?.state) {
         this.#kick(t);
         continue;
@@ -269,7 +282,7 @@ export class Pusher {
       this.#o.onResult?.({ app: t.app, pod: t.podName, status, error, seconds });
       if (this.#targets.get(t.key) === t && this.#running) {
         const outcome = outcomeOf(status);
-        t.push = finished(t.push, outcome, Date.now(), Math.random(), this.#o.backoff);
+        t.push = finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#o.backoff);
         if (outcome === 'failed') this.#o.log?.debug({ app: t.app, pod: t.podName, status, error, failures: t.push.failures }, 'push failed');
         const entry = this.#apps.get(t.app);
         const w = entry?.waiting;

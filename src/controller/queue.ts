@@ -16,6 +16,7 @@
  * TerminalError → counted and forgotten, never retried; any other error → rate-limited retry.
  */
 import { backoffStep } from '../core/backoff.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 
 /** An error that retrying cannot fix: counted, logged, never retried. */
 export class TerminalError extends Error {
@@ -30,6 +31,8 @@ export interface QueueOptions {
   baseMs?: number;
   /** Retry delay cap, ms. Default 5 min. */
   maxMs?: number;
+  /** Default: the real clock. */
+  clock?: Clock;
 }
 
 export interface HandlerResult {
@@ -40,18 +43,20 @@ export interface HandlerResult {
 export class WorkQueue {
   readonly #baseMs: number;
   readonly #maxMs: number;
+  readonly #clock: Clock;
   #items: string[] = [];
   #head = 0;
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #delayed = new Map<string, { at: number; timer: Timer }>();
   #waiters: Array<(key: string | undefined) => void> = [];
   #shutdown = false;
 
   constructor(opts: QueueOptions = {}) {
     this.#baseMs = opts.baseMs ?? 50;
     this.#maxMs = opts.maxMs ?? 5 * 60_000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   get length(): number {
@@ -68,15 +73,14 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.#shutdown) return;
     if (ms <= 0) return this.add(key);
-    const at = Date.now() + ms;
+    const at = this.#clock.now() + ms;
     const existing = this.#delayed.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    existing?.timer.cancel();
+    const timer = startTimer(this.#clock, ms, () => {
       this.#delayed.delete(key);
       this.add(key);
-    }, ms);
-    timer.unref();
+    });
     this.#delayed.set(key, { at, timer });
   }
 
@@ -109,7 +113,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.#shutdown = true;
-    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
     const waiters = this.#waiters;
     this.#waiters = [];

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Pusher } from '../../../src/controller/pusher.ts';
 import { generateSigningKey, signState } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
+import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 const key = generateSigningKey();
@@ -59,21 +60,35 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   }
 });
 
-test('retries a failing pod with backoff until it answers; global concurrency is bounded', async () => {
-  const pusher = new Pusher({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key) });
-  const failures: Array<string | null> = [];
-  let maxInFlight = 0;
+test('retries a failing pod with full-jitter backoff on the clock until it answers; global concurrency is bounded', async () => {
+  // FakeClock.random() is 0.5: each retry waits half its ceiling (20, 40, 80, 100, 100 ms).
+  const clock = new FakeClock();
+  const failedAt: number[] = [];
+  const errors: Array<string | null> = [];
   const p2 = new Pusher({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key),
-    onResult: (r) => { failures.push(r.error); },
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key), clock,
+    onResult: (r) => {
+      errors.push(r.error);
+      failedAt.push(clock.now());
+    },
   });
+  const pusher = new Pusher({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, sign: (s) => signState(s, key), clock: new FakeClock() });
+  let maxInFlight = 0;
   try {
     p2.start();
     p2.upsertPod('ns/shop', pod('late', '127.0.0.31'));
     p2.setState('ns/shop', state(1));
-    await until(() => failures.length >= 2);
-    assert.equal(failures[0], 'refused');
+    await until(() => errors.length === 1);
+    assert.equal(errors[0], 'refused');
+    for (const [i, wait] of [10, 20, 40, 50, 50].entries()) {
+      await clock.advance(wait - 1);
+      assert.deepEqual([p2.inFlight, errors.length], [0, i + 1], `nothing sent before ${wait} ms`);
+      await clock.advance(1);
+      await until(() => errors.length === i + 2);
+      assert.equal(failedAt[i + 1]! - failedAt[i]!, wait, `retry ${i + 1} after ${wait} ms`);
+    }
     const r = await startReceiver({ host: '127.0.0.31', port, publicKeys: [key.publicKeyBase64] });
+    await clock.advance(50);
     await until(() => r.held()?.seq === 1);
     await r.close();
     // concurrency bound across many pods (no receivers: all refused quickly)
@@ -89,12 +104,14 @@ test('retries a failing pod with backoff until it answers; global concurrency is
     pusher.close();
     p2.close();
   }
+  assert.equal(clock.pending(), 0, 'close() cancels the backoff timers');
 });
 
 test('a pod backing off after refused pushes is retried at once when it turns Ready', async () => {
+  const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = new Pusher({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key),
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
     onResult: (r) => void errors.push(r.error),
   });
   let r: Receiver | undefined;
@@ -108,14 +125,40 @@ test('a pod backing off after refused pushes is retried at once when it turns Re
     r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
     pusher.setState('ns/shop', state(2)); // the announcement: coalesced into the pending retry
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false }); // no change: still waits
-    await new Promise((res) => setTimeout(res, 50));
-    assert.equal(r.received.length, 0, 'still backing off while not Ready');
-    const t0 = Date.now();
+    await settle();
+    assert.equal(pusher.inFlight, 0, 'still backing off while not Ready');
+    assert.equal(r.received.length, 0);
+    const t0 = clock.now();
     pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the sidecar answers its probe
     await until(() => r!.held()?.seq === 2, 2000);
-    assert.ok(Date.now() - t0 < 1000, `delivered ${Date.now() - t0} ms after Ready`);
+    assert.equal(clock.now(), t0, 'delivered without waiting out any backoff');
   } finally {
     pusher.close();
     await r?.close();
+  }
+});
+
+test('every resyncMs each target is re-sent its current state (409 = still held)', async () => {
+  const clock = new FakeClock();
+  const r = await startReceiver({ host: '127.0.0.51', port, publicKeys: [key.publicKeyBase64] });
+  const pusher = new Pusher({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, sign: (s) => signState(s, key), clock });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', pod('a', '127.0.0.51'));
+    pusher.setState('ns/shop', state(1));
+    await until(() => r.received.length === 1 && pusher.inFlight === 0);
+    await clock.advance(59_999);
+    assert.equal(pusher.inFlight, 0, 'acknowledged: nothing to send before the resync');
+    await clock.advance(1);
+    await until(() => r.received.length === 2);
+    assert.equal(r.received[1]!.status, 409);
+    await until(() => pusher.inFlight === 0);
+    await clock.advance(60_000);
+    await until(() => r.received.length === 3);
+    pusher.stop();
+    assert.equal(clock.pending(), 0, 'stop() ends the resync');
+  } finally {
+    pusher.close();
+    await r.close();
   }
 });
