@@ -15,11 +15,11 @@
  *   resyncs and no-op pod updates produce no push, no Event, no seq.
  */
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { FastifyBaseLogger } from 'fastify';
 import type { AppState, Phase } from '../core/app-state.ts';
 import { evaluate, type InvalidPod, type SettleCandidate } from '../core/evaluate.ts';
 import { signState, type SigningKey } from '../core/signature.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
 import { APP_LABEL, type ControllerConfig } from './config.ts';
 import { EventRecorder, type Regarding } from './events.ts';
 import { AppIndex } from './index-by-app.ts';
@@ -34,7 +34,7 @@ export interface ControllerDeps {
   kubeConfig: KubeConfig;
   key: SigningKey;
   metrics: ControllerMetrics;
-  log: FastifyBaseLogger;
+  log: Logger;
   /** Every timer and time read of the controller (queue, pusher, informers, Events). Default: the real clock. */
   clock?: Clock;
 }
@@ -46,7 +46,7 @@ interface AppRecord {
 
 export class Controller {
   readonly #c: ControllerConfig;
-  readonly #log: FastifyBaseLogger;
+  readonly #log: Logger;
   readonly #m: ControllerMetrics;
   readonly #clock: Clock;
   readonly #index = new AppIndex();

@@ -15,6 +15,7 @@
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import { realClock, type Clock } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
 
 export interface Regarding {
   apiVersion: string;
@@ -38,7 +39,7 @@ export interface EventRecorderOptions {
   burst?: number;
   refillMs?: number;
   onOutcome?: (reason: string, outcome: EventOutcome) => void;
-  log?: { warn(o: object, msg: string): void };
+  log?: Logger;
   /** Dedup windows, token refills and Event names. Default: the real clock. */
   clock?: Clock;
 }

@@ -27,6 +27,7 @@ import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
 import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
 
 export interface PusherOptions {
   port: number;
@@ -38,7 +39,7 @@ export interface PusherOptions {
   backoff?: BackoffConfig;
   /** Called after every push attempt. status null = no HTTP answer. */
   onResult?: (r: { app: string; pod: string; status: number | null; error: string | null; seconds: number }) => void;
-  log?: { debug(o: object, msg: string): void; warn(o: object, msg: string): void };
+  log?: Logger;
   /** Backoff, retry and resync time. Default: the real clock. */
   clock?: Clock;
 }

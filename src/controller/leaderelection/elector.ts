@@ -24,8 +24,9 @@ import { decide, leaderHealthy, mustStepDown, observe, releaseRecord, retryDelay
 import type { Observation } from '../../core/election.ts';
 import { realClock } from '../../platform/clock.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { resolveConfig } from './config.ts';
-import type { Callbacks, ElectorConfig, Logger, ResolvedConfig } from './config.ts';
+import type { Callbacks, ElectorConfig, ResolvedConfig } from './config.ts';
 import { isConflict, LeaseLock } from './lease-lock.ts';
 import type { LockReadResult, ResourceLock } from './lease-lock.ts';
 
@@ -43,6 +44,9 @@ export interface Elector {
   /** Stop taking part: end the term (signal first), write the Lease released, let run() return. */
   release(): Promise<void>;
 }
+
+/** The elector writes lines and makes no child loggers: the project Logger's line methods. */
+type ElectorLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** Test seams (STYLE: a few injected factory fields, not globals). */
 export interface ElectorDeps {
@@ -71,7 +75,7 @@ export function createElector(config: ElectorConfig, callbacks: Callbacks, deps:
 class LeaderElector implements Elector {
   readonly #cfg: ResolvedConfig;
   readonly #cb: Callbacks;
-  readonly #log: Logger;
+  readonly #log: ElectorLog;
   readonly #lock: ResourceLock;
   readonly #clock: Clock;
   readonly #stop = new AbortController();
