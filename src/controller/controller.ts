@@ -18,6 +18,7 @@ import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AppState, Phase } from '../core/app-state.ts';
 import { evaluate, type InvalidPod, type SettleCandidate } from '../core/evaluate.ts';
 import { signState, type SigningKey } from '../core/signature.ts';
+import { invalidVersionLabelEvent, transitionEvent } from '../core/transition-events.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { APP_LABEL, type ControllerConfig } from './config.ts';
@@ -275,6 +276,7 @@ export class Controller {
       now,
       settleMs: this.#c.settleMs,
       candidate: rec?.candidate ?? null,
+      firstSighting: rec === undefined,
     });
     const previous = rec?.state ?? null;
     if (ev.changed || !rec) {
@@ -290,21 +292,21 @@ export class Controller {
         this.#records.set(app, { state, candidate: ev.candidate });
         this.#countPhase(state.phase, 1);
       }
+      // The line names the version move (`newVersion`), a first sighting included, as it always
+      // has (benchmarks read it); what is announced is `ev.announce`.
       this.#log.info(
-        { app, phase: state.phase, version: state.version, reason: state.reason, change: state.change, serving: state.serving, announce: ev.announce, leading: this.#leading, epoch: state.epoch, seq: state.seq },
-        ev.announce ? 'announcing new version' : 'app state changed',
+        { app, phase: state.phase, version: state.version, reason: state.reason, change: state.change, serving: state.serving, announce: ev.newVersion, leading: this.#leading, epoch: state.epoch, seq: state.seq },
+        ev.newVersion ? 'announcing new version' : 'app state changed',
       );
       if (this.#leading) {
-        let onAllAcked: (() => void) | undefined;
-        // A first sighting (nothing recorded yet: this process just started and found the app
-        // already converged) is pushed but is not a new rollout: no count, no Event.
-        const announce = ev.announce && previous !== null;
+        let onAnnouncementAcked: (() => void) | undefined;
+        const announce = ev.announce;
         if (announce) {
           this.#m.announcements.inc({ change: state.change });
           const readyAt = this.#index.lastReadyObservedAt(app);
-          if (readyAt !== undefined) onAllAcked = () => this.#m.announceLatency.observe((this.#clock.now() - readyAt) / 1000);
+          if (readyAt !== undefined) onAnnouncementAcked = () => this.#m.announceLatency.observe((this.#clock.now() - readyAt) / 1000);
         }
-        this.#pusher.setState(app, state, onAllAcked);
+        this.#pusher.setState(app, state, onAnnouncementAcked);
         this.#recordTransitionEvents(previous, state, announce, deployments);
       } else {
         this.#pusher.setState(app, state);
@@ -326,17 +328,7 @@ export class Controller {
   #recordTransitionEvents(prev: AppState | null, state: AppState, announce: boolean, deployments: SlimDeployment[]): void {
     const targets: Regarding[] = deployments.map((d) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.metadata.namespace, name: d.metadata.name, uid: d.metadata.uid }));
     if (targets.length === 0) return;
-    const versions = Object.keys(state.serving).join(', ') || 'none';
-    let event: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string } | null = null;
-    if (announce) {
-      const step = state.previousVersion === null ? '' : ` (${state.change} from ${state.previousVersion})`;
-      event = { type: 'Normal', reason: 'VersionConverged', note: `${state.app} converged on ${state.version}${step}; announced to its pods`, action: 'Announce' };
-    } else if (state.phase !== 'converged' && (prev === null || prev.phase !== state.phase || prev.reason !== state.reason)) {
-      event =
-        state.phase === 'degraded'
-          ? { type: 'Warning', reason: 'RolloutDegraded', note: `${state.app} is degraded: ${state.reason}; serving ${versions}; nothing is announced until it converges`, action: 'Evaluate' }
-          : { type: 'Normal', reason: 'RolloutProgressing', note: `${state.app} is rolling out (${state.reason}); serving ${versions}`, action: 'Evaluate' };
-    }
+    const event = transitionEvent(prev, state, announce);
     if (!event) return;
     for (const t of targets) this.#events.record(t, event.type, event.reason, event.note, event.action);
   }
@@ -347,13 +339,8 @@ export class Controller {
     for (const bad of invalid) {
       const pod = byName.get(bad.name);
       if (!pod) continue;
-      this.#events.record(
-        { apiVersion: 'v1', kind: 'Pod', namespace: bad.namespace, name: bad.name, uid: pod.metadata.uid },
-        'Warning',
-        'InvalidVersionLabel',
-        `label ${this.#c.versionLabel}: ${bad.reason}; app ${app} is degraded and nothing is announced`,
-        'Evaluate',
-      );
+      const event = invalidVersionLabelEvent(app, this.#c.versionLabel, bad);
+      this.#events.record({ apiVersion: 'v1', kind: 'Pod', namespace: bad.namespace, name: bad.name, uid: pod.metadata.uid }, event.type, event.reason, event.note, event.action);
     }
   }
 }

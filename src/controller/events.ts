@@ -14,6 +14,7 @@
  * Memory: entries older than `dedupMs` are pruned, so state is O(Events in the window).
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import type { EventType } from '../core/transition-events.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 
@@ -25,7 +26,6 @@ export interface Regarding {
   uid: string;
 }
 
-export type EventType = 'Normal' | 'Warning';
 export type EventOutcome = 'created' | 'series' | 'deduplicated' | 'rate_limited' | 'failed';
 
 export interface EventRecorderOptions {

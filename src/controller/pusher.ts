@@ -49,8 +49,12 @@ interface AppEntry {
   order: Order | null;
   body: string | null;
   targets: Set<string>;
-  /** Announcement tracking: called once every target present at setState acknowledged it. */
-  waiting: { order: Order; remaining: Set<string>; onAll: () => void } | null;
+  /**
+   * The announced state being acknowledged: `onAll` runs once every target present when it was
+   * set acknowledged it (or a newer one). Set only for a state the controller announces (core
+   * evaluate's `announce`): the pusher never decides what is an announcement.
+   */
+  announcement: { order: Order; remaining: Set<string>; onAll: () => void } | null;
 }
 
 interface Target {
@@ -114,7 +118,7 @@ export class Pusher {
       t.request = undefined;
       t.push = IDLE_POD;
     }
-    for (const a of this.#apps.values()) a.waiting = null;
+    for (const a of this.#apps.values()) a.announcement = null;
   }
 
   /** Closes idle sockets; call after stop() on shutdown. */
@@ -124,22 +128,23 @@ export class Pusher {
   }
 
   /**
-   * The app's current state (null: the app is gone). `onAllAcked` fires once every current
+   * The app's current state (null: the app is gone). `onAnnouncementAcked`, given when the
+   * controller announces this state, fires once every current
    * target has acknowledged this state (or a newer one), while this state is still current.
    */
-  setState(app: string, state: AppState | null, onAllAcked?: () => void): void {
+  setState(app: string, state: AppState | null, onAnnouncementAcked?: () => void): void {
     if (state === null) {
       const entry = this.#apps.get(app);
       if (entry && entry.targets.size === 0) this.#apps.delete(app);
-      else if (entry) Object.assign(entry, { state: null, order: null, body: null, waiting: null });
+      else if (entry) Object.assign(entry, { state: null, order: null, body: null, announcement: null });
       return;
     }
     const entry = this.#entry(app);
     entry.state = state;
     entry.order = orderOf(state);
     entry.body = null;
-    entry.waiting = onAllAcked && this.#running ? { order: entry.order, remaining: new Set(entry.targets), onAll: onAllAcked } : null;
-    if (entry.waiting && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
+    entry.announcement = onAnnouncementAcked && this.#running ? { order: entry.order, remaining: new Set(entry.targets), onAll: onAnnouncementAcked } : null;
+    if (entry.announcement && entry.announcement.remaining.size === 0) this.#announcementAcked(entry);
     for (const key of entry.targets) {
       const t = this.#targets.get(key);
       if (t) this.#kick(t);
@@ -205,7 +210,7 @@ export class Pusher {
 
   #entry(app: string): AppEntry {
     let e = this.#apps.get(app);
-    if (!e) this.#apps.set(app, (e = { state: null, order: null, body: null, targets: new Set(), waiting: null }));
+    if (!e) this.#apps.set(app, (e = { state: null, order: null, body: null, targets: new Set(), announcement: null }));
     return e;
   }
 
@@ -220,14 +225,14 @@ export class Pusher {
     const entry = this.#apps.get(t.app);
     if (entry) {
       entry.targets.delete(key);
-      if (entry.waiting?.remaining.delete(key) && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
+      if (entry.announcement?.remaining.delete(key) && entry.announcement.remaining.size === 0) this.#announcementAcked(entry);
       if (entry.targets.size === 0 && entry.state === null) this.#apps.delete(t.app);
     }
   }
 
-  #fireWaiting(entry: AppEntry): void {
-    const w = entry.waiting;
-    entry.waiting = null;
+  #announcementAcked(entry: AppEntry): void {
+    const w = entry.announcement;
+    entry.announcement = null;
     w?.onAll();
   }
 
@@ -286,9 +291,9 @@ export class Pusher {
         t.push = finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#o.backoff);
         if (outcome === 'failed') this.#o.log?.debug({ app: t.app, pod: t.podName, status, error, failures: t.push.failures }, 'push failed');
         const entry = this.#apps.get(t.app);
-        const w = entry?.waiting;
+        const w = entry?.announcement;
         if (w && outcome !== 'failed' && t.push.acked !== null && !isOlder(t.push.acked, w.order)) {
-          if (w.remaining.delete(t.key) && w.remaining.size === 0) this.#fireWaiting(entry);
+          if (w.remaining.delete(t.key) && w.remaining.size === 0) this.#announcementAcked(entry);
         }
         this.#kick(t);
       }
