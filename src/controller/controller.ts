@@ -21,14 +21,15 @@ import { signState, type SigningKey } from '../core/signature.ts';
 import { invalidVersionLabelEvent, transitionEvent } from '../core/transition-events.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
-import { APP_LABEL, type ControllerConfig } from './config.ts';
+import { APP_LABEL } from '../core/labels.ts';
+import type { ControllerConfig } from './config.ts';
 import { EventRecorder, type Regarding } from './events.ts';
 import { AppIndex } from './index-by-app.ts';
 import { Informer, type ListPage } from './informer.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { Pusher } from './pusher.ts';
 import { WorkQueue, runWorker, type HandlerResult } from './queue.ts';
-import { slimDeployment, slimPod, type SlimDeployment, type SlimPod } from './slim.ts';
+import { appKeyOf, slimDeployment, slimPod, type SlimDeployment, type SlimPod } from './slim.ts';
 
 export interface ControllerDeps {
   config: ControllerConfig;
@@ -74,6 +75,7 @@ export class Controller {
       concurrency: d.config.pushConcurrency,
       timeoutMs: d.config.pushTimeoutMs,
       resyncMs: d.config.resyncMs,
+      stateOf: (app) => this.#records.get(app)?.state,
       sign: (s) => signState(s, key),
       log: d.log,
       clock: this.#clock,
@@ -142,7 +144,7 @@ export class Controller {
     this.#seq = 0;
     for (const [app, rec] of [...this.#records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       rec.state = { ...rec.state, epoch, seq: ++this.#seq };
-      this.#pusher.setState(app, rec.state);
+      this.#pusher.stateChanged(app);
     }
     this.#pusher.start();
     this.#m.leader.set(1);
@@ -233,7 +235,8 @@ export class Controller {
 
   #onPod(pod: SlimPod): void {
     const change = this.#index.upsertPod(pod, this.#clock.now());
-    if (change.after) this.#pusher.upsertPod(`${pod.metadata.namespace}/${pod.app}`, pod.view);
+    const app = change.after ? appKeyOf(change.after) : null;
+    if (app !== null) this.#pusher.upsertPod(app, pod.view);
     else this.#pusher.removePod(pod.view);
     const b = change.before?.view;
     const a = pod.view;
@@ -261,7 +264,7 @@ export class Controller {
       if (rec) {
         this.#records.delete(app);
         this.#countPhase(rec.state.phase, -1);
-        this.#pusher.setState(app, null);
+        this.#pusher.stateChanged(app);
         this.#log.info({ app }, 'app gone');
       }
       this.#m.reconciles.inc({ result: 'ok' });
@@ -306,10 +309,10 @@ export class Controller {
           const readyAt = this.#index.lastReadyObservedAt(app);
           if (readyAt !== undefined) onAnnouncementAcked = () => this.#m.announceLatency.observe((this.#clock.now() - readyAt) / 1000);
         }
-        this.#pusher.setState(app, state, onAnnouncementAcked);
+        this.#pusher.stateChanged(app, onAnnouncementAcked);
         this.#recordTransitionEvents(previous, state, announce, deployments);
       } else {
-        this.#pusher.setState(app, state);
+        this.#pusher.stateChanged(app);
       }
     } else if (rec) {
       rec.candidate = ev.candidate;

@@ -8,7 +8,7 @@
  * (timestamps as RFC 3339 strings); the output is the same either way. Pure.
  */
 import type { DeploymentView, PodView } from '../core/evaluate.ts';
-import { APP_LABEL } from './config.ts';
+import { APP_LABEL, POLICY_ANNOTATION, appKey } from '../core/labels.ts';
 
 /** A cached object's identity: enough for client-node's ListWatch store (namespace/name/resourceVersion). */
 export interface SlimMeta {
@@ -20,7 +20,7 @@ export interface SlimMeta {
 
 export interface SlimPod {
   metadata: SlimMeta;
-  /** Value of the `version-observer.io/app` label ('' when absent). */
+  /** Value of the app label (core APP_LABEL; '' when absent). */
   app: string;
   view: PodView;
 }
@@ -94,13 +94,13 @@ export function slimDeployment(raw: unknown): SlimDeployment {
     paused: spec.paused === true,
     progressDeadlineExceeded: progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded',
   };
-  const policy = annotations['version-observer.io/policy'];
+  const policy = annotations[POLICY_ANNOTATION];
   if (typeof policy === 'string') view.policy = policy;
   return { metadata: meta(m), app: str(labels[APP_LABEL]), view };
 }
 
-/** "namespace/name" of the app an object belongs to, or null when it has no app label. */
+/** The app key (core `appKey`) of the app an object belongs to, or null when it has no app label. */
 export function appKeyOf(o: { metadata: SlimMeta; app: string }): string | null {
-  return o.app ? `${o.metadata.namespace}/${o.app}` : null;
+  return o.app ? appKey(o.metadata.namespace, o.app) : null;
 }
 
