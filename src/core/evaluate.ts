@@ -54,8 +54,6 @@ export interface PodView {
   podIP?: string;
   /** status.phase; not read by the evaluator. */
   phase?: string;
-  /** ms since the epoch of the Ready condition's lastTransitionTime; not read by the evaluator (latency metric). */
-  readySince?: number;
 }
 
 /** The fields of a Deployment the evaluator reads. */

@@ -93,22 +93,3 @@ export function isPushTarget(pod: Pick<PodView, 'podIP' | 'phase'>): boolean {
 export function podKey(pod: Pick<PodView, 'namespace' | 'name' | 'podIP'>): string {
   return `${pod.namespace}/${pod.name}@${pod.podIP ?? ''}`;
 }
-
-/**
- * Keys of the app's pods that need `current`: push targets whose acknowledged order (by podKey)
- * is older. O(pods of the app). Sorted, so the result does not depend on input order.
- */
-export function podsNeedingPush(
-  pods: Iterable<Pick<PodView, 'namespace' | 'name' | 'podIP' | 'phase'>>,
-  acked: ReadonlyMap<string, Order>,
-  current: Order | null,
-): string[] {
-  if (current === null) return [];
-  const out: string[] = [];
-  for (const pod of pods) {
-    if (!isPushTarget(pod)) continue;
-    const key = podKey(pod);
-    if (needsPush(acked.get(key), current)) out.push(key);
-  }
-  return out.sort();
-}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  IDLE_POD, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, podsNeedingPush, started,
+  IDLE_POD, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, started,
   type PodPush,
 } from '../../../src/core/push-policy.ts';
 import { backoffCeilingMs, backoffStep } from '../../../src/core/backoff.ts';
@@ -68,22 +68,13 @@ test('outcomeOf maps sidecar answers', () => {
   for (const s of [null, 400, 401, 413, 500, 503]) assert.equal(outcomeOf(s), 'failed');
 });
 
-test('push targets and podsNeedingPush', () => {
+test('push targets and pod keys', () => {
   assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Running' }), true);
   assert.equal(isPushTarget({ podIP: '127.0.0.5' }), true);
   assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Pending' }), false);
   assert.equal(isPushTarget({ podIP: '', phase: 'Running' }), false);
   assert.equal(isPushTarget({ phase: 'Running' }), false);
-  const pods = [
-    { namespace: 'ns', name: 'c', podIP: '10.0.0.3', phase: 'Running' },
-    { namespace: 'ns', name: 'a', podIP: '10.0.0.1', phase: 'Running' },
-    { namespace: 'ns', name: 'b', podIP: '10.0.0.2', phase: 'Running' },
-    { namespace: 'ns', name: 'd', phase: 'Pending' },
-  ];
-  const acked = new Map([[podKey(pods[0]!), o(2, 5)], [podKey(pods[1]!), o(2, 4)], ['ns/b@10.0.0.9', o(2, 5)]]);
-  assert.deepEqual(podsNeedingPush(pods, acked, o(2, 5)), ['ns/a@10.0.0.1', 'ns/b@10.0.0.2']);
-  assert.deepEqual(podsNeedingPush(pods, acked, null), []);
-  assert.equal(podKey(pods[1]!), 'ns/a@10.0.0.1');
+  assert.equal(podKey({ namespace: 'ns', name: 'a', podIP: '10.0.0.1' }), 'ns/a@10.0.0.1', 'a new IP is a new key');
 });
 
 test('property: a simulated pod converges to the latest state, with at most one push in flight', () => {
