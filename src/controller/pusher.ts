@@ -1,6 +1,6 @@
 /**
- * The pusher (leader only): sends each pod of an app its app's current signed state (DESIGN
- * "Controller → sidecar push"). The per-pod decisions (coalescing, one in flight, backoff,
+ * The pusher (leader only): sends each pod of an app its app's current signed state (the push
+ * of docs/protocol.md). The per-pod decisions (coalescing, one in flight, backoff,
  * 409 = acknowledged) are src/core/push-policy.ts; the HTTP put is push-transport.ts; this file
  * only schedules.
  *

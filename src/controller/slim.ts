@@ -1,8 +1,8 @@
 /**
  * What the informer caches keep of a Pod or a Deployment: only the fields the evaluator, the
- * pusher and the Event recorder read (STYLE: "cache only the fields the evaluator needs").
- * managedFields, container specs, volumes, most of status… are dropped at the edge, before an
- * object reaches the cache, so the cache's memory is O(objects × a few fields).
+ * pusher and the Event recorder read. managedFields, container specs, volumes, most of
+ * status… are dropped at the edge, before an object reaches the cache, so the cache's memory is
+ * O(objects × a few fields).
  *
  * Input may be a typed object from a list call (timestamps as Date) or raw JSON from a watch
  * (timestamps as RFC 3339 strings); the output is the same either way (only the presence of

@@ -1,6 +1,6 @@
 /**
  * AppState: the one shape used on every wire (controller → sidecar → browser).
- * See DESIGN.md "AppState". Receivers ignore unknown fields but reject a state that
+ * See docs/protocol.md "AppState". Receivers ignore unknown fields but reject a state that
  * lacks a required field or has one of the wrong type.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The rollout evaluator (DESIGN.md "Rollout evaluation"): one app's pods and Deployments, plus
+ * The rollout evaluator (docs/design-decisions.md "Rollout evaluation"): one app's pods and Deployments, plus
  * the last state the controller holds for it, → the app's next AppState (without epoch/seq, which
  * the caller adds) and whether it is a new announcement: the one "announce?" decision of the
  * controller (its count, its Event, the pusher's acknowledgement tracking all follow it).
@@ -18,7 +18,7 @@
  * - With a settle window, a new version is announced only once the same converged version has
  *   been observed for `settleMs`; meanwhile the phase is `progressing`, reason `Settling`.
  *
- * Choices where DESIGN.md is silent:
+ * Choices of ours (docs/design-decisions.md):
  * - Reasons, first match wins. degraded: `InvalidVersionLabel` (a serving pod), then
  *   `ProgressDeadlineExceeded`. progressing: `Paused`, `MixedVersions` (several valid versions
  *   serve), `DeploymentIncomplete`, `NoServingPods`, `Settling`.

@@ -1,5 +1,5 @@
 /**
- * Per-pod push policy (DESIGN.md "Controller → sidecar push"), pure: the pusher in
+ * Per-pod push policy (the push of docs/protocol.md), pure: the pusher in
  * src/controller keeps one PodPush per pod and asks these functions what to do.
  *
  * Invariants:

@@ -48,7 +48,7 @@ export interface Elector {
 /** The elector writes lines and makes no child loggers: the project Logger's line methods. */
 type ElectorLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
-/** Test seams (STYLE: a few injected factory fields, not globals). */
+/** Test seams: a few injected factory fields, not globals (as controller-runtime does). */
 export interface ElectorDeps {
   lock?: ResourceLock;
   clock?: Clock;
