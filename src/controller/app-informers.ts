@@ -38,13 +38,13 @@ export type AppInformer = Informer<SlimPod> | Informer<SlimDeployment>;
 
 const PAGE = 500;
 
-export function buildAppInformers(o: AppInformersOptions): AppInformer[] {
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
-  const apps = o.kubeConfig.makeApiClient(AppsV1Api);
-  const scopes: Array<string | null> = o.namespaces.length > 0 ? [...o.namespaces] : [null];
+export function buildAppInformers(options: AppInformersOptions): AppInformer[] {
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+  const scopes: Array<string | null> = options.namespaces.length > 0 ? [...options.namespaces] : [null];
   const labelSelector = APP_LABEL;
   const limit = PAGE;
-  const common = { kubeConfig: o.kubeConfig, labelSelector, silenceMs: o.watchSilenceMs, clock: o.clock };
+  const common = { kubeConfig: options.kubeConfig, labelSelector, silenceMs: options.watchSilenceMs, clock: options.clock };
   const informers: AppInformer[] = [];
   for (const ns of scopes) {
     const pods = new Informer<SlimPod>({
@@ -55,12 +55,12 @@ export function buildAppInformers(o: AppInformersOptions): AppInformer[] {
         (ns
           ? core.listNamespacedPod({ namespace: ns, labelSelector, limit, _continue: cont })
           : core.listPodForAllNamespaces({ labelSelector, limit, _continue: cont })) as Promise<ListPage>,
-      slim: (raw) => slimPod(raw, o.versionLabel),
-      onRestart: restartReporter(o, 'pods'),
+      slim: (raw) => slimPod(raw, options.versionLabel),
+      onRestart: restartReporter(options, 'pods'),
     });
-    pods.on('add', (p) => o.handlers.podChanged(p));
-    pods.on('update', (p) => o.handlers.podChanged(p));
-    pods.on('delete', (p) => o.handlers.podDeleted(p));
+    pods.on('add', (p) => options.handlers.podChanged(p));
+    pods.on('update', (p) => options.handlers.podChanged(p));
+    pods.on('delete', (p) => options.handlers.podDeleted(p));
     const deployments = new Informer<SlimDeployment>({
       ...common,
       resource: 'deployments',
@@ -70,20 +70,20 @@ export function buildAppInformers(o: AppInformersOptions): AppInformer[] {
           ? apps.listNamespacedDeployment({ namespace: ns, labelSelector, limit, _continue: cont })
           : apps.listDeploymentForAllNamespaces({ labelSelector, limit, _continue: cont })) as Promise<ListPage>,
       slim: slimDeployment,
-      onRestart: restartReporter(o, 'deployments'),
+      onRestart: restartReporter(options, 'deployments'),
     });
-    deployments.on('add', (d) => o.handlers.deploymentChanged(d));
-    deployments.on('update', (d) => o.handlers.deploymentChanged(d));
-    deployments.on('delete', (d) => o.handlers.deploymentDeleted(d));
+    deployments.on('add', (d) => options.handlers.deploymentChanged(d));
+    deployments.on('update', (d) => options.handlers.deploymentChanged(d));
+    deployments.on('delete', (d) => options.handlers.deploymentDeleted(d));
     informers.push(pods, deployments);
   }
   return informers;
 }
 
-function restartReporter(o: Pick<AppInformersOptions, 'metrics' | 'log'>, resource: string) {
+function restartReporter(options: Pick<AppInformersOptions, 'metrics' | 'log'>, resource: string) {
   return (reason: 'error' | 'watchdog', err?: unknown, delayMs?: number): void => {
-    o.metrics.informerRestarts.inc({ resource, reason });
+    options.metrics.informerRestarts.inc({ resource, reason });
     const message = err instanceof Error ? err.message : err === undefined ? undefined : String((err as { message?: unknown })?.message ?? err);
-    o.log.warn({ resource, reason, err: message, delayMs }, reason === 'watchdog' ? 'watch silent too long: relisting' : 'list/watch failed: restarting');
+    options.log.warn({ resource, reason, err: message, delayMs }, reason === 'watchdog' ? 'watch silent too long: relisting' : 'list/watch failed: restarting');
   };
 }

@@ -62,10 +62,10 @@ export class EventRecorder {
   readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
   #lastPrune = 0;
 
-  constructor(o: EventRecorderOptions) {
-    this.#options = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, clock: realClock, ...o };
+  constructor(options: EventRecorderOptions) {
+    this.#options = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, clock: realClock, ...options };
     this.#clock = this.#options.clock;
-    this.#api = o.kubeConfig.makeApiClient(EventsV1Api);
+    this.#api = options.kubeConfig.makeApiClient(EventsV1Api);
   }
 
   record(regarding: Regarding, type: EventType, reason: string, note: string, action: string): void {

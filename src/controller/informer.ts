@@ -52,7 +52,7 @@ const GONE = Object.assign(new Error('watchdog: watch silent too long, relisting
 
 export class Informer<T extends KubernetesObject> {
   readonly resource: string;
-  readonly #opts: InformerOptions<T>;
+  readonly #options: InformerOptions<T>;
   readonly #lw: ListWatch<T>;
   readonly #clock: Clock;
   #stopped = true;
@@ -66,17 +66,17 @@ export class Informer<T extends KubernetesObject> {
   /** Ends the open watch as 410 (watchdog); undefined when no watch is open. */
   #relistOpenWatch: (() => void) | undefined;
 
-  constructor(opts: InformerOptions<T>) {
-    this.resource = opts.resource;
-    this.#opts = opts;
-    this.#clock = opts.clock ?? realClock;
+  constructor(options: InformerOptions<T>) {
+    this.resource = options.resource;
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       const items: T[] = [];
       let cont: string | undefined;
       let resourceVersion = '';
       do {
-        const page = await opts.listPage(cont);
-        for (const raw of page.items) items.push(opts.slim(raw));
+        const page = await options.listPage(cont);
+        for (const raw of page.items) items.push(options.slim(raw));
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         cont = page.metadata?._continue || undefined;
       } while (cont);
@@ -85,7 +85,7 @@ export class Informer<T extends KubernetesObject> {
       return { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion } };
     };
     // ListWatch's own reconnect delay (1 s → 30 s between watches) sleeps on our clock too.
-    this.#lw = new ListWatch<T>(opts.path, new SlimWatch(opts.kubeConfig, this), listFn, false, opts.labelSelector, undefined, {
+    this.#lw = new ListWatch<T>(options.path, new SlimWatch(options.kubeConfig, this), listFn, false, options.labelSelector, undefined, {
       delayFn: (ms) => this.#clock.sleep(ms),
     });
     this.#lw.on('error', (err) => this.#onError(err));
@@ -154,7 +154,7 @@ export class Informer<T extends KubernetesObject> {
   }
 
   _slim(raw: unknown): T {
-    return this.#opts.slim(raw);
+    return this.#options.slim(raw);
   }
 
   /** A uniform draw in [0, 1) from the informer's clock (the watch's randomized timeout). */
@@ -170,8 +170,8 @@ export class Informer<T extends KubernetesObject> {
 
   /** Checks for silence every silenceMs/4 (0.25 s..30 s) while started. */
   #scheduleWatchdog(): void {
-    if (this.#opts.silenceMs <= 0) return;
-    const every = Math.max(250, Math.min(this.#opts.silenceMs / 4, 30_000));
+    if (this.#options.silenceMs <= 0) return;
+    const every = Math.max(250, Math.min(this.#options.silenceMs / 4, 30_000));
     this.#watchdog = startTimer(this.#clock, every, () => {
       if (this.#stopped) return;
       this.#checkSilence();
@@ -181,17 +181,17 @@ export class Informer<T extends KubernetesObject> {
 
   #checkSilence(): void {
     if (this.#stopped || !this.#relistOpenWatch) return;
-    if (this.#clock.now() - this.#lastActivity < this.#opts.silenceMs) return;
+    if (this.#clock.now() - this.#lastActivity < this.#options.silenceMs) return;
     this.#activity();
-    this.#opts.onRestart?.('watchdog');
+    this.#options.onRestart?.('watchdog');
     this.#relistOpenWatch();
   }
 
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.#failures++;
-    const delay = backoffStep(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000, jitter: 'equal' }, this.#clock.random());
-    this.#opts.onRestart?.('error', err, delay);
+    const delay = backoffStep(this.#failures, { baseMs: this.#options.restartBaseMs ?? 500, maxMs: this.#options.restartMaxMs ?? 15_000, jitter: 'equal' }, this.#clock.random());
+    this.#options.onRestart?.('error', err, delay);
     this.#restartTimer?.cancel();
     this.#restartTimer = startTimer(this.#clock, delay, () => {
       if (!this.#stopped) void this.#lw.start();
