@@ -43,8 +43,10 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
     pusher.upsertPod('ns/shop', pod('p', '127.0.0.99', 'Pending'));
     assert.deepEqual(pusher.targetsOf('ns/shop'), ['ns/a@127.0.0.21'], 'a Pending pod is no target');
     pusher.set('ns/shop', state(1));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(receivers[0]!.received.length, 0, 'nothing is sent before start()');
+    // a push starts synchronously (inFlight counts it), so nothing started means nothing sent
+    assert.equal(pusher.inFlight, 0, 'nothing is sent before start()');
+    await settle();
+    assert.equal(receivers[0]!.received.length, 0);
     let acked = false;
     pusher.start();
     pusher.set('ns/shop', state(2), () => (acked = true));
@@ -60,10 +62,12 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
     pusher.resync();
     await until(() => receivers[1]!.received.some((r) => r.status === 409));
     // stop: nothing more is sent
+    await until(() => pusher.inFlight === 0);
     pusher.stop();
     const before = receivers.map((r) => r.received.length);
     pusher.set('ns/shop', state(5));
-    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pusher.inFlight, 0, 'nothing is sent after stop()');
+    await settle();
     assert.deepEqual(receivers.map((r) => r.received.length), before);
     assert.ok(!results.some((s) => s === 401), 'signatures verify');
   } finally {
