@@ -1,91 +1,121 @@
 /**
- * The controller: informers → app index → work queue → evaluator (src/core) → AppState with
- * (epoch, seq) → pusher + Events, plus the views the HTTP API serves.
+ * The controller: informers → app index → work queue → reconcile (core evaluate) → app records
+ * with (epoch, seq) → pusher + Events, plus the views the HTTP API serves. This file wires the
+ * parts and holds the lifecycle and leadership; each part has its own file:
+ *
+ *   app-informers.ts   pod/Deployment informers per scope          change-filter.ts  which events queue a reconcile
+ *   index-by-app.ts    objects grouped by app                       queue.ts          the work queue and its worker
+ *   reconcile.ts       one app: evaluate, record, push, Events      app-records.ts    the states and their (epoch, seq)
+ *   pusher.ts          delivery to the pods (push-transport.ts)     events.ts         Kubernetes Events, flood control
+ *   metrics.ts         the metrics and their bookkeeping
  *
  * Invariants:
  * - Level-triggered: a queue key is just the app; reconcile re-reads the index, so a burst of
  *   events for one app costs one evaluation, and an event costs O(objects of its app).
  * - Every replica evaluates (so /v1/apps answers everywhere and a new leader knows the history
  *   of every app), but only the leader pushes, records Events and counts announcements.
- * - (epoch, seq): epoch is the election's, seq a per-epoch counter that increases on every state
- *   change of any app. On becoming leader with epoch E every app's state is re-stamped (E, 1..n)
- *   and pushed, so every pod gets the current state from the new leader (its old-epoch states
- *   are older by (epoch, seq)).
- * - A state is recorded only when it changed (core's `changed`: ignoring epoch/seq), so
- *   resyncs and no-op pod updates produce no push, no Event, no seq.
+ * - On becoming leader with epoch E every app's state is re-stamped (E, 1..n) and pushed, so
+ *   every pod gets the current state from the new leader (its old-epoch states are older by
+ *   (epoch, seq)).
+ * - Nothing is reconciled before every informer has synced (see start()).
+ * - Time (queue delays, push backoff, resync, informer restarts, Event windows) is read from one
+ *   injected Clock.
  */
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { FastifyBaseLogger } from 'fastify';
-import type { AppState, Phase } from '../core/app-state.ts';
-import { evaluate, type InvalidPod, type SettleCandidate } from '../core/evaluate.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AppState } from '../core/app-state.ts';
 import { signState, type SigningKey } from '../core/signature.ts';
-import { APP_LABEL, type ControllerConfig } from './config.ts';
-import { EventRecorder, type Regarding } from './events.ts';
+import { realClock, type Clock } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
+import { buildAppInformers, type AppInformer } from './app-informers.ts';
+import { AppRecords } from './app-records.ts';
+import { appsToReconcile } from './change-filter.ts';
+import type { ControllerConfig } from './config.ts';
+import { EventRecorder } from './events.ts';
 import { AppIndex } from './index-by-app.ts';
-import { Informer, type ListPage } from './informer.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import { phaseCounter, recordPushResult, resetControllerGauges, type ControllerMetrics } from './metrics.ts';
 import { Pusher } from './pusher.ts';
-import { WorkQueue, runWorker, type HandlerResult } from './queue.ts';
-import { slimDeployment, slimPod, type SlimDeployment, type SlimPod } from './slim.ts';
+import { WorkQueue, runWorker } from './queue.ts';
+import { Reconciler } from './reconcile.ts';
+import { appKeyOf, type SlimPod } from './slim.ts';
 
 export interface ControllerDeps {
   config: ControllerConfig;
   kubeConfig: KubeConfig;
   key: SigningKey;
   metrics: ControllerMetrics;
-  log: FastifyBaseLogger;
-}
-
-interface AppRecord {
-  state: AppState;
-  candidate: SettleCandidate | null;
+  log: Logger;
+  /** Every timer and time read of the controller (queue, pusher, informers, Events). Default: the real clock. */
+  clock?: Clock;
 }
 
 export class Controller {
-  readonly #c: ControllerConfig;
-  readonly #log: FastifyBaseLogger;
-  readonly #m: ControllerMetrics;
+  readonly #log: Logger;
+  readonly #metrics: ControllerMetrics;
+  readonly #clock: Clock;
   readonly #index = new AppIndex();
-  readonly #queue = new WorkQueue();
-  readonly #records = new Map<string, AppRecord>();
+  readonly #queue: WorkQueue;
+  readonly #records: AppRecords;
   readonly #pusher: Pusher;
-  readonly #events: EventRecorder;
-  readonly #informers: Array<Informer<SlimPod> | Informer<SlimDeployment>> = [];
-  readonly #phaseCounts = new Map<Phase, number>();
+  readonly #reconciler: Reconciler;
+  readonly #informers: AppInformer[];
   #worker: Promise<void> | undefined;
   #leading = false;
-  #epoch = 0;
-  #seq = 0;
 
-  constructor(d: ControllerDeps) {
-    this.#c = d.config;
-    this.#log = d.log;
-    this.#m = d.metrics;
-    const key = d.key;
+  constructor(deps: ControllerDeps) {
+    const { config, metrics, log } = deps;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#clock = deps.clock ?? realClock;
+    this.#queue = new WorkQueue({ clock: this.#clock });
+    resetControllerGauges(metrics);
+    this.#records = new AppRecords(phaseCounter(metrics));
     this.#pusher = new Pusher({
-      port: d.config.pushPort,
-      concurrency: d.config.pushConcurrency,
-      timeoutMs: d.config.pushTimeoutMs,
-      resyncMs: d.config.resyncMs,
-      sign: (s) => signState(s, key),
-      log: d.log,
-      onResult: ({ status, error, seconds }) => {
-        const result = status === 204 || status === 200 ? 'applied' : status === 409 ? 'stale' : 'failed';
-        this.#m.pushDuration.observe({ result }, seconds);
-        if (result === 'failed') this.#m.pushFailures.inc({ reason: error ?? `http_${status}` });
+      port: config.pushPort,
+      concurrency: config.pushConcurrency,
+      timeoutMs: config.pushTimeoutMs,
+      resyncMs: config.resyncMs,
+      stateOf: (app) => this.#records.stateOf(app),
+      sign: (state) => signState(state, deps.key),
+      log,
+      clock: this.#clock,
+      onResult: (result) => recordPushResult(metrics, result),
+    });
+    const events = new EventRecorder({
+      kubeConfig: deps.kubeConfig,
+      controller: 'version-observer.io/controller',
+      instance: config.identity,
+      dedupMs: config.eventDedupMs,
+      log,
+      clock: this.#clock,
+      onOutcome: (reason, outcome) => metrics.events.inc({ reason, outcome }),
+    });
+    this.#reconciler = new Reconciler({
+      config,
+      index: this.#index,
+      records: this.#records,
+      pusher: this.#pusher,
+      events,
+      metrics,
+      log,
+      clock: this.#clock,
+      queueLength: () => this.#queue.length,
+      leading: () => this.#leading,
+    });
+    this.#informers = buildAppInformers({
+      kubeConfig: deps.kubeConfig,
+      namespaces: config.namespaces,
+      versionLabel: config.versionLabel,
+      watchSilenceMs: config.watchSilenceMs,
+      clock: this.#clock,
+      metrics,
+      log,
+      handlers: {
+        podChanged: (pod) => this.#onPod(pod),
+        podDeleted: (pod) => this.#onPodDeleted(pod),
+        deploymentChanged: (d) => this.#enqueue(this.#index.upsertDeployment(d)),
+        deploymentDeleted: (d) => this.#enqueue(this.#index.deleteDeployment(d)),
       },
     });
-    this.#events = new EventRecorder({
-      kubeConfig: d.kubeConfig,
-      controller: 'version-observer.io/controller',
-      instance: d.config.identity,
-      dedupMs: d.config.eventDedupMs,
-      log: d.log,
-      onOutcome: (reason, outcome) => this.#m.events.inc({ reason, outcome }),
-    });
-    for (const p of ['converged', 'progressing', 'degraded'] as const) this.#m.apps.set({ phase: p }, 0);
-    this.#m.leader.set(0);
-    this.#buildInformers(d.kubeConfig);
   }
 
   // --- lifecycle
@@ -96,12 +126,12 @@ export class Controller {
    * could call a rollout converged that is not.
    */
   start(): void {
-    for (const inf of this.#informers) inf.start();
+    for (const informer of this.#informers) informer.start();
     this.#worker = this.synced().then(() => {
       this.#log.info({ apps: this.#index.apps().size, pods: this.#index.podCount }, 'caches synced: reconciling');
-      return runWorker(this.#queue, (app) => this.#reconcile(app), {
+      return runWorker(this.#queue, (app) => this.#reconciler.reconcile(app), {
         onError: (app, err, terminal) => {
-          this.#m.reconciles.inc({ result: terminal ? 'terminal' : 'error' });
+          this.#metrics.reconciles.inc({ result: terminal ? 'terminal' : 'error' });
           this.#log.error({ app, err, terminal }, 'reconcile failed');
         },
       });
@@ -127,26 +157,21 @@ export class Controller {
   // --- leadership (called by the elector's callbacks)
 
   startLeading(epoch: number): void {
-    if (this.#leading && epoch === this.#epoch) return;
+    if (this.#leading && epoch === this.#records.epoch) return;
     this.#leading = true;
-    this.#epoch = epoch;
-    this.#seq = 0;
-    for (const [app, rec] of [...this.#records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      rec.state = { ...rec.state, epoch, seq: ++this.#seq };
-      this.#pusher.setState(app, rec.state);
-    }
+    for (const app of this.#records.restamp(epoch)) this.#pusher.stateChanged(app);
     this.#pusher.start();
-    this.#m.leader.set(1);
+    this.#metrics.leader.set(1);
     this.#log.info({ epoch, apps: this.#records.size }, 'started leading: pushing');
-    for (const app of this.#index.apps()) this.#queue.add(app);
+    this.#enqueue(this.#index.apps());
   }
 
   stopLeading(): void {
     if (!this.#leading) return;
     this.#leading = false;
     this.#pusher.stop();
-    this.#m.leader.set(0);
-    this.#log.info({ epoch: this.#epoch }, 'stopped leading: pushes stopped');
+    this.#metrics.leader.set(0);
+    this.#log.info({ epoch: this.#records.epoch }, 'stopped leading: pushes stopped');
   }
 
   get leading(): boolean {
@@ -154,196 +179,36 @@ export class Controller {
   }
 
   get epoch(): number {
-    return this.#epoch;
+    return this.#records.epoch;
   }
 
   // --- views
 
   apps(): AppState[] {
-    return [...this.#records.values()].map((r) => r.state).sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0));
+    return this.#records.states();
   }
 
   app(key: string): AppState | undefined {
-    return this.#records.get(key)?.state;
+    return this.#records.stateOf(key);
   }
 
-  // --- internals
-
-  #buildInformers(kc: KubeConfig): void {
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const scopes: Array<string | null> = this.#c.namespaces.length > 0 ? [...this.#c.namespaces] : [null];
-    const labelSelector = APP_LABEL;
-    const limit = 500;
-    const silenceMs = this.#c.watchSilenceMs;
-    const onRestart = (resource: string) => (reason: 'error' | 'watchdog', err?: unknown, delayMs?: number) => {
-      this.#m.informerRestarts.inc({ resource, reason });
-      const msg = err instanceof Error ? err.message : err === undefined ? undefined : String((err as { message?: unknown })?.message ?? err);
-      this.#log.warn({ resource, reason, err: msg, delayMs }, reason === 'watchdog' ? 'watch silent too long: relisting' : 'list/watch failed: restarting');
-    };
-    for (const ns of scopes) {
-      const podInformer = new Informer<SlimPod>({
-        kubeConfig: kc,
-        resource: 'pods',
-        path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
-        labelSelector,
-        listPage: (cont) =>
-          (ns
-            ? core.listNamespacedPod({ namespace: ns, labelSelector, limit, _continue: cont })
-            : core.listPodForAllNamespaces({ labelSelector, limit, _continue: cont })) as Promise<ListPage>,
-        slim: (raw) => slimPod(raw, this.#c.versionLabel),
-        silenceMs,
-        onRestart: onRestart('pods'),
-      });
-      podInformer.on('add', (p) => this.#onPod(p));
-      podInformer.on('update', (p) => this.#onPod(p));
-      podInformer.on('delete', (p) => this.#onPodDeleted(p));
-      const deployInformer = new Informer<SlimDeployment>({
-        kubeConfig: kc,
-        resource: 'deployments',
-        path: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
-        labelSelector,
-        listPage: (cont) =>
-          (ns
-            ? apps.listNamespacedDeployment({ namespace: ns, labelSelector, limit, _continue: cont })
-            : apps.listDeploymentForAllNamespaces({ labelSelector, limit, _continue: cont })) as Promise<ListPage>,
-        slim: slimDeployment,
-        silenceMs,
-        onRestart: onRestart('deployments'),
-      });
-      deployInformer.on('add', (d) => this.#onDeployment(d));
-      deployInformer.on('update', (d) => this.#onDeployment(d));
-      deployInformer.on('delete', (d) => {
-        for (const app of this.#index.deleteDeployment(d)) this.#queue.add(app);
-      });
-      this.#informers.push(podInformer, deployInformer);
-    }
-  }
+  // --- informer events
 
   #onPod(pod: SlimPod): void {
-    const change = this.#index.upsertPod(pod, Date.now());
-    if (change.after) this.#pusher.upsertPod(`${pod.metadata.namespace}/${pod.app}`, pod.view);
+    const change = this.#index.upsertPod(pod, this.#clock.now());
+    const app = change.after ? appKeyOf(change.after) : null;
+    if (app !== null) this.#pusher.upsertPod(app, pod.view);
     else this.#pusher.removePod(pod.view);
-    const b = change.before?.view;
-    const a = pod.view;
-    const same = change.apps.length === 1 && b !== undefined && change.before?.app === pod.app && b.ready === a.ready && b.terminating === a.terminating && b.versionLabel === a.versionLabel;
-    if (same) return;
-    for (const app of change.apps) this.#queue.add(app);
+    this.#enqueue(appsToReconcile(change, pod));
   }
 
   #onPodDeleted(pod: SlimPod): void {
     const change = this.#index.deletePod(pod);
     this.#pusher.removePod(pod.view);
-    for (const app of change.apps) this.#queue.add(app);
+    this.#enqueue(change.apps);
   }
 
-  #onDeployment(d: SlimDeployment): void {
-    for (const app of this.#index.upsertDeployment(d)) this.#queue.add(app);
-  }
-
-  #reconcile(app: string): HandlerResult | void {
-    this.#m.queueDepth.set(this.#queue.length);
-    const pods = [...this.#index.pods(app)];
-    const deployments = [...this.#index.deployments(app)];
-    const rec = this.#records.get(app);
-    if (pods.length === 0 && deployments.length === 0) {
-      if (rec) {
-        this.#records.delete(app);
-        this.#countPhase(rec.state.phase, -1);
-        this.#pusher.setState(app, null);
-        this.#log.info({ app }, 'app gone');
-      }
-      this.#m.reconciles.inc({ result: 'ok' });
-      return;
-    }
-    const now = Date.now();
-    const ev = evaluate({
-      app,
-      pods: pods.map((p) => p.view),
-      deployments: deployments.map((d) => d.view),
-      previous: rec?.state ?? null,
-      now,
-      settleMs: this.#c.settleMs,
-      candidate: rec?.candidate ?? null,
-    });
-    const previous = rec?.state ?? null;
-    if (ev.changed || !rec) {
-      const state: AppState = { ...ev.state, epoch: this.#epoch, seq: ++this.#seq };
-      if (rec) {
-        rec.state = state;
-        rec.candidate = ev.candidate;
-        if (previous!.phase !== state.phase) {
-          this.#countPhase(previous!.phase, -1);
-          this.#countPhase(state.phase, 1);
-        }
-      } else {
-        this.#records.set(app, { state, candidate: ev.candidate });
-        this.#countPhase(state.phase, 1);
-      }
-      this.#log.info(
-        { app, phase: state.phase, version: state.version, reason: state.reason, change: state.change, serving: state.serving, announce: ev.announce, leading: this.#leading, epoch: state.epoch, seq: state.seq },
-        ev.announce ? 'announcing new version' : 'app state changed',
-      );
-      if (this.#leading) {
-        let onAllAcked: (() => void) | undefined;
-        // A first sighting (nothing recorded yet: this process just started and found the app
-        // already converged) is pushed but is not a new rollout: no count, no Event.
-        const announce = ev.announce && previous !== null;
-        if (announce) {
-          this.#m.announcements.inc({ change: state.change });
-          const readyAt = this.#index.lastReadyObservedAt(app);
-          if (readyAt !== undefined) onAllAcked = () => this.#m.announceLatency.observe((Date.now() - readyAt) / 1000);
-        }
-        this.#pusher.setState(app, state, onAllAcked);
-        this.#recordTransitionEvents(previous, state, announce, deployments);
-      } else {
-        this.#pusher.setState(app, state);
-      }
-    } else if (rec) {
-      rec.candidate = ev.candidate;
-    }
-    if (this.#leading && ev.invalidPods.length > 0) this.#recordInvalidPods(app, ev.invalidPods);
-    this.#m.reconciles.inc({ result: 'ok' });
-    if (ev.settleRemainingMs !== undefined) return { requeueAfterMs: ev.settleRemainingMs };
-  }
-
-  #countPhase(phase: Phase, delta: number): void {
-    const n = (this.#phaseCounts.get(phase) ?? 0) + delta;
-    this.#phaseCounts.set(phase, n);
-    this.#m.apps.set({ phase }, n);
-  }
-
-  #recordTransitionEvents(prev: AppState | null, state: AppState, announce: boolean, deployments: SlimDeployment[]): void {
-    const targets: Regarding[] = deployments.map((d) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.metadata.namespace, name: d.metadata.name, uid: d.metadata.uid }));
-    if (targets.length === 0) return;
-    const versions = Object.keys(state.serving).join(', ') || 'none';
-    let event: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string } | null = null;
-    if (announce) {
-      const step = state.previousVersion === null ? '' : ` (${state.change} from ${state.previousVersion})`;
-      event = { type: 'Normal', reason: 'VersionConverged', note: `${state.app} converged on ${state.version}${step}; announced to its pods`, action: 'Announce' };
-    } else if (state.phase !== 'converged' && (prev === null || prev.phase !== state.phase || prev.reason !== state.reason)) {
-      event =
-        state.phase === 'degraded'
-          ? { type: 'Warning', reason: 'RolloutDegraded', note: `${state.app} is degraded: ${state.reason}; serving ${versions}; nothing is announced until it converges`, action: 'Evaluate' }
-          : { type: 'Normal', reason: 'RolloutProgressing', note: `${state.app} is rolling out (${state.reason}); serving ${versions}`, action: 'Evaluate' };
-    }
-    if (!event) return;
-    for (const t of targets) this.#events.record(t, event.type, event.reason, event.note, event.action);
-  }
-
-  #recordInvalidPods(app: string, invalid: InvalidPod[]): void {
-    const byName = new Map<string, SlimPod>();
-    for (const p of this.#index.pods(app)) byName.set(p.metadata.name, p);
-    for (const bad of invalid) {
-      const pod = byName.get(bad.name);
-      if (!pod) continue;
-      this.#events.record(
-        { apiVersion: 'v1', kind: 'Pod', namespace: bad.namespace, name: bad.name, uid: pod.metadata.uid },
-        'Warning',
-        'InvalidVersionLabel',
-        `label ${this.#c.versionLabel}: ${bad.reason}; app ${app} is degraded and nothing is announced`,
-        'Evaluate',
-      );
-    }
+  #enqueue(apps: Iterable<string>): void {
+    for (const app of apps) this.#queue.add(app);
   }
 }

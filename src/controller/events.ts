@@ -14,6 +14,9 @@
  * Memory: entries older than `dedupMs` are pruned, so state is O(Events in the window).
  */
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import type { EventType } from '../core/transition-events.ts';
+import { realClock, type Clock } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
 
 export interface Regarding {
   apiVersion: string;
@@ -23,7 +26,6 @@ export interface Regarding {
   uid: string;
 }
 
-export type EventType = 'Normal' | 'Warning';
 export type EventOutcome = 'created' | 'series' | 'deduplicated' | 'rate_limited' | 'failed';
 
 export interface EventRecorderOptions {
@@ -37,9 +39,9 @@ export interface EventRecorderOptions {
   burst?: number;
   refillMs?: number;
   onOutcome?: (reason: string, outcome: EventOutcome) => void;
-  log?: { warn(o: object, msg: string): void };
-  /** Clock, injectable for tests. */
-  now?: () => number;
+  log?: Logger;
+  /** Dedup windows, token refills and Event names. Default: the real clock. */
+  clock?: Clock;
 }
 
 interface Seen {
@@ -53,25 +55,27 @@ interface Seen {
 }
 
 export class EventRecorder {
-  readonly #o: Required<Omit<EventRecorderOptions, 'onOutcome' | 'log'>> & Pick<EventRecorderOptions, 'onOutcome' | 'log'>;
+  readonly #options: Required<Omit<EventRecorderOptions, 'onOutcome' | 'log'>> & Pick<EventRecorderOptions, 'onOutcome' | 'log'>;
+  readonly #clock: Clock;
   readonly #api: EventsV1Api;
   readonly #seen = new Map<string, Seen>();
   readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
   #lastPrune = 0;
 
-  constructor(o: EventRecorderOptions) {
-    this.#o = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, now: Date.now, ...o };
-    this.#api = o.kubeConfig.makeApiClient(EventsV1Api);
+  constructor(options: EventRecorderOptions) {
+    this.#options = { seriesEveryMs: 30_000, burst: 10, refillMs: 60_000, clock: realClock, ...options };
+    this.#clock = this.#options.clock;
+    this.#api = options.kubeConfig.makeApiClient(EventsV1Api);
   }
 
   record(regarding: Regarding, type: EventType, reason: string, note: string, action: string): void {
-    const now = this.#o.now();
+    const now = this.#clock.now();
     this.#prune(now);
     const key = `${regarding.uid}\u0000${reason}\u0000${note}`;
     const seen = this.#seen.get(key);
-    if (seen && now - seen.firstMs < this.#o.dedupMs) {
+    if (seen && now - seen.firstMs < this.#options.dedupMs) {
       seen.count++;
-      if (now - seen.lastPatchMs < this.#o.seriesEveryMs) return this.#outcome(reason, 'deduplicated');
+      if (now - seen.lastPatchMs < this.#options.seriesEveryMs) return this.#outcome(reason, 'deduplicated');
       seen.lastPatchMs = now;
       const count = seen.count;
       const prior = seen.pending ?? Promise.resolve();
@@ -79,7 +83,7 @@ export class EventRecorder {
       return;
     }
     if (!this.#take(regarding.uid, now)) return this.#outcome(reason, 'rate_limited');
-    const name = `${regarding.name}.${(BigInt(now) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
+    const name = `${regarding.name}.${(BigInt(now) * 1_000_000n + BigInt(Math.floor(this.#clock.random() * 1e6))).toString(16)}`;
     const entry: Seen = { name, namespace: regarding.namespace, firstMs: now, count: 1, lastPatchMs: now, pending: null };
     this.#seen.set(key, entry);
     entry.pending = this.#api
@@ -90,8 +94,8 @@ export class EventRecorder {
           kind: 'Event',
           metadata: { name, namespace: regarding.namespace },
           eventTime: new V1MicroTime(now),
-          reportingController: this.#o.controller,
-          reportingInstance: this.#o.instance,
+          reportingController: this.#options.controller,
+          reportingInstance: this.#options.instance,
           action,
           reason,
           note: note.slice(0, 1024),
@@ -104,7 +108,7 @@ export class EventRecorder {
         (err: unknown) => {
           this.#seen.delete(key);
           this.#outcome(reason, 'failed');
-          this.#o.log?.warn({ err: describe(err), reason, object: `${regarding.namespace}/${regarding.name}` }, 'event create failed');
+          this.#options.log?.warn({ err: describe(err), reason, object: `${regarding.namespace}/${regarding.name}` }, 'event create failed');
         },
       );
   }
@@ -119,17 +123,17 @@ export class EventRecorder {
       this.#outcome(reason, 'series');
     } catch (err) {
       this.#outcome(reason, 'failed');
-      this.#o.log?.warn({ err: describe(err), reason, event: `${seen.namespace}/${seen.name}` }, 'event series patch failed');
+      this.#options.log?.warn({ err: describe(err), reason, event: `${seen.namespace}/${seen.name}` }, 'event series patch failed');
     }
   }
 
   #take(uid: string, now: number): boolean {
     let b = this.#buckets.get(uid);
-    if (!b) this.#buckets.set(uid, (b = { tokens: this.#o.burst, atMs: now }));
-    const refill = Math.floor((now - b.atMs) / this.#o.refillMs);
+    if (!b) this.#buckets.set(uid, (b = { tokens: this.#options.burst, atMs: now }));
+    const refill = Math.floor((now - b.atMs) / this.#options.refillMs);
     if (refill > 0) {
-      b.tokens = Math.min(this.#o.burst, b.tokens + refill);
-      b.atMs += refill * this.#o.refillMs;
+      b.tokens = Math.min(this.#options.burst, b.tokens + refill);
+      b.atMs += refill * this.#options.refillMs;
     }
     if (b.tokens <= 0) return false;
     b.tokens--;
@@ -137,15 +141,15 @@ export class EventRecorder {
   }
 
   #prune(now: number): void {
-    if (now - this.#lastPrune < Math.min(this.#o.dedupMs, 60_000)) return;
+    if (now - this.#lastPrune < Math.min(this.#options.dedupMs, 60_000)) return;
     this.#lastPrune = now;
-    for (const [k, s] of this.#seen) if (now - s.firstMs >= this.#o.dedupMs) this.#seen.delete(k);
-    const full = this.#o.burst * this.#o.refillMs;
+    for (const [k, s] of this.#seen) if (now - s.firstMs >= this.#options.dedupMs) this.#seen.delete(k);
+    const full = this.#options.burst * this.#options.refillMs;
     for (const [k, b] of this.#buckets) if (now - b.atMs >= full) this.#buckets.delete(k);
   }
 
   #outcome(reason: string, outcome: EventOutcome): void {
-    this.#o.onOutcome?.(reason, outcome);
+    this.#options.onOutcome?.(reason, outcome);
   }
 }
 

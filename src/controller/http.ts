@@ -16,9 +16,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { AppState } from '../core/app-state.ts';
 import { ERRORS } from '../core/errors.ts';
 import type { Registry } from 'prom-client';
+import type { Logger } from '../platform/logger.ts';
 
 export interface HttpDeps {
-  logger: FastifyBaseLogger;
+  /** pino-backed (fastify's own logger or createLogger's): fastify writes through it. */
+  logger: Logger;
   apps(): AppState[];
   app(key: string): AppState | undefined;
   keys(): Array<{ kid: string; alg: 'Ed25519'; publicKey: string }>;
@@ -56,8 +58,20 @@ const errorSchema = {
 
 const nameParam = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 } as const;
 
+/**
+ * fastify needs pino's whole API (fatal, trace, level…), more than the project's Logger; every
+ * Logger the project creates is pino, so it is handed over as is, checked rather than assumed.
+ */
+function pinoOf(log: Logger): FastifyBaseLogger {
+  const l = log as Partial<FastifyBaseLogger>;
+  if (typeof l.fatal !== 'function' || typeof l.trace !== 'function' || typeof l.level !== 'string') {
+    throw new TypeError('buildServer: the logger must be pino-backed (fastify needs fatal, trace and level)');
+  }
+  return log as FastifyBaseLogger;
+}
+
 export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({ loggerInstance: pinoOf(deps.logger), logController: new LogController({ disableRequestLogging: true }) });
   app.addSchema(appStateSchema);
 
   app.get('/v1/apps', {

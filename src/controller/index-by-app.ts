@@ -1,7 +1,11 @@
 /**
- * The app index: pods and Deployments grouped by app ("namespace/name" of the
- * `version-observer.io/app` label), so one event costs O(objects of that app) and never
- * O(all objects). Fed by the informers' add/update/delete callbacks (slim objects).
+ * The app index: pods and Deployments grouped by app (core `appKey` of the namespace and the
+ * APP_LABEL value), so one event costs O(objects of that app) and never O(all objects). Fed by
+ * the informers' add/update/delete callbacks (slim objects).
+ *
+ * Why a second map beside the informer store: ListWatch keeps its objects by namespace/name (it
+ * needs them for the relist diff) and has no secondary index (client-go's Indexer would hold
+ * this one). The index holds references to the store's own objects, not copies.
  *
  * Invariants:
  * - An object is in at most one app bucket: the one of its current label; a relabel moves it

@@ -6,8 +6,10 @@
  * - Slim objects: the list function and the watch both convert objects with `slim` before the
  *   ListWatch store sees them, so the store only ever holds the few fields we read.
  * - Restart after failure: ListWatch stops for good when a list or watch fails with anything
- *   but 410/timeout (it fires `error` and returns). We restart it with jittered exponential
- *   backoff (`restartBaseMs` → `restartMaxMs`), reset after a successful list or any event.
+ *   but 410/timeout (it fires `error` and returns). We restart it with exponential backoff,
+ *   equal jitter (core backoffStep: a herd of watches after an apiserver restart never lines up,
+ *   yet the delay still grows; `restartBaseMs` → `restartMaxMs`), reset after a successful list
+ *   or any event.
  * - Watchdog: when no event (bookmarks included; we ask for them) arrived for `silenceMs`, the
  *   open watch is ended as if the server had answered 410 Gone, which makes ListWatch relist;
  *   the relist diff emits the deletes that were missed.
@@ -18,7 +20,8 @@
  * Event callbacks receive slim objects; `delete` may carry the last cached object (relist).
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { jittered } from './backoff.ts';
+import { backoffStep } from '../core/backoff.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 
 export type ListPage = { items: unknown[]; metadata?: { resourceVersion?: string; _continue?: string } };
 
@@ -38,6 +41,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   restartMaxMs?: number;
   /** Called when the informer restarts a failed list/watch or the watchdog relists. */
   onRestart?: (reason: 'error' | 'watchdog', err?: unknown, delayMs?: number) => void;
+  /** Restart backoff, watchdog and watch timeouts. Default: the real clock. */
+  clock?: Clock;
 }
 
 type Callback<T> = (obj: T) => void;
@@ -47,12 +52,13 @@ const GONE = Object.assign(new Error('watchdog: watch silent too long, relisting
 
 export class Informer<T extends KubernetesObject> {
   readonly resource: string;
-  readonly #opts: InformerOptions<T>;
+  readonly #options: InformerOptions<T>;
   readonly #lw: ListWatch<T>;
+  readonly #clock: Clock;
   #stopped = true;
   #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
+  #restartTimer: Timer | undefined;
+  #watchdog: Timer | undefined;
   #lastActivity = 0;
   #listedSinceWatch = false;
   #synced = false;
@@ -60,16 +66,17 @@ export class Informer<T extends KubernetesObject> {
   /** Ends the open watch as 410 (watchdog); undefined when no watch is open. */
   #relistOpenWatch: (() => void) | undefined;
 
-  constructor(opts: InformerOptions<T>) {
-    this.resource = opts.resource;
-    this.#opts = opts;
+  constructor(options: InformerOptions<T>) {
+    this.resource = options.resource;
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       const items: T[] = [];
       let cont: string | undefined;
       let resourceVersion = '';
       do {
-        const page = await opts.listPage(cont);
-        for (const raw of page.items) items.push(opts.slim(raw));
+        const page = await options.listPage(cont);
+        for (const raw of page.items) items.push(options.slim(raw));
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         cont = page.metadata?._continue || undefined;
       } while (cont);
@@ -77,7 +84,10 @@ export class Informer<T extends KubernetesObject> {
       this.#activity();
       return { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion } };
     };
-    this.#lw = new ListWatch<T>(opts.path, new SlimWatch(opts.kubeConfig, this), listFn, false, opts.labelSelector);
+    // ListWatch's own reconnect delay (1 s → 30 s between watches) sleeps on our clock too.
+    this.#lw = new ListWatch<T>(options.path, new SlimWatch(options.kubeConfig, this), listFn, false, options.labelSelector, undefined, {
+      delayFn: (ms) => this.#clock.sleep(ms),
+    });
     this.#lw.on('error', (err) => this.#onError(err));
   }
 
@@ -104,18 +114,14 @@ export class Informer<T extends KubernetesObject> {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#activity();
-    if (this.#opts.silenceMs > 0) {
-      const every = Math.max(250, Math.min(this.#opts.silenceMs / 4, 30_000));
-      this.#watchdog = setInterval(() => this.#checkSilence(), every);
-      this.#watchdog.unref();
-    }
+    this.#scheduleWatchdog();
     void this.#lw.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#restartTimer);
-    clearInterval(this.#watchdog);
+    this.#restartTimer?.cancel();
+    this.#watchdog?.cancel();
     await this.#lw.stop();
   }
 
@@ -148,33 +154,48 @@ export class Informer<T extends KubernetesObject> {
   }
 
   _slim(raw: unknown): T {
-    return this.#opts.slim(raw);
+    return this.#options.slim(raw);
+  }
+
+  /** A uniform draw in [0, 1) from the informer's clock (the watch's randomized timeout). */
+  _random(): number {
+    return this.#clock.random();
   }
 
   // ---
 
   #activity(): void {
-    this.#lastActivity = Date.now();
+    this.#lastActivity = this.#clock.now();
+  }
+
+  /** Checks for silence every silenceMs/4 (0.25 s..30 s) while started. */
+  #scheduleWatchdog(): void {
+    if (this.#options.silenceMs <= 0) return;
+    const every = Math.max(250, Math.min(this.#options.silenceMs / 4, 30_000));
+    this.#watchdog = startTimer(this.#clock, every, () => {
+      if (this.#stopped) return;
+      this.#checkSilence();
+      this.#scheduleWatchdog();
+    });
   }
 
   #checkSilence(): void {
     if (this.#stopped || !this.#relistOpenWatch) return;
-    if (Date.now() - this.#lastActivity < this.#opts.silenceMs) return;
+    if (this.#clock.now() - this.#lastActivity < this.#options.silenceMs) return;
     this.#activity();
-    this.#opts.onRestart?.('watchdog');
+    this.#options.onRestart?.('watchdog');
     this.#relistOpenWatch();
   }
 
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.#failures++;
-    const delay = jittered(this.#failures, { baseMs: this.#opts.restartBaseMs ?? 500, maxMs: this.#opts.restartMaxMs ?? 15_000 });
-    this.#opts.onRestart?.('error', err, delay);
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => {
+    const delay = backoffStep(this.#failures, { baseMs: this.#options.restartBaseMs ?? 500, maxMs: this.#options.restartMaxMs ?? 15_000, jitter: 'equal' }, this.#clock.random());
+    this.#options.onRestart?.('error', err, delay);
+    this.#restartTimer?.cancel();
+    this.#restartTimer = startTimer(this.#clock, delay, () => {
       if (!this.#stopped) void this.#lw.start();
-    }, delay);
-    this.#restartTimer.unref();
+    });
   }
 }
 
@@ -209,7 +230,7 @@ class SlimWatch<T extends KubernetesObject> extends Watch {
       finish(GONE);
       controller?.abort();
     });
-    const query = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) };
+    const query = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(informer._random() * 300) };
     const onEvent = (phase: string, obj: any, raw?: any) => {
       if (finished) return;
       informer._event();

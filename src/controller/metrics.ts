@@ -1,8 +1,11 @@
 /**
- * The controller's Prometheus metrics (prom-client), one registry per process. Every name starts
- * with `version_observer_`; label values are bounded (phases, changes, reasons, resources).
+ * The controller's Prometheus metrics (prom-client), one registry per process, and the
+ * bookkeeping that feeds them from the controller's parts. Every name starts with
+ * `version_observer_`; label values are bounded (phases, changes, reasons, resources).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PHASES, type Phase } from '../core/app-state.ts';
+import { outcomeOf } from '../core/push-policy.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -66,4 +69,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Controll
       registers,
     }),
   };
+}
+
+/** The starting values: every phase gauge at 0, not leading. */
+export function resetControllerGauges(m: ControllerMetrics): void {
+  for (const phase of PHASES) m.apps.set({ phase }, 0);
+  m.leader.set(0);
+}
+
+/** Keeps `version_observer_apps{phase}` equal to the number of recorded apps in each phase. */
+export function phaseCounter(m: ControllerMetrics): (phase: Phase, delta: number) => void {
+  const counts = new Map<Phase, number>();
+  return (phase, delta) => {
+    const n = (counts.get(phase) ?? 0) + delta;
+    counts.set(phase, n);
+    m.apps.set({ phase }, n);
+  };
+}
+
+/** One push attempt: its duration by result (applied, stale, failed) and, when failed, why. */
+export function recordPushResult(m: ControllerMetrics, r: { status: number | null; error: string | null; seconds: number }): void {
+  const result = outcomeOf(r.status);
+  m.pushDuration.observe({ result }, r.seconds);
+  if (result === 'failed') m.pushFailures.inc({ reason: r.error ?? `http_${r.status}` });
 }

@@ -1,8 +1,8 @@
 /**
- * The pusher (leader only): sends each pod of an app its app's current signed state,
- * `PUT http://<podIP>:<pushPort>/internal/v1/state` with `{ state, sig }` (DESIGN.md
- * "Controller → sidecar push"). The per-pod decisions (coalescing, one in flight, backoff,
- * 409 = acknowledged) are src/core/push-policy.ts; this file only schedules and does I/O.
+ * The pusher (leader only): sends each pod of an app its app's current signed state (the push
+ * of docs/protocol.md). The per-pod decisions (coalescing, one in flight, backoff,
+ * 409 = acknowledged) are src/core/push-policy.ts; the HTTP put is push-transport.ts; this file
+ * only schedules.
  *
  * Invariants:
  * - A pod is a target while core's isPushTarget holds (Running with an IP); a new IP is a new
@@ -20,49 +20,75 @@
  * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
  *   when it holds it), which repairs a sidecar that restarted and lost its state.
  * - Each state is signed once, on its first send.
+ *
+ * Who owns what:
+ * - App states are the controller's (its records: it evaluates and stamps them on every replica
+ *   and serves them on /v1/apps; the pusher only delivers, and only while leading). The pusher
+ *   reads them through `stateOf` and holds none; `stateChanged` tells it to look again.
+ * - Pods are the informer store's (the app index groups the same objects). A target keeps a
+ *   reference to its pod's latest view, not a copy, plus what only the pusher knows: the push
+ *   state, its timer, its place in the queue, its request. The per-app target sets and the
+ *   pod → target map are indexes over those targets, so a state change costs O(targets of
+ *   the app) and a pod event O(1).
  */
-import http from 'node:http';
 import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
-import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type Order, type PodPush } from '../core/push-policy.ts';
+import { isOlder, orderOf, type Order } from '../core/order.ts';
+import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
+import type { Logger } from '../platform/logger.ts';
+import { PushTransport, type PutHandle } from './push-transport.ts';
 
 export interface PusherOptions {
+  /** The sidecar's admin port on every pod. */
   port: number;
+  /** Pushes in flight at most, in total. */
   concurrency: number;
+  /** Per-push timeout, ms. */
   timeoutMs: number;
+  /** Re-send every target its app's state this often, ms; 0 = never. */
   resyncMs: number;
+  /** The app's current state (the controller's record), undefined when there is none. */
+  stateOf: (app: string) => AppState | undefined;
   /** Signs a state: base64 Ed25519 over its canonical JSON. */
   sign: (state: AppState) => string;
+  /** Retry bounds; default core's 250 ms → 30 s (full jitter). */
   backoff?: BackoffConfig;
   /** Called after every push attempt. status null = no HTTP answer. */
   onResult?: (r: { app: string; pod: string; status: number | null; error: string | null; seconds: number }) => void;
-  log?: { debug(o: object, msg: string): void; warn(o: object, msg: string): void };
+  log?: Logger;
+  /** Backoff, retry and resync time. Default: the real clock. */
+  clock?: Clock;
 }
 
 interface AppEntry {
-  state: AppState | null;
-  order: Order | null;
-  body: string | null;
   targets: Set<string>;
-  /** Announcement tracking: called once every target present at setState acknowledged it. */
-  waiting: { order: Order; remaining: Set<string>; onAll: () => void } | null;
+  /** The signed body of `of` (the state it was made from), so each state is signed once. */
+  body: { of: AppState; json: string } | null;
+  /**
+   * The announced state being acknowledged: `onAll` runs once every target present when it was
+   * set acknowledged it (or a newer one). Set only for a state the controller announces (core
+   * evaluate's `announce`): the pusher never decides what is an announcement.
+   */
+  announcement: { order: Order; remaining: Set<string>; onAll: () => void } | null;
 }
 
 interface Target {
+  /** podKey: "namespace/name@ip". */
   key: string;
   app: string;
-  ip: string;
-  podName: string;
-  /** the pod's Ready condition as last seen */
-  ready: boolean;
+  /** The pod's latest view (the informer's object, not a copy). */
+  pod: PodView;
   push: PodPush;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   queued: boolean;
-  request: http.ClientRequest | undefined;
+  request: PutHandle | undefined;
 }
 
 export class Pusher {
-  readonly #o: PusherOptions;
+  readonly #options: PusherOptions;
+  readonly #clock: Clock;
+  readonly #transport: PushTransport;
   readonly #apps = new Map<string, AppEntry>();
   readonly #targets = new Map<string, Target>();
   /** "namespace/name" of a pod → its current target key. */
@@ -70,12 +96,12 @@ export class Pusher {
   #queue: Target[] = [];
   #active = 0;
   #running = false;
-  #resync: NodeJS.Timeout | undefined;
-  readonly #agent: http.Agent;
+  #resync: Timer | undefined;
 
-  constructor(o: PusherOptions) {
-    this.#o = o;
-    this.#agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000, scheduling: 'lifo' });
+  constructor(options: PusherOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
+    this.#transport = new PushTransport({ port: options.port, timeoutMs: options.timeoutMs });
   }
 
   get running(): boolean {
@@ -89,52 +115,49 @@ export class Pusher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    if (this.#o.resyncMs > 0) {
-      this.#resync = setInterval(() => this.resync(), this.#o.resyncMs);
-      this.#resync.unref();
-    }
+    this.#scheduleResync();
     for (const t of this.#targets.values()) this.#kick(t);
   }
 
   stop(): void {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#resync);
+    this.#resync?.cancel();
+    this.#resync = undefined;
     this.#queue = [];
     for (const t of this.#targets.values()) {
-      clearTimeout(t.timer);
+      t.timer?.cancel();
       t.timer = undefined;
       t.queued = false;
-      t.request?.destroy(new Error('pusher stopped'));
+      t.request?.cancel('pusher stopped');
       t.request = undefined;
       t.push = IDLE_POD;
     }
-    for (const a of this.#apps.values()) a.waiting = null;
+    for (const a of this.#apps.values()) a.announcement = null;
   }
 
   /** Closes idle sockets; call after stop() on shutdown. */
   close(): void {
     this.stop();
-    this.#agent.destroy();
+    this.#transport.close();
   }
 
   /**
-   * The app's current state (null: the app is gone). `onAllAcked` fires once every current
-   * target has acknowledged this state (or a newer one), while this state is still current.
+   * The app's state (as `stateOf` answers) changed, or the app is gone. `onAnnouncementAcked`,
+   * given when the controller announces this state, fires once every current target has
+   * acknowledged it (or a newer one), while it is still current.
    */
-  setState(app: string, state: AppState | null, onAllAcked?: () => void): void {
-    if (state === null) {
+  stateChanged(app: string, onAnnouncementAcked?: () => void): void {
+    const state = this.#options.stateOf(app);
+    if (state === undefined) {
       const entry = this.#apps.get(app);
       if (entry && entry.targets.size === 0) this.#apps.delete(app);
-      else if (entry) Object.assign(entry, { state: null, order: null, body: null, waiting: null });
+      else if (entry) Object.assign(entry, { body: null, announcement: null });
       return;
     }
     const entry = this.#entry(app);
-    entry.state = state;
-    entry.order = { epoch: state.epoch, seq: state.seq };
-    entry.body = null;
-    entry.waiting = onAllAcked && this.#running ? { order: entry.order, remaining: new Set(entry.targets), onAll: onAllAcked } : null;
-    if (entry.waiting && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
+    entry.announcement = onAnnouncementAcked && this.#running ? { order: orderOf(state), remaining: new Set(entry.targets), onAll: onAnnouncementAcked } : null;
+    if (entry.announcement && entry.announcement.remaining.size === 0) this.#announcementAcked(entry);
     for (const key of entry.targets) {
       const t = this.#targets.get(key);
       if (t) this.#kick(t);
@@ -150,18 +173,18 @@ export class Pusher {
     if (target === null) return;
     const known = this.#targets.get(target);
     if (known) {
-      const becameReady = pod.ready && !known.ready;
-      known.ready = pod.ready;
+      const becameReady = pod.ready && !known.pod.ready;
+      known.pod = pod;
       if (becameReady && known.timer !== undefined) {
         // backing off after refused pushes: the sidecar answers now, retry at once
-        clearTimeout(known.timer);
+        known.timer.cancel();
         known.timer = undefined;
         known.push = { ...known.push, retryAtMs: 0 };
         this.#kick(known);
       }
       return;
     }
-    const t: Target = { key: target, app, ip: pod.podIP as string, podName: id, ready: pod.ready, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
+    const t: Target = { key: target, app, pod, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
     this.#targets.set(target, t);
     this.#byPod.set(id, target);
     this.#entry(app).targets.add(target);
@@ -187,9 +210,20 @@ export class Pusher {
     return [...(this.#apps.get(app)?.targets ?? [])];
   }
 
+  /** Every `resyncMs` while running (re-armed after each round, so stop() ends it). */
+  #scheduleResync(): void {
+    if (this.#options.resyncMs <= 0) return;
+    this.#resync = startTimer(this.#clock, this.#options.resyncMs, () => {
+      this.#resync = undefined;
+      if (!this.#running) return;
+      this.resync();
+      this.#scheduleResync();
+    });
+  }
+
   #entry(app: string): AppEntry {
     let e = this.#apps.get(app);
-    if (!e) this.#apps.set(app, (e = { state: null, order: null, body: null, targets: new Set(), waiting: null }));
+    if (!e) this.#apps.set(app, (e = { targets: new Set(), body: null, announcement: null }));
     return e;
   }
 
@@ -198,27 +232,26 @@ export class Pusher {
     this.#byPod.delete(podId);
     if (!t) return;
     this.#targets.delete(key);
-    clearTimeout(t.timer);
-    t.request?.destroy(new Error('pod gone'));
+    t.timer?.cancel();
+    t.request?.cancel('pod gone');
     t.request = undefined;
     const entry = this.#apps.get(t.app);
     if (entry) {
       entry.targets.delete(key);
-      if (entry.waiting?.remaining.delete(key) && entry.waiting.remaining.size === 0) this.#fireWaiting(entry);
-      if (entry.targets.size === 0 && entry.state === null) this.#apps.delete(t.app);
+      if (entry.announcement?.remaining.delete(key) && entry.announcement.remaining.size === 0) this.#announcementAcked(entry);
+      if (entry.targets.size === 0 && this.#options.stateOf(t.app) === undefined) this.#apps.delete(t.app);
     }
   }
 
-  #fireWaiting(entry: AppEntry): void {
-    const w = entry.waiting;
-    entry.waiting = null;
-    w?.onAll();
+  #announcementAcked(entry: AppEntry): void {
+    const announcement = entry.announcement;
+    entry.announcement = null;
+    announcement?.onAll();
   }
 
   #kick(t: Target): void {
     if (!this.#running || t.queued || t.timer !== undefined) return;
-    const entry = this.#apps.get(t.app);
-    const step = nextStep(t.push, entry?.order ?? null, Date.now());
+    const step = nextStep(t.push, this.#options.stateOf(t.app) ?? null, this.#clock.now());
     switch (step.kind) {
       case 'send':
         t.queued = true;
@@ -226,11 +259,10 @@ export class Pusher {
         this.#pump();
         return;
       case 'wait':
-        t.timer = setTimeout(() => {
+        t.timer = startTimer(this.#clock, step.delayMs, () => {
           t.timer = undefined;
           this.#kick(t);
-        }, step.delayMs);
-        t.timer.unref();
+        });
         return;
       case 'idle':
       case 'busy':
@@ -239,85 +271,45 @@ export class Pusher {
   }
 
   #pump(): void {
-    while (this.#running && this.#active < this.#o.concurrency && this.#queue.length > 0) {
+    while (this.#running && this.#active < this.#options.concurrency && this.#queue.length > 0) {
       const t = this.#queue.shift() as Target;
       t.queued = false;
       if (this.#targets.get(t.key) !== t) continue;
-      const entry = this.#apps.get(t.app);
-      const step = nextStep(t.push, entry?.order ?? null, Date.now());
-      if (step.kind !== 'send' || !entry?.state) {
+      const state = this.#options.stateOf(t.app);
+      const step = nextStep(t.push, state ?? null, this.#clock.now());
+      if (step.kind !== 'send' || state === undefined) {
         this.#kick(t);
         continue;
       }
-      if (entry.body === null) entry.body = JSON.stringify({ state: entry.state, sig: this.#o.sign(entry.state) });
-      this.#send(t, step.order, entry.body);
+      this.#send(t, step.order, this.#signedBody(t.app, state));
     }
+  }
+
+  #signedBody(app: string, state: AppState): string {
+    const entry = this.#entry(app);
+    if (entry.body?.of !== state) entry.body = { of: state, json: JSON.stringify({ state, sig: this.#options.sign(state) }) };
+    return entry.body.json;
   }
 
   #send(t: Target, order: Order, body: string): void {
     t.push = started(t.push, order);
     this.#active++;
-    const t0 = performance.now();
-    let settled = false;
-    const done = (status: number | null, error: string | null) => {
-      if (settled) return;
-      settled = true;
+    const podName = `${t.pod.namespace}/${t.pod.name}`;
+    t.request = this.#transport.put(t.pod.podIP as string, body, (status, error, seconds) => {
       this.#active--;
       t.request = undefined;
-      const seconds = (performance.now() - t0) / 1000;
-      this.#o.onResult?.({ app: t.app, pod: t.podName, status, error, seconds });
+      this.#options.onResult?.({ app: t.app, pod: podName, status, error, seconds });
       if (this.#targets.get(t.key) === t && this.#running) {
         const outcome = outcomeOf(status);
-        t.push = finished(t.push, outcome, Date.now(), Math.random(), this.#o.backoff);
-        if (outcome === 'failed') this.#o.log?.debug({ app: t.app, pod: t.podName, status, error, failures: t.push.failures }, 'push failed');
-        const entry = this.#apps.get(t.app);
-        const w = entry?.waiting;
-        if (w && outcome !== 'failed' && t.push.acked && (t.push.acked.epoch > w.order.epoch || (t.push.acked.epoch === w.order.epoch && t.push.acked.seq >= w.order.seq))) {
-          if (w.remaining.delete(t.key) && w.remaining.size === 0) this.#fireWaiting(entry);
+        t.push = finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#options.backoff);
+        if (outcome === 'failed') this.#options.log?.debug({ app: t.app, pod: podName, status, error, failures: t.push.failures }, 'push failed');
+        const announcement = this.#apps.get(t.app)?.announcement;
+        if (announcement && outcome !== 'failed' && t.push.acked !== null && !isOlder(t.push.acked, announcement.order)) {
+          if (announcement.remaining.delete(t.key) && announcement.remaining.size === 0) this.#announcementAcked(this.#apps.get(t.app) as AppEntry);
         }
         this.#kick(t);
       }
       this.#pump();
-    };
-    const req = http.request(
-      {
-        host: t.ip,
-        port: this.#o.port,
-        method: 'PUT',
-        path: '/internal/v1/state',
-        agent: this.#agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        timeout: this.#o.timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode ?? null, null));
-        res.on('error', (err) => done(null, errorReason(err)));
-      },
-    );
-    t.request = req;
-    req.on('timeout', () => req.destroy(Object.assign(new Error('push timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (err) => done(null, errorReason(err)));
-    req.end(body);
-  }
-}
-
-/** A short, bounded reason for a network failure (metrics label). */
-export function errorReason(err: unknown): string {
-  const code = (err as { code?: unknown })?.code;
-  switch (code) {
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EADDRNOTAVAIL':
-      return 'unreachable';
-    default:
-      return 'network';
+    });
   }
 }

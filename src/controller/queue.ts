@@ -5,8 +5,9 @@
  * - A key is processed by one worker at a time: adding a key while it is being processed marks
  *   it dirty, and it is queued again when `done` is called (no event is lost, none runs twice
  *   concurrently).
- * - Rate-limited retries: `addRateLimited` waits a per-item exponential delay
- *   (`baseMs` × 2^(n-1), capped at `maxMs`) that grows with the item's failures until `forget`.
+ * - Rate-limited retries: `addRateLimited` waits a per-item exponential delay without jitter
+ *   (core backoffStep, 'none': `baseMs` × 2^(n-1), capped at `maxMs`; client-go's
+ *   ItemExponentialFailureRateLimiter) that grows with the item's failures until `forget`.
  * - `addAfter` delays an add; several delayed adds of one key keep the earliest.
  * - The request is just the key: it "does not contain information about any specific event"
  *   (controller-runtime); handlers re-read the cache.
@@ -14,7 +15,8 @@
  * `runWorker` drives a handler: success → forget (and optional requeue-after); a thrown
  * TerminalError → counted and forgotten, never retried; any other error → rate-limited retry.
  */
-import { exponential } from './backoff.ts';
+import { backoffStep } from '../core/backoff.ts';
+import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 
 /** An error that retrying cannot fix: counted, logged, never retried. */
 export class TerminalError extends Error {
@@ -29,6 +31,8 @@ export interface QueueOptions {
   baseMs?: number;
   /** Retry delay cap, ms. Default 5 min. */
   maxMs?: number;
+  /** Default: the real clock. */
+  clock?: Clock;
 }
 
 export interface HandlerResult {
@@ -39,18 +43,20 @@ export interface HandlerResult {
 export class WorkQueue {
   readonly #baseMs: number;
   readonly #maxMs: number;
+  readonly #clock: Clock;
   #items: string[] = [];
   #head = 0;
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #delayed = new Map<string, { at: number; timer: Timer }>();
   #waiters: Array<(key: string | undefined) => void> = [];
   #shutdown = false;
 
   constructor(opts: QueueOptions = {}) {
     this.#baseMs = opts.baseMs ?? 50;
     this.#maxMs = opts.maxMs ?? 5 * 60_000;
+    this.#clock = opts.clock ?? realClock;
   }
 
   get length(): number {
@@ -67,22 +73,21 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.#shutdown) return;
     if (ms <= 0) return this.add(key);
-    const at = Date.now() + ms;
+    const at = this.#clock.now() + ms;
     const existing = this.#delayed.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    existing?.timer.cancel();
+    const timer = startTimer(this.#clock, ms, () => {
       this.#delayed.delete(key);
       this.add(key);
-    }, ms);
-    timer.unref();
+    });
     this.#delayed.set(key, { at, timer });
   }
 
   addRateLimited(key: string): void {
     const n = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, n);
-    this.addAfter(key, exponential(n, { baseMs: this.#baseMs, maxMs: this.#maxMs }));
+    this.addAfter(key, backoffStep(n, { baseMs: this.#baseMs, maxMs: this.#maxMs, jitter: 'none' }, 0));
   }
 
   forget(key: string): void {
@@ -108,7 +113,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.#shutdown = true;
-    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
     const waiters = this.#waiters;
     this.#waiters = [];

@@ -1,14 +1,15 @@
 /**
  * What the informer caches keep of a Pod or a Deployment: only the fields the evaluator, the
- * pusher and the Event recorder read (STYLE: "cache only the fields the evaluator needs").
- * managedFields, container specs, volumes, most of status… are dropped at the edge, before an
- * object reaches the cache, so the cache's memory is O(objects × a few fields).
+ * pusher and the Event recorder read. managedFields, container specs, volumes, most of
+ * status… are dropped at the edge, before an object reaches the cache, so the cache's memory is
+ * O(objects × a few fields).
  *
  * Input may be a typed object from a list call (timestamps as Date) or raw JSON from a watch
- * (timestamps as RFC 3339 strings); the output is the same either way. Pure.
+ * (timestamps as RFC 3339 strings); the output is the same either way (only the presence of
+ * deletionTimestamp is read). Pure.
  */
 import type { DeploymentView, PodView } from '../core/evaluate.ts';
-import { APP_LABEL } from './config.ts';
+import { APP_LABEL, POLICY_ANNOTATION, appKey } from '../core/labels.ts';
 
 /** A cached object's identity: enough for client-node's ListWatch store (namespace/name/resourceVersion). */
 export interface SlimMeta {
@@ -20,7 +21,7 @@ export interface SlimMeta {
 
 export interface SlimPod {
   metadata: SlimMeta;
-  /** Value of the `version-observer.io/app` label ('' when absent). */
+  /** Value of the app label (core APP_LABEL; '' when absent). */
   app: string;
   view: PodView;
 }
@@ -31,61 +32,52 @@ export interface SlimDeployment {
   view: DeploymentView;
 }
 
+/** Readers of untrusted JSON: a missing or mistyped field reads as empty. */
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as Obj) : {});
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown, d = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-const timeMs = (v: unknown): number | undefined => {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
-};
 
-function meta(m: Obj): SlimMeta {
-  return { name: str(m.name), namespace: str(m.namespace), uid: str(m.uid), resourceVersion: str(m.resourceVersion) };
+function meta(metadata: Obj): SlimMeta {
+  return { name: str(metadata.name), namespace: str(metadata.namespace), uid: str(metadata.uid), resourceVersion: str(metadata.resourceVersion) };
 }
 
 export function slimPod(raw: unknown, versionLabel: string): SlimPod {
-  const o = obj(raw);
-  const m = obj(o.metadata);
-  const labels = obj(m.labels);
-  const status = obj(o.status);
+  const object = obj(raw);
+  const metadata = obj(object.metadata);
+  const labels = obj(metadata.labels);
+  const status = obj(object.status);
   const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
   const readyCond = conditions.map(obj).find((c) => c.type === 'Ready');
   const ready = readyCond?.status === 'True';
   const label = labels[versionLabel];
   const view: PodView = {
-    name: str(m.name),
-    namespace: str(m.namespace),
+    name: str(metadata.name),
+    namespace: str(metadata.namespace),
     versionLabel: typeof label === 'string' ? label : undefined,
     ready,
-    terminating: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null,
+    terminating: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
   };
   const ip = str(status.podIP);
   if (ip) view.podIP = ip;
   const phase = str(status.phase);
   if (phase) view.phase = phase;
-  const since = ready ? timeMs(readyCond?.lastTransitionTime) : undefined;
-  if (since !== undefined) view.readySince = since;
-  return { metadata: meta(m), app: str(labels[APP_LABEL]), view };
+  return { metadata: meta(metadata), app: str(labels[APP_LABEL]), view };
 }
 
 export function slimDeployment(raw: unknown): SlimDeployment {
-  const o = obj(raw);
-  const m = obj(o.metadata);
-  const labels = obj(m.labels);
-  const annotations = obj(m.annotations);
-  const spec = obj(o.spec);
-  const status = obj(o.status);
+  const object = obj(raw);
+  const metadata = obj(object.metadata);
+  const labels = obj(metadata.labels);
+  const annotations = obj(metadata.annotations);
+  const spec = obj(object.spec);
+  const status = obj(object.status);
   const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]).map(obj) : [];
   const progressing = conditions.find((c) => c.type === 'Progressing');
   const view: DeploymentView = {
-    name: str(m.name),
-    namespace: str(m.namespace),
-    generation: num(m.generation),
+    name: str(metadata.name),
+    namespace: str(metadata.namespace),
+    generation: num(metadata.generation),
     observedGeneration: num(status.observedGeneration),
     specReplicas: num(spec.replicas, 1),
     replicas: num(status.replicas),
@@ -94,13 +86,13 @@ export function slimDeployment(raw: unknown): SlimDeployment {
     paused: spec.paused === true,
     progressDeadlineExceeded: progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded',
   };
-  const policy = annotations['version-observer.io/policy'];
+  const policy = annotations[POLICY_ANNOTATION];
   if (typeof policy === 'string') view.policy = policy;
-  return { metadata: meta(m), app: str(labels[APP_LABEL]), view };
+  return { metadata: meta(metadata), app: str(labels[APP_LABEL]), view };
 }
 
-/** "namespace/name" of the app an object belongs to, or null when it has no app label. */
-export function appKeyOf(o: { metadata: SlimMeta; app: string }): string | null {
-  return o.app ? `${o.metadata.namespace}/${o.app}` : null;
+/** The app key (core `appKey`) of the app an object belongs to, or null when it has no app label. */
+export function appKeyOf(object: { metadata: SlimMeta; app: string }): string | null {
+  return object.app ? appKey(object.metadata.namespace, object.app) : null;
 }
 

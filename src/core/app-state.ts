@@ -1,6 +1,6 @@
 /**
  * AppState: the one shape used on every wire (controller → sidecar → browser).
- * See DESIGN.md "AppState". Receivers ignore unknown fields but reject a state that
+ * See docs/protocol.md "AppState". Receivers ignore unknown fields but reject a state that
  * lacks a required field or has one of the wrong type.
  */
 
@@ -81,7 +81,3 @@ function fail(field: string, expected: string): ValidationResult {
   return { ok: false, error: `state.${field} must be ${expected}` };
 }
 
-/** Orders states by (epoch, seq): > 0 when a is newer than b. */
-export function compareOrder(a: Pick<AppState, 'epoch' | 'seq'>, b: Pick<AppState, 'epoch' | 'seq'>): number {
-  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.seq - b.seq;
-}

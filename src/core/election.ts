@@ -1,5 +1,5 @@
 /**
- * The leader-election *decision* (DESIGN.md "Controller → sidecar push", STYLE.md client-go):
+ * The leader-election *decision* (after client-go's tools/leaderelection):
  * given the Lease record as last read, the local time we saw it change, now, our identity and
  * whether this process currently leads → acquire / renew / wait, with the record to write.
  * The shell in src/controller/leaderelection/ does the I/O (get/create/update with the Lease's
@@ -35,7 +35,7 @@ export { EPOCH_ANNOTATION };
 /** client-go's JitterFactor: renewDeadline must exceed retryPeriod × this. */
 export const JITTER_FACTOR = 1.2;
 
-/** client-go defaults (DESIGN.md). */
+/** client-go's defaults. */
 export const DEFAULT_ELECTION_CONFIG: Readonly<ElectionConfig> = Object.freeze({
   leaseDurationMs: 15_000,
   renewDeadlineMs: 10_000,

@@ -1,7 +1,8 @@
 /**
- * The rollout evaluator (DESIGN.md "Rollout evaluation"): one app's pods and Deployments, plus
+ * The rollout evaluator (docs/design-decisions.md "Rollout evaluation"): one app's pods and Deployments, plus
  * the last state the controller holds for it, → the app's next AppState (without epoch/seq, which
- * the caller adds) and whether it is a new announcement.
+ * the caller adds) and whether it is a new announcement: the one "announce?" decision of the
+ * controller (its count, its Event, the pusher's acknowledgement tracking all follow it).
  *
  * Invariants (property-tested in test/unit/core/evaluate.test.ts):
  * - Pure and deterministic: no I/O, no clock reads (`now` is an argument); the order of `pods`
@@ -9,12 +10,15 @@
  * - Never `converged` while any serving pod has a different or invalid version, no pod serves,
  *   or any Deployment is incomplete, paused or past its progress deadline.
  * - `version` is always the last converged version (null before the first); it moves only when
- *   the phase is `converged`, and then `announce` is true exactly when it differs from
+ *   the phase is `converged`, and then `newVersion` is true exactly when it differs from
  *   `previous.version` (including the first convergence, with `change: "none"`).
+ * - `announce` = `newVersion` and not `firstSighting`: a process that has recorded nothing for
+ *   the app yet (it just started and found the app already converged) pushes the state but did
+ *   not watch a rollout, so it announces nothing (no count, no Event).
  * - With a settle window, a new version is announced only once the same converged version has
  *   been observed for `settleMs`; meanwhile the phase is `progressing`, reason `Settling`.
  *
- * Choices where DESIGN.md is silent:
+ * Choices of ours (docs/design-decisions.md):
  * - Reasons, first match wins. degraded: `InvalidVersionLabel` (a serving pod), then
  *   `ProgressDeadlineExceeded`. progressing: `Paused`, `MixedVersions` (several valid versions
  *   serve), `DeploymentIncomplete`, `NoServingPods`, `Settling`.
@@ -50,8 +54,6 @@ export interface PodView {
   podIP?: string;
   /** status.phase; not read by the evaluator. */
   phase?: string;
-  /** ms since the epoch of the Ready condition's lastTransitionTime; not read by the evaluator (latency metric). */
-  readySince?: number;
 }
 
 /** The fields of a Deployment the evaluator reads. */
@@ -101,6 +103,12 @@ export interface EvaluateInput {
   settleMs?: number;
   /** The candidate returned by the previous evaluation of this app (only used when settleMs > 0). */
   candidate?: SettleCandidate | null;
+  /**
+   * The caller has recorded no state for this app yet (`previous` is null because this process
+   * just started or just learned of the app, not because the app never converged): a new
+   * version seen now is not announced. The controller always passes it; default false.
+   */
+  firstSighting?: boolean;
 }
 
 export interface InvalidPod {
@@ -114,7 +122,9 @@ export interface InvalidPod {
 export interface Evaluation {
   /** The next state; the caller adds epoch and seq. */
   state: StateBody;
-  /** A new converged version (≠ previous.version) is to be announced now. */
+  /** The converged version moved now (≠ previous.version): `version` is new. */
+  newVersion: boolean;
+  /** Announce it: `newVersion`, and not a first sighting. The one "announce?" decision. */
   announce: boolean;
   /** `state` differs from `previous` (ignoring epoch/seq): the caller should push it. */
   changed: boolean;
@@ -202,7 +212,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
   let version = lastVersion;
   let previousVersion = previous?.previousVersion ?? null;
   let change: Change = previous?.change ?? 'none';
-  let announce = false;
+  let newVersion = false;
   let candidate: SettleCandidate | null = null;
   let settleRemainingMs: number | undefined;
 
@@ -220,7 +230,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
         previousVersion = lastVersion;
         version = converged;
         change = classify(lastVersion, converged);
-        announce = true;
+        newVersion = true;
       }
     }
   }
@@ -239,7 +249,8 @@ export function evaluate(input: EvaluateInput): Evaluation {
   if (policy !== null) state.policy = policy;
 
   const changed = previous === null || canonicalJson(bodyOf(previous)) !== canonicalJson(state);
-  const result: Evaluation = { state, announce, changed, invalidPods, candidate };
+  const announce = newVersion && input.firstSighting !== true;
+  const result: Evaluation = { state, newVersion, announce, changed, invalidPods, candidate };
   if (settleRemainingMs !== undefined) result.settleRemainingMs = settleRemainingMs;
   return result;
 }

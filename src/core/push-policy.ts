@@ -1,5 +1,5 @@
 /**
- * Per-pod push policy (DESIGN.md "Controller → sidecar push"), pure: the pusher in
+ * Per-pod push policy (the push of docs/protocol.md), pure: the pusher in
  * src/controller keeps one PodPush per pod and asks these functions what to do.
  *
  * Invariants:
@@ -9,24 +9,17 @@
  * - A pod is done when its acknowledged (epoch, seq) is at least the current one. A 409 (stale)
  *   counts as acknowledged: the sidecar already holds that state or a newer one, and resending
  *   cannot help.
- * - Failures back off with full jitter: delay = random × min(maxMs, baseMs × 2^(failures-1)),
- *   `random` in [0, 1) injected; a success resets the failure count.
+ * - Failures back off with full jitter (core backoffStep, 'full': delay = random ×
+ *   min(maxMs, baseMs × 2^(failures-1)), spreading the pods of an app the most), `random` in
+ *   [0, 1) injected; a success resets the failure count.
  * - Nothing here reads a clock (`now` is an argument) or schedules anything.
  */
+import { backoffStep, type BackoffPolicy } from './backoff.ts';
 import type { PodView } from './evaluate.ts';
+import { isNewer, orderOf, type Order } from './order.ts';
 
-/** A state's position: compare with compareOrder from app-state.ts. */
-export interface Order {
-  epoch: number;
-  seq: number;
-}
-
-export interface BackoffConfig {
-  /** First retry's upper bound, ms. Default 250. */
-  baseMs: number;
-  /** Cap of the upper bound, ms. Default 30000. */
-  maxMs: number;
-}
+/** The pusher's retry bounds (first retry's upper bound, default 250 ms; cap, default 30 s); the jitter is always full. */
+export type BackoffConfig = Pick<BackoffPolicy, 'baseMs' | 'maxMs'>;
 
 export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 250, maxMs: 30_000 });
 
@@ -52,15 +45,9 @@ export type Step =
   | { kind: 'wait'; delayMs: number } // backing off
   | { kind: 'send'; order: Order }; // start a push of the current state now
 
-/** Orders (epoch, seq): > 0 when a is newer. null is older than anything. */
-export function compareOrders(a: Order | null, b: Order | null): number {
-  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
-  return a.epoch !== b.epoch ? Math.sign(a.epoch - b.epoch) : Math.sign(a.seq - b.seq);
-}
-
 /** True when a pod that acknowledged `acked` still needs `current`. */
 export function needsPush(acked: Order | null | undefined, current: Order | null): boolean {
-  return current !== null && compareOrders(current, acked ?? null) > 0;
+  return current !== null && isNewer(current, acked ?? null);
 }
 
 /** What to do next for one pod given the app's current state order. */
@@ -68,12 +55,12 @@ export function nextStep(pod: PodPush, current: Order | null, now: number): Step
   if (pod.inFlight !== null) return { kind: 'busy' };
   if (!needsPush(pod.acked, current)) return { kind: 'idle' };
   if (now < pod.retryAtMs) return { kind: 'wait', delayMs: pod.retryAtMs - now };
-  return { kind: 'send', order: { epoch: (current as Order).epoch, seq: (current as Order).seq } };
+  return { kind: 'send', order: orderOf(current as Order) };
 }
 
 /** The pod after a push of `order` started. */
 export function started(pod: PodPush, order: Order): PodPush {
-  return { ...pod, inFlight: { epoch: order.epoch, seq: order.seq } };
+  return { ...pod, inFlight: orderOf(order) };
 }
 
 /** Maps the sidecar's HTTP answer (null = no answer: network error or timeout) to an outcome. */
@@ -88,18 +75,10 @@ export function finished(pod: PodPush, outcome: PushOutcome, now: number, random
   const sent = pod.inFlight;
   if (outcome === 'failed') {
     const failures = pod.failures + 1;
-    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffDelayMs(failures, random, config) };
+    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffStep(failures, { ...config, jitter: 'full' }, random) };
   }
-  const acked = compareOrders(sent, pod.acked) > 0 ? sent : pod.acked;
+  const acked = isNewer(sent, pod.acked) ? sent : pod.acked;
   return { acked, inFlight: null, failures: 0, retryAtMs: 0 };
-}
-
-/** Full-jitter exponential backoff after `failures` (>= 1) consecutive failures. */
-export function backoffDelayMs(failures: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): number {
-  const exp = Math.min(Math.max(failures, 1) - 1, 52);
-  const ceiling = Math.min(config.maxMs, config.baseMs * 2 ** exp);
-  const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1) : 0;
-  return Math.floor(r * ceiling);
 }
 
 /**
@@ -113,23 +92,4 @@ export function isPushTarget(pod: Pick<PodView, 'podIP' | 'phase'>): boolean {
 /** The key the pusher uses for a pod: "namespace/name@ip" (a new IP is a new target). */
 export function podKey(pod: Pick<PodView, 'namespace' | 'name' | 'podIP'>): string {
   return `${pod.namespace}/${pod.name}@${pod.podIP ?? ''}`;
-}
-
-/**
- * Keys of the app's pods that need `current`: push targets whose acknowledged order (by podKey)
- * is older. O(pods of the app). Sorted, so the result does not depend on input order.
- */
-export function podsNeedingPush(
-  pods: Iterable<Pick<PodView, 'namespace' | 'name' | 'podIP' | 'phase'>>,
-  acked: ReadonlyMap<string, Order>,
-  current: Order | null,
-): string[] {
-  if (current === null) return [];
-  const out: string[] = [];
-  for (const pod of pods) {
-    if (!isPushTarget(pod)) continue;
-    const key = podKey(pod);
-    if (needsPush(acked.get(key), current)) out.push(key);
-  }
-  return out.sort();
 }

@@ -24,8 +24,9 @@ import { decide, leaderHealthy, mustStepDown, observe, releaseRecord, retryDelay
 import type { Observation } from '../../core/election.ts';
 import { realClock } from '../../platform/clock.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { resolveConfig } from './config.ts';
-import type { Callbacks, ElectorConfig, Logger, ResolvedConfig } from './config.ts';
+import type { Callbacks, ElectorConfig, ResolvedConfig } from './config.ts';
 import { isConflict, LeaseLock } from './lease-lock.ts';
 import type { LockReadResult, ResourceLock } from './lease-lock.ts';
 
@@ -44,7 +45,10 @@ export interface Elector {
   release(): Promise<void>;
 }
 
-/** Test seams (STYLE: a few injected factory fields, not globals). */
+/** The elector writes lines and makes no child loggers: the project Logger's line methods. */
+type ElectorLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** Test seams: a few injected factory fields, not globals (as controller-runtime does). */
 export interface ElectorDeps {
   lock?: ResourceLock;
   clock?: Clock;
@@ -69,13 +73,13 @@ export function createElector(config: ElectorConfig, callbacks: Callbacks, deps:
 }
 
 class LeaderElector implements Elector {
-  readonly #cfg: ResolvedConfig;
-  readonly #cb: Callbacks;
-  readonly #log: Logger;
+  readonly #config: ResolvedConfig;
+  readonly #callbacks: Callbacks;
+  readonly #log: ElectorLog;
   readonly #lock: ResourceLock;
   readonly #clock: Clock;
   readonly #stop = new AbortController();
-  #obs: Observation | null = null;
+  #observed: Observation | null = null;
   #reported = '';
   #term: Term | null = null;
   /** Epoch of an acquisition write whose outcome we never saw (cancelled mid-flight). */
@@ -85,12 +89,12 @@ class LeaderElector implements Elector {
   #running: Promise<void> | null = null;
 
   constructor(config: ElectorConfig, callbacks: Callbacks, deps: ElectorDeps) {
-    const { config: cfg, log } = resolveConfig(config, callbacks);
-    this.#cfg = cfg;
-    this.#cb = callbacks;
+    const { config: resolved, log } = resolveConfig(config, callbacks);
+    this.#config = resolved;
+    this.#callbacks = callbacks;
     this.#log = log;
     this.#clock = deps.clock ?? realClock;
-    this.#lock = deps.lock ?? new LeaseLock({ kubeConfig: config.kubeConfig, namespace: cfg.namespace, name: cfg.name });
+    this.#lock = deps.lock ?? new LeaseLock({ kubeConfig: config.kubeConfig, namespace: resolved.namespace, name: resolved.name });
   }
 
   run(signal: AbortSignal): Promise<void> {
@@ -103,7 +107,7 @@ class LeaderElector implements Elector {
   isLeader(): boolean {
     const t = this.#term;
     if (t === null || t.ctl.signal.aborted) return false;
-    if (mustStepDown(t.lastRenewMs, this.#clock.now(), this.#cfg.election)) {
+    if (mustStepDown(t.lastRenewMs, this.#clock.now(), this.#config.election)) {
       this.#endTerm(t, 'renew deadline exceeded');
       return false;
     }
@@ -115,12 +119,12 @@ class LeaderElector implements Elector {
   }
 
   leaderIdentity(): string | null {
-    return this.#obs?.record?.holderIdentity || null;
+    return this.#observed?.record?.holderIdentity || null;
   }
 
   healthy(now: number = this.#clock.now()): boolean {
     const t = this.#term;
-    return leaderHealthy(t !== null, t?.lastRenewMs ?? 0, now, this.#cfg.election, this.#cfg.healthToleranceMs);
+    return leaderHealthy(t !== null, t?.lastRenewMs ?? 0, now, this.#config.election, this.#config.healthToleranceMs);
   }
 
   async release(): Promise<void> {
@@ -149,29 +153,29 @@ class LeaderElector implements Elector {
       if (t !== null) {
         this.#endTerm(t, 'leader election loop failed');
         this.#term = null;
-        this.#callback('onStoppedLeading', () => this.#cb.onStoppedLeading());
+        this.#callback('onStoppedLeading', () => this.#callbacks.onStoppedLeading());
         led = true;
       }
     } finally {
-      if (!led) this.#callback('onStoppedLeading', () => this.#cb.onStoppedLeading());
-      this.#log.info({ lock, identity: this.#cfg.identity }, 'leader election stopped');
+      if (!led) this.#callback('onStoppedLeading', () => this.#callbacks.onStoppedLeading());
+      this.#log.info({ lock, identity: this.#config.identity }, 'leader election stopped');
     }
   }
 
   #releasing(): boolean {
-    return this.#releaseRequested || this.#cfg.releaseOnCancel;
+    return this.#releaseRequested || this.#config.releaseOnCancel;
   }
 
   /** Tries every retryPeriod (jittered) until acquired; null when stopped first. */
   async #acquire(stop: AbortSignal): Promise<{ epoch: number; at: number } | null> {
-    this.#log.info({ lock: this.#lock.describe(), identity: this.#cfg.identity }, 'attempting to acquire leader lease');
+    this.#log.info({ lock: this.#lock.describe(), identity: this.#config.identity }, 'attempting to acquire leader lease');
     while (!stop.aborted) {
       const r = await this.#tryAcquireOrRenew(stop, null);
       this.#reportTransition();
       if (r.kind === 'acquired') return { epoch: r.epoch, at: r.at };
       // Wake at the holder's expiry when that comes before the next retry, so a dead leader is
       // replaced leaseDuration after we last saw it renew, not up to a retryPeriod later.
-      const retry = retryDelayMs(this.#cfg.election, this.#clock.random());
+      const retry = retryDelayMs(this.#config.election, this.#clock.random());
       await this.#clock.sleep(r.kind === 'wait' ? Math.min(retry, r.expiresInMs + 1) : retry, stop);
     }
     return null;
@@ -183,13 +187,13 @@ class LeaderElector implements Elector {
     const onStop = () => this.#endTerm(term, 'stopped');
     stop.addEventListener('abort', onStop, { once: true });
     this.#term = term;
-    this.#log.info({ lock: this.#lock.describe(), identity: this.#cfg.identity, epoch: term.epoch }, 'acquired leader lease');
+    this.#log.info({ lock: this.#lock.describe(), identity: this.#config.identity, epoch: term.epoch }, 'acquired leader lease');
     if (stop.aborted) onStop();
-    this.#callback('onStartedLeading', () => this.#cb.onStartedLeading(leading, term.epoch));
+    this.#callback('onStartedLeading', () => this.#callbacks.onStartedLeading(leading, term.epoch));
     const watchdog = this.#watchdog(term);
     try {
       while (!leading.aborted) {
-        await this.#clock.sleep(this.#cfg.election.retryPeriodMs, leading);
+        await this.#clock.sleep(this.#config.election.retryPeriodMs, leading);
         if (leading.aborted) break;
         const r = await this.#tryAcquireOrRenew(leading, term.epoch);
         this.#reportTransition();
@@ -205,7 +209,7 @@ class LeaderElector implements Elector {
       await watchdog;
       this.#term = null;
       if (stop.aborted && this.#releasing()) await this.#releaseLease(term.epoch);
-      this.#callback('onStoppedLeading', () => this.#cb.onStoppedLeading());
+      this.#callback('onStoppedLeading', () => this.#callbacks.onStoppedLeading());
     }
   }
 
@@ -214,11 +218,11 @@ class LeaderElector implements Elector {
     const leading = term.ctl.signal;
     while (!leading.aborted) {
       const now = this.#clock.now();
-      if (mustStepDown(term.lastRenewMs, now, this.#cfg.election)) {
+      if (mustStepDown(term.lastRenewMs, now, this.#config.election)) {
         this.#endTerm(term, 'renew deadline exceeded');
         return;
       }
-      await this.#clock.sleep(term.lastRenewMs + this.#cfg.election.renewDeadlineMs - now, leading);
+      await this.#clock.sleep(term.lastRenewMs + this.#config.election.renewDeadlineMs - now, leading);
     }
   }
 
@@ -226,7 +230,7 @@ class LeaderElector implements Elector {
     if (term.ctl.signal.aborted) return;
     term.ctl.abort(new Error(`leadership ended: ${reason}`));
     const level = reason === 'stopped' ? 'info' : 'warn';
-    this.#log[level]({ lock: this.#lock.describe(), identity: this.#cfg.identity, epoch: term.epoch, reason }, 'stopped leading');
+    this.#log[level]({ lock: this.#lock.describe(), identity: this.#config.identity, epoch: term.epoch, reason }, 'stopped leading');
   }
 
   /**
@@ -234,9 +238,9 @@ class LeaderElector implements Elector {
    * it last wrote; otherwise get (or create) and let core decide. Never throws.
    */
   async #tryAcquireOrRenew(signal: AbortSignal, heldEpoch: number | null): Promise<Attempt> {
-    const { identity, election } = this.#cfg;
+    const { identity, election } = this.#config;
     const lock = this.#lock.describe();
-    const obs = this.#obs;
+    const obs = this.#observed;
     if (heldEpoch !== null && obs?.record) {
       const d = decide({ record: obs.record, observedTimeMs: obs.observedTimeMs, now: this.#clock.now(), identity, heldEpoch, config: election });
       if (d.action === 'renew') {
@@ -259,7 +263,7 @@ class LeaderElector implements Elector {
       return { kind: 'error' };
     }
     this.#observe(read, this.#clock.now());
-    const current = this.#obs as Observation;
+    const current = this.#observed as Observation;
     const now = this.#clock.now();
     const d = decide({ record: current.record, observedTimeMs: current.observedTimeMs, now, identity, heldEpoch, config: election });
     if (d.action === 'wait') {
@@ -285,16 +289,16 @@ class LeaderElector implements Elector {
   }
 
   #observe(read: LockReadResult | null, now: number): void {
-    this.#obs = observe(this.#obs, read?.record ?? null, read?.raw ?? null, now);
+    this.#observed = observe(this.#observed, read?.record ?? null, read?.raw ?? null, now);
   }
 
   #reportTransition(): void {
-    const holder = this.#obs?.record?.holderIdentity ?? '';
+    const holder = this.#observed?.record?.holderIdentity ?? '';
     if (holder === '' || holder === this.#reported) return;
     this.#reported = holder;
     this.#log.info({ lock: this.#lock.describe(), leader: holder }, 'new leader observed');
-    const cb = this.#cb.onNewLeader;
-    if (cb) this.#callback('onNewLeader', () => cb.call(this.#cb, holder));
+    const cb = this.#callbacks.onNewLeader;
+    if (cb) this.#callback('onNewLeader', () => cb.call(this.#callbacks, holder));
   }
 
   /**
@@ -304,11 +308,11 @@ class LeaderElector implements Elector {
    */
   async #releaseLease(epoch: number): Promise<void> {
     const lock = this.#lock.describe();
-    const signal = AbortSignal.timeout(this.#cfg.election.renewDeadlineMs);
+    const signal = AbortSignal.timeout(this.#config.election.renewDeadlineMs);
     for (let i = 0; i < 5 && !signal.aborted; i++) {
       try {
         const read = await this.#lock.get(signal);
-        if (read === null || read.record.holderIdentity !== this.#cfg.identity || read.record.epoch !== epoch) {
+        if (read === null || read.record.holderIdentity !== this.#config.identity || read.record.epoch !== epoch) {
           this.#log.info({ lock, epoch }, 'lease not held by us; nothing to release');
           return;
         }

@@ -11,6 +11,6 @@
  */
 export { createElector } from './elector.ts';
 export type { Elector } from './elector.ts';
-export type { Callbacks, ElectorConfig, Logger } from './config.ts';
+export type { Callbacks, ElectorConfig } from './config.ts';
 export { LeaderElectionHealthz } from './healthz.ts';
 export type { HealthCheck } from './healthz.ts';

@@ -18,7 +18,7 @@ test('slimPod keeps only what the evaluator and pusher read; Date and string tim
   assert.deepEqual(s, {
     metadata: { name: 'p1', namespace: 'ns', uid: 'uid-p1', resourceVersion: '1' },
     app: 'shop',
-    view: { name: 'p1', namespace: 'ns', versionLabel: 'v1.2.3', ready: true, terminating: true, podIP: '127.0.0.5', phase: 'Running', readySince: Date.parse('2026-01-01T00:00:00Z') },
+    view: { name: 'p1', namespace: 'ns', versionLabel: 'v1.2.3', ready: true, terminating: true, podIP: '127.0.0.5', phase: 'Running' },
   });
   const typed = structuredClone(raw) as any;
   typed.status.conditions[0].lastTransitionTime = new Date('2026-01-01T00:00:00Z');

@@ -1,9 +1,10 @@
 /** The pusher against real receivers on loopback IPs (real sockets; no Kubernetes involved). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pusher } from '../../../src/controller/pusher.ts';
+import { Pusher, type PusherOptions } from '../../../src/controller/pusher.ts';
 import { generateSigningKey, signState } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
+import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
 
 const key = generateSigningKey();
@@ -12,6 +13,18 @@ const state = (seq: number, epoch = 1, version = '1.0.0'): AppState => ({
   app: 'ns/shop', phase: 'converged', version, previousVersion: null, change: 'none', serving: { [version]: 2 }, reason: null, epoch, seq, since: '2026-01-01T00:00:00.000Z',
 });
 const pod = (name: string, ip: string, phase = 'Running') => ({ name, namespace: 'ns', versionLabel: '1.0.0', ready: true, terminating: false, podIP: ip, phase });
+/** A pusher whose states live in a map, as the controller's records do: set() records and tells it. */
+function withStates(o: Omit<PusherOptions, 'stateOf'>): Pusher & { set(app: string, s: AppState | null, onAnnouncementAcked?: () => void): void } {
+  const states = new Map<string, AppState>();
+  const pusher = new Pusher({ ...o, stateOf: (app) => states.get(app) });
+  return Object.assign(pusher, {
+    set(app: string, s: AppState | null, onAnnouncementAcked?: () => void) {
+      if (s === null) states.delete(app);
+      else states.set(app, s);
+      pusher.stateChanged(app, onAnnouncementAcked);
+    },
+  });
+}
 const until = async (pred: () => boolean, ms = 3000) => {
   const end = Date.now() + ms;
   while (!pred()) {
@@ -24,19 +37,21 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   const receivers: Receiver[] = [];
   for (const ip of ['127.0.0.21', '127.0.0.22']) receivers.push(await startReceiver({ host: ip, port, publicKeys: [key.publicKeyBase64] }));
   const results: Array<number | null> = [];
-  const pusher = new Pusher({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, sign: (s) => signState(s, key), onResult: (r) => results.push(r.status) });
+  const pusher = withStates({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, sign: (s) => signState(s, key), onResult: (r) => results.push(r.status) });
   try {
     pusher.upsertPod('ns/shop', pod('a', '127.0.0.21'));
     pusher.upsertPod('ns/shop', pod('p', '127.0.0.99', 'Pending'));
     assert.deepEqual(pusher.targetsOf('ns/shop'), ['ns/a@127.0.0.21'], 'a Pending pod is no target');
-    pusher.setState('ns/shop', state(1));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(receivers[0]!.received.length, 0, 'nothing is sent before start()');
+    pusher.set('ns/shop', state(1));
+    // a push starts synchronously (inFlight counts it), so nothing started means nothing sent
+    assert.equal(pusher.inFlight, 0, 'nothing is sent before start()');
+    await settle();
+    assert.equal(receivers[0]!.received.length, 0);
     let acked = false;
     pusher.start();
-    pusher.setState('ns/shop', state(2), () => (acked = true));
-    pusher.setState('ns/shop', state(3));
-    pusher.setState('ns/shop', state(4), () => (acked = true));
+    pusher.set('ns/shop', state(2), () => (acked = true));
+    pusher.set('ns/shop', state(3));
+    pusher.set('ns/shop', state(4), () => (acked = true));
     await until(() => receivers[0]!.held()?.seq === 4);
     await until(() => acked);
     assert.ok(receivers[0]!.received.length <= 2, `coalesced: ${receivers[0]!.received.length} pushes`);
@@ -47,10 +62,12 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
     pusher.resync();
     await until(() => receivers[1]!.received.some((r) => r.status === 409));
     // stop: nothing more is sent
+    await until(() => pusher.inFlight === 0);
     pusher.stop();
     const before = receivers.map((r) => r.received.length);
-    pusher.setState('ns/shop', state(5));
-    await new Promise((r) => setTimeout(r, 100));
+    pusher.set('ns/shop', state(5));
+    assert.equal(pusher.inFlight, 0, 'nothing is sent after stop()');
+    await settle();
     assert.deepEqual(receivers.map((r) => r.received.length), before);
     assert.ok(!results.some((s) => s === 401), 'signatures verify');
   } finally {
@@ -59,27 +76,41 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   }
 });
 
-test('retries a failing pod with backoff until it answers; global concurrency is bounded', async () => {
-  const pusher = new Pusher({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key) });
-  const failures: Array<string | null> = [];
-  let maxInFlight = 0;
-  const p2 = new Pusher({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key),
-    onResult: (r) => { failures.push(r.error); },
+test('retries a failing pod with full-jitter backoff on the clock until it answers; global concurrency is bounded', async () => {
+  // FakeClock.random() is 0.5: each retry waits half its ceiling (20, 40, 80, 100, 100 ms).
+  const clock = new FakeClock();
+  const failedAt: number[] = [];
+  const errors: Array<string | null> = [];
+  const p2 = withStates({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key), clock,
+    onResult: (r) => {
+      errors.push(r.error);
+      failedAt.push(clock.now());
+    },
   });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, sign: (s) => signState(s, key), clock: new FakeClock() });
+  let maxInFlight = 0;
   try {
     p2.start();
     p2.upsertPod('ns/shop', pod('late', '127.0.0.31'));
-    p2.setState('ns/shop', state(1));
-    await until(() => failures.length >= 2);
-    assert.equal(failures[0], 'refused');
+    p2.set('ns/shop', state(1));
+    await until(() => errors.length === 1);
+    assert.equal(errors[0], 'refused');
+    for (const [i, wait] of [10, 20, 40, 50, 50].entries()) {
+      await clock.advance(wait - 1);
+      assert.deepEqual([p2.inFlight, errors.length], [0, i + 1], `nothing sent before ${wait} ms`);
+      await clock.advance(1);
+      await until(() => errors.length === i + 2);
+      assert.equal(failedAt[i + 1]! - failedAt[i]!, wait, `retry ${i + 1} after ${wait} ms`);
+    }
     const r = await startReceiver({ host: '127.0.0.31', port, publicKeys: [key.publicKeyBase64] });
+    await clock.advance(50);
     await until(() => r.held()?.seq === 1);
     await r.close();
     // concurrency bound across many pods (no receivers: all refused quickly)
     pusher.start();
     for (let i = 0; i < 20; i++) pusher.upsertPod('ns/many', pod(`m${i}`, `127.0.1.${i + 1}`));
-    pusher.setState('ns/many', { ...state(1), app: 'ns/many' });
+    pusher.set('ns/many', { ...state(1), app: 'ns/many' });
     for (let i = 0; i < 50; i++) {
       maxInFlight = Math.max(maxInFlight, pusher.inFlight);
       await new Promise((r2) => setImmediate(r2));
@@ -89,12 +120,14 @@ test('retries a failing pod with backoff until it answers; global concurrency is
     pusher.close();
     p2.close();
   }
+  assert.equal(clock.pending(), 0, 'close() cancels the backoff timers');
 });
 
 test('a pod backing off after refused pushes is retried at once when it turns Ready', async () => {
+  const clock = new FakeClock();
   const errors: Array<string | null> = [];
-  const pusher = new Pusher({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key),
+  const pusher = withStates({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
     onResult: (r) => void errors.push(r.error),
   });
   let r: Receiver | undefined;
@@ -102,20 +135,46 @@ test('a pod backing off after refused pushes is retried at once when it turns Re
     pusher.start();
     // Running with an IP, sidecar not listening yet: refused, then a long backoff
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
-    pusher.setState('ns/shop', state(1));
+    pusher.set('ns/shop', state(1));
     await until(() => errors.length >= 1);
     assert.equal(errors[0], 'refused');
     r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
-    pusher.setState('ns/shop', state(2)); // the announcement: coalesced into the pending retry
+    pusher.set('ns/shop', state(2)); // the announcement: coalesced into the pending retry
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false }); // no change: still waits
-    await new Promise((res) => setTimeout(res, 50));
-    assert.equal(r.received.length, 0, 'still backing off while not Ready');
-    const t0 = Date.now();
+    await settle();
+    assert.equal(pusher.inFlight, 0, 'still backing off while not Ready');
+    assert.equal(r.received.length, 0);
+    const t0 = clock.now();
     pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the sidecar answers its probe
     await until(() => r!.held()?.seq === 2, 2000);
-    assert.ok(Date.now() - t0 < 1000, `delivered ${Date.now() - t0} ms after Ready`);
+    assert.equal(clock.now(), t0, 'delivered without waiting out any backoff');
   } finally {
     pusher.close();
     await r?.close();
+  }
+});
+
+test('every resyncMs each target is re-sent its current state (409 = still held)', async () => {
+  const clock = new FakeClock();
+  const r = await startReceiver({ host: '127.0.0.51', port, publicKeys: [key.publicKeyBase64] });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, sign: (s) => signState(s, key), clock });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', pod('a', '127.0.0.51'));
+    pusher.set('ns/shop', state(1));
+    await until(() => r.received.length === 1 && pusher.inFlight === 0);
+    await clock.advance(59_999);
+    assert.equal(pusher.inFlight, 0, 'acknowledged: nothing to send before the resync');
+    await clock.advance(1);
+    await until(() => r.received.length === 2);
+    assert.equal(r.received[1]!.status, 409);
+    await until(() => pusher.inFlight === 0);
+    await clock.advance(60_000);
+    await until(() => r.received.length === 3);
+    pusher.stop();
+    assert.equal(clock.pending(), 0, 'stop() ends the resync');
+  } finally {
+    pusher.close();
+    await r.close();
   }
 });

@@ -83,6 +83,22 @@ test('two Deployments of one app: the one left on 1.0.0 holds convergence (Mixed
   assert.deepEqual([r.state.phase, r.state.reason, r.state.version, r.announce], ['progressing', 'MixedVersions', '1.0.0', false]);
 });
 
+test('announce: a first sighting of a converged app moves its version but announces nothing', () => {
+  const pods = [pod('a', '1.1.0'), pod('b', '1.1.0'), pod('c', '1.1.0')];
+  // This process just started (nothing recorded) and finds the app converged: pushed, not announced.
+  const first = run({ pods, deployments: [deploy()], firstSighting: true });
+  assert.deepEqual([first.state.phase, first.state.version, first.state.change, first.newVersion, first.announce, first.changed], ['converged', '1.1.0', 'none', true, false, true]);
+  // The same cluster evaluated by a process that had recorded the app (not yet converged): announced.
+  const progressing = full(run({ pods: pods.slice(0, 1), deployments: [deploy({ updatedReplicas: 1 })] }).state);
+  const watched = run({ pods, deployments: [deploy()], previous: progressing });
+  assert.deepEqual([watched.newVersion, watched.announce, watched.state.change], [true, true, 'none']);
+  // Default (no firstSighting): announced, as before the rule moved here.
+  assert.equal(run({ pods, deployments: [deploy()] }).announce, true);
+  // A first sighting while not converged announces nothing either way.
+  const mixed = run({ pods: [pod('a', '1.0.0'), pod('b', '1.1.0')], deployments: [deploy()], firstSighting: true });
+  assert.deepEqual([mixed.newVersion, mixed.announce], [false, false]);
+});
+
 test('paused → progressing/Paused; progress deadline exceeded → degraded; no announcement', () => {
   const previous = full(run({ pods: [pod('a', '1.0.0')], deployments: [deploy()] }).state);
   let r = run({ pods: [pod('a', '1.1.0')], deployments: [deploy({ paused: true })], previous, now: T0 + 5 });
@@ -247,13 +263,17 @@ test('property: never converged while any serving pod differs or any Deployment 
   assert.ok(converged > 100, `the generator reaches converged often enough (${converged})`);
 });
 
-test('property: announce ⇔ a newly converged version differs from the last one, with change from semver', () => {
+test('property: announce ⇔ a newly converged version differs from the last one, not on a first sighting, with change from semver', () => {
   fc.assert(
-    fc.property(inputArb, (input) => {
-      const r = evaluate({ app: APP, ...input });
+    fc.property(inputArb, fc.boolean(), (input, firstSighting) => {
+      const r = evaluate({ app: APP, ...input, firstSighting });
       const last = input.previous?.version ?? null;
-      assert.equal(r.announce, r.state.phase === 'converged' && r.state.version !== last);
-      if (r.announce) {
+      assert.equal(r.newVersion, r.state.phase === 'converged' && r.state.version !== last);
+      assert.equal(r.announce, r.newVersion && !firstSighting);
+      const { announce: _a, ...rest } = r;
+      const { announce: _b, ...unsighted } = evaluate({ app: APP, ...input, firstSighting: !firstSighting });
+      assert.deepEqual(rest, unsighted, 'a first sighting changes the announcement only, never the state');
+      if (r.newVersion) {
         assert.equal(r.state.previousVersion, last);
         assert.equal(r.state.change, classify(last, r.state.version as string));
         assert.equal(r.state.since, new Date(input.now).toISOString());

@@ -2,19 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  IDLE_POD, backoffDelayMs, compareOrders, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, podsNeedingPush, started,
-  type Order, type PodPush,
+  IDLE_POD, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, started,
+  type PodPush,
 } from '../../../src/core/push-policy.ts';
+import { backoffCeilingMs, backoffStep } from '../../../src/core/backoff.ts';
+import { compareOrder, type Order } from '../../../src/core/order.ts';
 
 const o = (epoch: number, seq: number): Order => ({ epoch, seq });
 const cfg = { baseMs: 100, maxMs: 1000 };
 
-test('compareOrders / needsPush', () => {
-  assert.equal(compareOrders(o(2, 0), o(1, 99)), 1);
-  assert.equal(compareOrders(o(1, 3), o(1, 4)), -1);
-  assert.equal(compareOrders(o(1, 3), o(1, 3)), 0);
-  assert.equal(compareOrders(null, o(0, 0)), -1);
-  assert.equal(compareOrders(null, null), 0);
+test('needsPush: only a newer (epoch, seq) than the acknowledged one (order: test/unit/core/order.test.ts)', () => {
+  assert.equal(needsPush(o(1, 99), o(2, 0)), true);
   assert.equal(needsPush(undefined, o(1, 1)), true);
   assert.equal(needsPush(o(1, 1), o(1, 1)), false);
   assert.equal(needsPush(o(1, 2), o(1, 1)), false);
@@ -52,16 +50,14 @@ test('failures back off with full jitter; a success resets; 409 counts as acknow
   assert.deepEqual(back.acked, o(1, 2));
 });
 
-test('backoffDelayMs: full jitter within an exponentially growing, capped ceiling', () => {
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, 0.999999, cfg)), [99, 199, 399, 799, 999, 999]);
-  assert.equal(backoffDelayMs(3, 0, cfg), 0);
-  assert.equal(backoffDelayMs(1e9, 0.5, cfg), 500);
-  assert.equal(backoffDelayMs(0, 0.5, cfg), 50);
-  assert.equal(backoffDelayMs(2, Number.NaN, cfg), 0);
+test('a failure waits a full-jitter step of core backoffStep, growing with failures and capped', () => {
+  assert.deepEqual(finished(started(IDLE_POD, o(1, 1)), 'failed', 0, 0.999999).retryAtMs, 249, 'default: 250 ms first ceiling');
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 2000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
-      const d = backoffDelayMs(n, r, cfg);
-      assert.ok(Number.isInteger(d) && d >= 0 && d <= Math.min(cfg.maxMs, cfg.baseMs * 2 ** (n - 1)));
+    fc.property(fc.integer({ min: 0, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.nat({ max: 1e9 }), (prior, r, now) => {
+      const pod = finished(started({ ...IDLE_POD, failures: prior }, o(1, 1)), 'failed', now, r, cfg);
+      assert.equal(pod.failures, prior + 1);
+      assert.equal(pod.retryAtMs - now, backoffStep(prior + 1, { ...cfg, jitter: 'full' }, r));
+      assert.ok(pod.retryAtMs - now <= backoffCeilingMs(prior + 1, cfg));
     }),
   );
 });
@@ -72,22 +68,13 @@ test('outcomeOf maps sidecar answers', () => {
   for (const s of [null, 400, 401, 413, 500, 503]) assert.equal(outcomeOf(s), 'failed');
 });
 
-test('push targets and podsNeedingPush', () => {
+test('push targets and pod keys', () => {
   assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Running' }), true);
   assert.equal(isPushTarget({ podIP: '127.0.0.5' }), true);
   assert.equal(isPushTarget({ podIP: '127.0.0.5', phase: 'Pending' }), false);
   assert.equal(isPushTarget({ podIP: '', phase: 'Running' }), false);
   assert.equal(isPushTarget({ phase: 'Running' }), false);
-  const pods = [
-    { namespace: 'ns', name: 'c', podIP: '10.0.0.3', phase: 'Running' },
-    { namespace: 'ns', name: 'a', podIP: '10.0.0.1', phase: 'Running' },
-    { namespace: 'ns', name: 'b', podIP: '10.0.0.2', phase: 'Running' },
-    { namespace: 'ns', name: 'd', phase: 'Pending' },
-  ];
-  const acked = new Map([[podKey(pods[0]!), o(2, 5)], [podKey(pods[1]!), o(2, 4)], ['ns/b@10.0.0.9', o(2, 5)]]);
-  assert.deepEqual(podsNeedingPush(pods, acked, o(2, 5)), ['ns/a@10.0.0.1', 'ns/b@10.0.0.2']);
-  assert.deepEqual(podsNeedingPush(pods, acked, null), []);
-  assert.equal(podKey(pods[1]!), 'ns/a@10.0.0.1');
+  assert.equal(podKey({ namespace: 'ns', name: 'a', podIP: '10.0.0.1' }), 'ns/a@10.0.0.1', 'a new IP is a new key');
 });
 
 test('property: a simulated pod converges to the latest state, with at most one push in flight', () => {
@@ -122,7 +109,7 @@ test('property: a simulated pod converges to the latest state, with at most one 
         }
         pump();
       }
-      for (let i = 1; i < sent.length; i++) assert.ok(compareOrders(sent[i]!, sent[i - 1]!) >= 0, 'sends never go backwards');
+      for (let i = 1; i < sent.length; i++) assert.ok(compareOrder(sent[i]!, sent[i - 1]!) >= 0, 'sends never go backwards');
       // drain: everything succeeds from now on
       for (let i = 0; i < 5 && current !== null; i++) {
         if (inFlight === 1) {
