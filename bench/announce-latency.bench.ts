@@ -167,7 +167,7 @@ controller only announces once the Deployment is complete). Push throughput into
 Where the time goes: the controller decides ${fmt(decide.p50)} ms (p50; p99 ${fmt(decide.p99)} ms) after the Deployment status says
 complete, and its whole share — decision, signing, 10 pushes acknowledged — is ${fmt(own.p50)} ms p50 / ${fmt(own.p99)} ms p99.
 The rest is kube-controller-manager turning the last Ready into a complete Deployment status (new ReplicaSet status,
-old ReplicaSet scaled to 0, Deployment status): ${fmt(kcm.p50)} ms p50 / ${fmt(kcm.p99)} ms p99 on this machine. DESIGN.md's
+old ReplicaSet scaled to 0, Deployment status): ${fmt(kcm.p50)} ms p50 / ${fmt(kcm.p99)} ms p99 on this machine. The
 completeness rules (\`kubectl rollout status\`) need that status, so this part is the floor of the end-to-end figure.
 Push failures counted by the controller over the run: ${failures} — \`refused\` are the first pushes to new pods before
 their receiver listens (a pod is a target once Running with an IP), \`reset\`/\`network\` are old pods shutting down;

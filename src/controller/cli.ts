@@ -6,7 +6,6 @@
  * src/cli/main.ts prints before exiting non-zero.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { FastifyBaseLogger } from 'fastify';
 import { loadConfig, usage, type ControllerConfig } from './config.ts';
 import { Controller } from './controller.ts';
 import { buildServer } from './http.ts';
@@ -36,8 +35,6 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const log: Logger = createLogger({ level: config.logLevel, base: { component: 'controller', identity: config.identity } });
-  // Until the Controller and the HTTP server take the project's Logger: it is a pino instance, as they expect.
-  const fastifyLog = log as FastifyBaseLogger;
   const kubeConfig = loadKubeConfig(config);
   const metrics = createMetrics();
 
@@ -58,10 +55,10 @@ export async function run(argv: string[]): Promise<void> {
   }
   const signingKey = key;
 
-  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: fastifyLog });
+  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: log });
   const healthz = new LeaderElectionHealthz();
   const server = await buildServer({
-    logger: fastifyLog,
+    logger: log,
     apps: () => controller.apps(),
     app: (k) => controller.app(k),
     keys: () => [{ kid: signingKey.kid, alg: 'Ed25519', publicKey: signingKey.publicKeyBase64 }],

@@ -17,7 +17,6 @@ import { DEFAULT_HEALTH_TOLERANCE_MS } from './leaderelection/config.ts';
 import { SIDECAR_ADMIN_PORT } from '../core/ports.ts';
 
 /** Defined in core/labels.ts; re-exported only until controller.ts and slim.ts import it from there. */
-export { APP_LABEL } from '../core/labels.ts';
 
 export interface ControllerConfig {
   /** Path of a kubeconfig; null → in-cluster when KUBERNETES_SERVICE_HOST is set, else the default loading rules. */

@@ -1,6 +1,6 @@
 /**
  * Change classification between two converged versions, and the per-app policy that says which
- * changes are announced as updates (DESIGN.md "AppState" `change`, label `version-observer.io/policy`).
+ * changes are announced as updates (docs/protocol.md "Changes and policy").
  *
  * classify(from, to):
  * - `none` when there is no previous version (first convergence) or both are equal by SemVer

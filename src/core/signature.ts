@@ -1,5 +1,5 @@
 /**
- * Ed25519 signatures over the canonical JSON of a state (DESIGN.md "Controller → sidecar push").
+ * Ed25519 signatures over the canonical JSON of a state (docs/protocol.md "The push envelope and its signature").
  * Keys travel as base64 of the raw 32-byte public key. These helpers only compute; they hold
  * no state and read no clock.
  */

@@ -1,5 +1,5 @@
 /**
- * Version labels (DESIGN.md "Labels and annotations"): a pod's `app.kubernetes.io/version`
+ * Version labels (docs/protocol.md "Labels and annotations"): a pod's `app.kubernetes.io/version`
  * value, parsed as strict SemVer 2.0.0.
  *
  * Invariants:
