@@ -101,7 +101,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         block,
       });
     }
-    proxy = await startServiceProxy({ kubeConfig, logger });
+    const api = new URL(controlPlane.server);
+    proxy = await startServiceProxy({ kubeConfig, logger, apiServer: { ip: api.hostname, port: Number(api.port) } });
   } catch (err) {
     await kubelet?.stop().catch(() => {});
     await controlPlane.stop();

@@ -33,6 +33,11 @@ export interface ServiceProxyOptions {
   logger?: Logger;
   /** how long url() waits for a Service to appear; default 10000 ms */
   waitForServiceMs?: number;
+  /**
+   * Where the `kubernetes` Service in `default` leads: the API server. Its endpoints are never
+   * written here (loopback addresses are refused), so the proxy is told instead.
+   */
+  apiServer?: Backend;
 }
 
 export interface ServiceProxy {
@@ -122,6 +127,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     const key = `${ns}/${svcName}/${portKey ?? ''}`;
     const hit = cache.get(key);
     if (hit && hit.gen === gen) return hit.backends;
+    if (opts.apiServer && ns === 'default' && svcName === 'kubernetes') return [opts.apiServer];
     const svc = services.get(svcName, ns);
     const servicePort = svc && pickServicePort(svc, portKey);
     let backends: Backend[] = [];
