@@ -182,7 +182,7 @@ export class PodWorker {
     if (!this.#initDone && this.#init[this.#initIndex] === slot) this.#advanceInit();
     if (slot.role === 'main' && this.#initDone && !this.#terminating && this.#main.every((s) => !s.virtual && s.proc!.done)) {
       // every app container finished for good: the sidecars have nothing left to serve
-      this.#stopSlots(this.#init.filter((s) => s.role === 'sidecar'), this.#podGraceMs());
+      void this.#stopSlots(this.#init.filter((s) => s.role === 'sidecar'), this.#podGraceMs());
     }
     this.#deps.dirty(this);
   }

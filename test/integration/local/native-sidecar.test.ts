@@ -9,37 +9,22 @@
  *   sidecar still answers while the app drains.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Watch } from '@kubernetes/client-node';
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
-import { formatLine, recordLogger, type LogRecord } from '../../../src/local/log.ts';
-import { alive, apply, getPod, isReady, kubectl, sleep, waitFor } from '../../support/local-k8s.ts';
+import { apply, getPod, isReady, kubectl, sleep, waitFor } from '../../support/local-k8s.ts';
+import { useCluster } from './cluster-fixture.ts';
 
 const NS = 'default';
-const records: LogRecord[] = [];
-let cluster: Cluster;
-let dir: string;
+const local = useCluster('vo-sidecar-');
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vo-sidecar-'));
-  cluster = await startCluster({ logger: recordLogger((r) => records.push(r)) });
-});
-after(async () => {
-  const pids = cluster?.pids() ?? [];
-  await cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  if (process.env.VO_TEST_LOG) console.log(records.map(formatLine).join('\n'));
-  assert.deepEqual(pids.filter(alive), [], 'no process left behind');
-});
 
 type Fact = { event: string; t: number; pid: number };
 const facts = (name: string): Fact[] => {
   try {
-    return readFileSync(join(dir, `${name}.log`), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Fact);
+    return readFileSync(join(local.dir, `${name}.log`), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Fact);
   } catch {
     return [];
   }
@@ -66,7 +51,7 @@ spec:
     - { name: PORT, value: "9000" }
     - { name: VERSION, value: sidecar }
     - { name: LISTEN_DELAY_MS, value: "1500" }
-    - { name: EVENT_LOG, value: "${join(dir, `${name}-proxy.log`)}" }
+    - { name: EVENT_LOG, value: "${join(local.dir, `${name}-proxy.log`)}" }
     ports: [{ name: proxy, containerPort: 9000 }]
     startupProbe: { httpGet: { path: /healthz, port: 9000 }, periodSeconds: 1, failureThreshold: 30 }
     readinessProbe: { httpGet: { path: /healthz, port: 9000 }, periodSeconds: 1, failureThreshold: 1 }
@@ -76,16 +61,21 @@ spec:
     env:
     - { name: VERSION, value: app }
     - { name: SHUTDOWN_DELAY_MS, value: "1500" }
-    - { name: EVENT_LOG, value: "${join(dir, `${name}-app.log`)}" }
+    - { name: EVENT_LOG, value: "${join(local.dir, `${name}-app.log`)}" }
     readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
 `;
 
-test('the app container starts only after the sidecar has started', async () => {
-  await apply(cluster, podYaml('order', 'Always'));
-  const pod = await waitFor('pod order Ready', async () => {
-    const p = await getPod(cluster, NS, 'order');
+/** Creates the pod and waits until it is Ready. */
+async function readyPod(name: string, restartPolicy: string): Promise<V1Pod> {
+  await apply(local.cluster, podYaml(name, restartPolicy));
+  return waitFor(`pod ${name} Ready`, async () => {
+    const p = await getPod(local.cluster, NS, name);
     return isReady(p) ? p : undefined;
   }, 60_000, 200);
+}
+
+test('the app container starts only after the sidecar has started', async () => {
+  const pod = await readyPod('order', 'Always');
   const proxyListening = firstAt('order-proxy', 'listening');
   const appStart = firstAt('order-app', 'start');
   assert.ok(proxyListening && appStart, `both processes recorded their start: ${JSON.stringify({ proxy: facts('order-proxy'), app: facts('order-app') })}`);
@@ -93,21 +83,17 @@ test('the app container starts only after the sidecar has started', async () => 
   const s = sidecarStatus(pod)!;
   assert.deepEqual([s.started, s.ready, s.restartCount, s.state?.running !== undefined], [true, true, 0, true]);
   assert.equal(pod.status?.containerStatuses?.length, 1, 'the sidecar is reported among the init containers only');
-  await kubectl(cluster, ['delete', 'pod', 'order', '-n', NS, '--wait=true']);
+  await kubectl(local.cluster, ['delete', 'pod', 'order', '-n', NS, '--wait=true']);
 });
 
 test('a killed sidecar restarts even with restartPolicy Never, and the pod Ready follows its readiness', async () => {
-  await apply(cluster, podYaml('restart', 'Never'));
-  const before = await waitFor('pod restart Ready', async () => {
-    const p = await getPod(cluster, NS, 'restart');
-    return isReady(p) ? p : undefined;
-  }, 60_000, 200);
+  const before = await readyPod('restart', 'Never');
   const pid = pidIn(sidecarStatus(before));
   assert.ok(pid > 0);
 
   // every status the API server holds from now on
   const seen: Array<{ ready: boolean; sidecarReady: boolean; restarts: number }> = [];
-  const watch = await new Watch(cluster.kubeConfig).watch(
+  const watch = await new Watch(local.cluster.kubeConfig).watch(
     `/api/v1/namespaces/${NS}/pods`,
     { fieldSelector: 'metadata.name=restart', resourceVersion: before.metadata!.resourceVersion },
     (_type: string, p: V1Pod) => seen.push({ ready: isReady(p), sidecarReady: sidecarStatus(p)?.ready === true, restarts: sidecarStatus(p)?.restartCount ?? 0 }),
@@ -116,7 +102,7 @@ test('a killed sidecar restarts even with restartPolicy Never, and the pod Ready
   try {
     process.kill(-pid, 'SIGKILL');
     const after = await waitFor('sidecar restarted and the pod Ready again', async () => {
-      const p = await getPod(cluster, NS, 'restart');
+      const p = await getPod(local.cluster, NS, 'restart');
       return isReady(p) && (sidecarStatus(p)?.restartCount ?? 0) >= 1 ? p : undefined;
     }, 60_000, 200);
     assert.equal(sidecarStatus(after)!.restartCount, 1);
@@ -131,15 +117,11 @@ test('a killed sidecar restarts even with restartPolicy Never, and the pod Ready
   } finally {
     watch.abort();
   }
-  await kubectl(cluster, ['delete', 'pod', 'restart', '-n', NS, '--wait=true']);
+  await kubectl(local.cluster, ['delete', 'pod', 'restart', '-n', NS, '--wait=true']);
 });
 
 test('on deletion the app stops first; the sidecar serves during the app drain and stops after it exited', async () => {
-  await apply(cluster, podYaml('stop', 'Always'));
-  const pod = await waitFor('pod stop Ready', async () => {
-    const p = await getPod(cluster, NS, 'stop');
-    return isReady(p) ? p : undefined;
-  }, 60_000, 200);
+  const pod = await readyPod('stop', 'Always');
   const sidecarUrl = `http://${pod.status!.podIP}:9000/`;
   // ask the sidecar every 50 ms until it stops answering, recording when it answered
   const answered: number[] = [];
@@ -156,7 +138,7 @@ test('on deletion the app stops first; the sidecar serves during the app drain a
     }
   })();
   try {
-    await kubectl(cluster, ['delete', 'pod', 'stop', '-n', NS, '--wait=true']);
+    await kubectl(local.cluster, ['delete', 'pod', 'stop', '-n', NS, '--wait=true']);
   } finally {
     polling = false;
     await poller;
@@ -171,4 +153,19 @@ test('on deletion the app stops first; the sidecar serves during the app drain a
     answered.some((t) => t > app.sigterm! + 200 && t < app.exit!),
     `the sidecar answered while the app drained (${app.sigterm}..${app.exit}); answers at ${JSON.stringify(answered.slice(-10))}`,
   );
+});
+
+test('when the app of a restartPolicy Never pod has finished, the sidecar is stopped and not restarted', async () => {
+  const yaml = podYaml('job', 'Never').replace('    - { name: VERSION, value: app }', '    - { name: VERSION, value: app }\n    - { name: EXIT_AFTER_MS, value: "1000" }');
+  await apply(local.cluster, yaml);
+  const done = await waitFor('sidecar terminated after the app finished', async () => {
+    const p = await getPod(local.cluster, NS, 'job');
+    return sidecarStatus(p)?.state?.terminated ? p : undefined;
+  }, 60_000, 200);
+  assert.equal(done.status?.phase, 'Failed', 'the app exited 1 and is not restarted');
+  assert.equal(sidecarStatus(done)!.restartCount, 0);
+  const appExit = lastAt('job-app', 'exit');
+  const proxySigterm = lastAt('job-proxy', 'sigterm');
+  assert.ok(appExit && proxySigterm && proxySigterm >= appExit, `the sidecar got SIGTERM after the app exited: ${JSON.stringify({ app: facts('job-app'), proxy: facts('job-proxy') })}`);
+  await kubectl(local.cluster, ['delete', 'pod', 'job', '-n', NS, '--wait=true']);
 });

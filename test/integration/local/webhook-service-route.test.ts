@@ -13,46 +13,31 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
-import { formatLine, recordLogger, type LogRecord } from '../../../src/local/log.ts';
 import { kubectl as kubectlRun } from '../../support/kubectl.ts';
-import { alive, apply, getPods, isReady, kubectl, waitFor } from '../../support/local-k8s.ts';
+import { apply, getPods, isReady, kubectl, waitFor } from '../../support/local-k8s.ts';
+import { useCluster } from './cluster-fixture.ts';
 
 const HOOK_NS = 'hook-system';
 // a Service port above 1024, so the proxy can listen on it without privileges
 const PORT = 9443;
-const records: LogRecord[] = [];
-let cluster: Cluster;
-let dir: string;
+const local = useCluster('vo-webhook-');
 
 /** A CA and a serving certificate for the Service's DNS names, made with the openssl CLI. */
 function makeCerts(service: string, namespace: string): { ca: string; cert: string; key: string } {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: local.dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=local webhook test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
   ssl('req', ...ec, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', `/CN=${service}.${namespace}.svc`);
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=DNS:${service}.${namespace}.svc,DNS:${service}.${namespace}.svc.cluster.local\nextendedKeyUsage=serverAuth\n`);
+  writeFileSync(join(local.dir, 'ext.cnf'), `subjectAltName=DNS:${service}.${namespace}.svc,DNS:${service}.${namespace}.svc.cluster.local\nextendedKeyUsage=serverAuth\n`);
   ssl('x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '1', '-extfile', 'ext.cnf');
-  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  const read = (f: string) => readFileSync(join(local.dir, f), 'utf8');
   return { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key') };
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vo-webhook-'));
-  cluster = await startCluster({ logger: recordLogger((r) => records.push(r)) });
-});
-after(async () => {
-  const pids = cluster?.pids() ?? [];
-  await cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  if (process.env.VO_TEST_LOG) console.log(records.map(formatLine).join('\n'));
-  assert.deepEqual(pids.filter(alive), [], 'no process left behind');
-});
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -83,8 +68,8 @@ spec:
 
 test('the API server calls a webhook Deployment through its Service reference, over TLS', async () => {
   const { ca, cert, key } = makeCerts('hook', HOOK_NS);
-  assert.match(cluster.serviceCIDR, /^127\.\d+\.240\.0\/20$/);
-  await apply(cluster, `
+  assert.match(local.cluster.serviceCIDR, /^127\.\d+\.240\.0\/20$/);
+  await apply(local.cluster, `
 apiVersion: v1
 kind: Namespace
 metadata: { name: ${HOOK_NS} }
@@ -127,27 +112,27 @@ spec:
   selector: { app: no-such-pod }
   ports: [{ name: https, port: ${PORT}, targetPort: 8443 }]
 `);
-  const hookPod = await waitFor('webhook pod Ready', async () => (await getPods(cluster, HOOK_NS, 'app=hook')).find(isReady), 60_000, 200);
-  const svc = JSON.parse(await kubectl(cluster, ['get', 'service', 'hook', '-n', HOOK_NS, '-o', 'json'])) as { spec: { clusterIP: string } };
-  assert.deepEqual(await cluster.serviceClusterIPAddresses(HOOK_NS, 'hook'), [`${svc.spec.clusterIP}:${PORT}`]);
-  await apply(cluster, webhookConfig('hook', 'hook', 'yes', ca) + '---' + webhookConfig('nowhere', 'nowhere', 'nowhere', ca));
+  const hookPod = await waitFor('webhook pod Ready', async () => (await getPods(local.cluster, HOOK_NS, 'app=hook')).find(isReady), 60_000, 200);
+  const svc = JSON.parse(await kubectl(local.cluster, ['get', 'service', 'hook', '-n', HOOK_NS, '-o', 'json'])) as { spec: { clusterIP: string } };
+  assert.deepEqual(await local.cluster.serviceClusterIPAddresses(HOOK_NS, 'hook'), [`${svc.spec.clusterIP}:${PORT}`]);
+  await apply(local.cluster, webhookConfig('hook', 'hook', 'yes', ca) + '---' + webhookConfig('nowhere', 'nowhere', 'nowhere', ca));
 
   // the API server picks up a new configuration within moments: a server-side dry run (which
   // runs webhooks with sideEffects None) shows when it does
   const dryRun = async (name: string, label: string) => {
-    const r = await kubectlRun(cluster, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], podYaml(name, label));
+    const r = await kubectlRun(local.cluster, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], podYaml(name, label));
     if (r.status !== 0) throw new Error(r.stderr.trim()); // waitFor reports the last one on timeout
     return JSON.parse(r.stdout) as V1Pod;
   };
   await waitFor('the webhook configuration in effect', async () => (await dryRun('probe', 'yes'))?.metadata?.annotations?.['webhook.test/served-by'], 30_000, 200);
 
-  await apply(cluster, podYaml('mutated', 'yes') + '---' + podYaml('untouched', 'no'));
-  const created = JSON.parse(await kubectl(cluster, ['get', 'pod', 'mutated', '-o', 'json'])) as V1Pod;
+  await apply(local.cluster, podYaml('mutated', 'yes') + '---' + podYaml('untouched', 'no'));
+  const created = JSON.parse(await kubectl(local.cluster, ['get', 'pod', 'mutated', '-o', 'json'])) as V1Pod;
   assert.equal(created.metadata?.annotations?.['webhook.test/served-by'], hookPod.metadata!.name, 'the webhook pod behind the Service mutated the pod');
-  const plain = JSON.parse(await kubectl(cluster, ['get', 'pod', 'untouched', '-o', 'json'])) as V1Pod;
+  const plain = JSON.parse(await kubectl(local.cluster, ['get', 'pod', 'untouched', '-o', 'json'])) as V1Pod;
   assert.equal(plain.metadata?.annotations?.['webhook.test/served-by'], undefined, 'the objectSelector kept the API server from calling it');
 
-  const refused = await kubectlRun(cluster, ['create', '-f', '-'], podYaml('routed-nowhere', 'nowhere'));
+  const refused = await kubectlRun(local.cluster, ['create', '-f', '-'], podYaml('routed-nowhere', 'nowhere'));
   assert.notEqual(refused.status, 0, `a pod whose webhook Service routes nowhere must be refused: ${refused.stdout}`);
   assert.match(refused.stderr, /failed calling webhook "nowhere\.test\.version-observer\.io"/);
   assert.match(refused.stderr, new RegExp(`https://nowhere\\.${HOOK_NS}\\.svc:${PORT}/mutate`), 'the API server dialled the Service, not a URL');
