@@ -1,5 +1,5 @@
 /**
- * The one error table (STYLE.md §4). Each entry has a stable code, a message, and the HTTP
+ * The one error table (CONTRIBUTING.md, "One error table"). Each entry has a stable code, a message, and the HTTP
  * status or WebSocket close code it maps to. docs/errors.md lists every code; a unit test keeps
  * the two in step and checks no code is reused. Codes are never renamed or recycled.
  * Components add their entries in their own section, in alphabetical order within it.
