@@ -2,8 +2,9 @@
  * The WebSocket fan-out: every browser socket of this pod, the broadcast, the heartbeat and the
  * client-version telemetry.
  * Invariants:
- * - per socket the hub keeps only the `ws` object and two small fields on it (no request,
- *   no closures: listeners are shared functions that use `this`);
+ * - per socket the hub keeps only the `ws` object and a few small fields on it (version label,
+ *   pong flag, address, message bucket; no request, no closures: listeners are shared
+ *   functions that use `this`);
  * - a broadcast hands one pre-serialized Buffer to every OPEN socket (zero copies);
  * - EVERY write (hello, pong, state, WebSocket ping, a policy close) goes through `#send` /
  *   `#closeFor`, which first look at the socket's unsent bytes: over `sendBufferLimitBytes` the
@@ -86,11 +87,6 @@ export class Hub implements ConnectionStats {
   /** Open sockets counted under `address`. */
   connectionsFrom(address: string): number {
     return this.#perAddress.get(address) ?? 0;
-  }
-
-  /** True once shutdown began (new sockets get 1001). */
-  get draining(): boolean {
-    return this.#closing;
   }
 
   connectionsByClientVersion(): ReadonlyMap<string, number> {

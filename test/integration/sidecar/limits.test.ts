@@ -130,7 +130,8 @@ test('a client that floods pings and never reads is terminated; RSS stays bounde
 });
 
 test('message rate: a burst beyond the bucket closes 1008 VO_WS_RATE_LIMITED; a frame over 1 KiB still closes 1009', async () => {
-  const sc = await sidecar({ VERSION_OBSERVER_MESSAGE_BURST: '5', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '60' });
+  // Short HTTP idle and keep-alive timeouts: the upgraded socket must outlive them (ws clears the socket timeout).
+  const sc = await sidecar({ VERSION_OBSERVER_MESSAGE_BURST: '5', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '60', VERSION_OBSERVER_IDLE_TIMEOUT_MS: '300ms', VERSION_OBSERVER_KEEP_ALIVE_TIMEOUT_MS: '300ms' });
   const chatty = await client(sc.wsUrl);
   await chatty.waitFor(1);
   for (let i = 0; i < 8; i++) chatty.ws.send('{"type":"ping"}');
@@ -144,7 +145,7 @@ test('message rate: a burst beyond the bucket closes 1008 VO_WS_RATE_LIMITED; a 
   await calm.waitFor(6);
   await new Promise((r) => setTimeout(r, 1100)); // one token back at 60/min
   calm.ws.send('{"type":"ping"}');
-  assert.deepEqual((await calm.waitFor(7))[6], { type: 'pong' }, 'the sustained rate is honoured');
+  assert.deepEqual((await calm.waitFor(7))[6], { type: 'pong' }, 'the sustained rate is honoured, on a socket idle longer than the HTTP idle timeout');
 
   const big = await client(sc.wsUrl);
   big.ws.send('x'.repeat(2048));
