@@ -34,6 +34,7 @@ export const ERRORS = {
   VO_WS_IP_AT_CAPACITY: { message: 'too many connections from this address; try again after Retry-After', status: 429 },
   VO_WS_ORIGIN_FORBIDDEN: { message: 'Origin is neither this host nor in the allowlist', status: 403 },
   VO_WS_RATE_LIMITED: { message: 'client sent messages faster than the rate limit', close: 1008 },
+  VO_WS_WRONG_PATH: { message: 'WebSocket upgrades are served only on /version/ws', status: 404 },
   VO_WS_SLOW_CONSUMER: { message: 'client is not reading; its send buffer overflowed (socket terminated)' },
   // --- controller
   VO_APP_NOT_FOUND: { message: 'no such app', status: 404 },

@@ -100,6 +100,16 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     done();
   };
 
+  // @fastify/websocket upgrades a handshake on ANY of its routes (and closes it at once where
+  // there is no WebSocket handler): refuse those before the upgrade, like every other refusal.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!req.ws || req.routeOptions.url === '/version/ws') return done();
+    const peer = req.raw.socket.remoteAddress ?? 'unknown';
+    metrics.connectionsRefused.inc({ reason: 'VO_WS_WRONG_PATH' });
+    reportRefusal(peer, `refused a WebSocket handshake from ${peer} on ${req.url}: ${ERRORS.VO_WS_WRONG_PATH.message}`, 'VO_WS_WRONG_PATH');
+    reply.code(ERRORS.VO_WS_WRONG_PATH.status).header('connection', 'close').send({ code: 'VO_WS_WRONG_PATH', message: ERRORS.VO_WS_WRONG_PATH.message });
+  });
+
   app.get('/version/ws', { websocket: true, onRequest: admit }, (socket, req) => {
     // @fastify/websocket leaves the ServerResponse it made attached to the raw socket; detach it
     // so the upgraded socket does not keep the request alive for its whole life.

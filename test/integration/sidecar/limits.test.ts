@@ -58,10 +58,10 @@ interface RawAnswer {
   raw: string;
 }
 /** Sends a WebSocket handshake by hand and reads the answer as the server wrote it. */
-async function rawHandshake(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<RawAnswer> {
+async function rawHandshake(url: string, headers: Record<string, string> = {}, localAddress?: string, path = '/version/ws'): Promise<RawAnswer> {
   const s = await rawSocket(url, localAddress);
   const lines = [
-    'GET /version/ws HTTP/1.1', `Host: ${hostPort(url)}`, 'Upgrade: websocket', 'Connection: Upgrade',
+    `GET ${path} HTTP/1.1`, `Host: ${hostPort(url)}`, 'Upgrade: websocket', 'Connection: Upgrade',
     'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
   s.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -164,6 +164,11 @@ test('over the connection cap: HTTP 503 with a jittered Retry-After and a VO bod
     assert.deepEqual(JSON.parse(a.body).code, 'VO_WS_AT_CAPACITY');
     const seconds = Number(a.headers['retry-after']);
     assert.ok(Number.isInteger(seconds) && seconds >= 5 && seconds <= 10, `Retry-After ${a.headers['retry-after']}`);
+  }
+  for (const path of ['/version', '/version/client.js', '/elsewhere']) {
+    const elsewhere = await rawHandshake(sc.wsUrl, {}, undefined, path);
+    assert.equal(elsewhere.status, 404, `${path}: ${elsewhere.raw}`);
+    assert.equal(JSON.parse(elsewhere.body).code, 'VO_WS_WRONG_PATH', 'no other route upgrades (and so skips admission)');
   }
   const distinct = new Set(answers.map((a) => a.headers['retry-after']));
   assert.ok(distinct.size >= 2, `Retry-After is jittered (saw ${[...distinct].join(', ')})`);
