@@ -10,9 +10,8 @@
  *   that never sends a byte counts as slow headers. Upgraded WebSockets leave Node's HTTP
  *   bookkeeping (ws clears the socket timeout); the hub's heartbeat bounds them instead.
  * - A timed-out client gets `408` with a VO_HTTP_TIMEOUT body when no response has started,
- *   then its socket is destroyed; each one is counted by server; log lines are throttled to one
- *   per `LOG_WINDOW_MS` per server (with the number of events folded in), so a flood of slow
- *   clients cannot flood the log.
+ *   then its socket is destroyed; each one is counted by server and logged through
+ *   log-throttle.ts, so a flood of slow clients cannot flood the log.
  * - The admin port accepts at most `adminMaxConnections` sockets; Node drops the rest at accept
  *   (no answer), and each drop is counted.
  */
@@ -22,10 +21,9 @@ import { ERRORS } from '../core/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SidecarConfig } from './config.ts';
 import type { SidecarMetrics } from './metrics.ts';
+import { throttledRefusalLog } from './log-throttle.ts';
 
 export type ServerName = 'public' | 'admin';
-
-const LOG_WINDOW_MS = 10_000;
 
 type TimeoutSettings = Pick<SidecarConfig, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'idleTimeoutMs'>;
 
@@ -59,36 +57,16 @@ export function timeoutOptions(config: TimeoutSettings): {
   };
 }
 
-/**
- * Logs the first event of a window with its peer, and folds the rest into the next line: each
- * refusal is logged with the offending peer unless a flood of them is under way.
- */
-export function throttledLog(log: Logger, server: ServerName): (peer: string | undefined, message: string, code: string) => void {
-  let windowStart = -Infinity;
-  let folded = 0;
-  return (peer, message, code) => {
-    const now = performance.now();
-    if (now - windowStart < LOG_WINDOW_MS) {
-      folded++;
-      return;
-    }
-    windowStart = now;
-    const more = folded > 0 ? ` (and ${folded} more in the previous window)` : '';
-    log.info({ code, server, peer: peer ?? null, folded }, `${message}${more}`);
-    folded = 0;
-  };
-}
-
 /** fastify's `clientErrorHandler`: VO_HTTP_TIMEOUT for timeouts, fastify's usual answers otherwise. */
 export function clientErrorHandler(server: ServerName, metrics: SidecarMetrics, log: Logger): (err: NodeJS.ErrnoException, socket: Socket) => void {
-  const report = throttledLog(log, server);
+  const report = throttledRefusalLog(log, { server });
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     let head: string;
     let body: string;
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       metrics.httpConnectionsDropped.inc({ server, reason: 'VO_HTTP_TIMEOUT' });
-      report(socket.remoteAddress, `closed a ${server}-port connection from ${socket.remoteAddress ?? '?'}: ${ERRORS.VO_HTTP_TIMEOUT.message}`, 'VO_HTTP_TIMEOUT');
+      report('VO_HTTP_TIMEOUT', socket.remoteAddress, `closed a ${server}-port connection from ${socket.remoteAddress ?? '?'}: ${ERRORS.VO_HTTP_TIMEOUT.message}`);
       head = '408 Request Timeout';
       body = JSON.stringify({ code: 'VO_HTTP_TIMEOUT', message: ERRORS.VO_HTTP_TIMEOUT.message });
     } else if (err.code === 'HPE_HEADER_OVERFLOW') {
@@ -110,9 +88,9 @@ export function clientErrorHandler(server: ServerName, metrics: SidecarMetrics, 
 /** Caps the admin port's open sockets; Node drops the excess at accept and tells us. */
 export function capConnections(server: Server, max: number, metrics: SidecarMetrics, log: Logger): void {
   server.maxConnections = max;
-  const report = throttledLog(log, 'admin');
+  const report = throttledRefusalLog(log, { server: 'admin' });
   server.on('drop', (data?: { remoteAddress?: string }) => {
     metrics.httpConnectionsDropped.inc({ server: 'admin', reason: 'VO_ADMIN_AT_CAPACITY' });
-    report(data?.remoteAddress, `dropped an admin-port connection from ${data?.remoteAddress ?? '?'}: ${ERRORS.VO_ADMIN_AT_CAPACITY.message} (${max})`, 'VO_ADMIN_AT_CAPACITY');
+    report('VO_ADMIN_AT_CAPACITY', data?.remoteAddress, `dropped an admin-port connection from ${data?.remoteAddress ?? '?'}: ${ERRORS.VO_ADMIN_AT_CAPACITY.message} (${max})`);
   });
 }

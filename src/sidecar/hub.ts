@@ -25,6 +25,7 @@ import { ERRORS, type ErrorCode } from '../core/errors.ts';
 import { fullBucket, takeToken, type MessageRate, type TokenBucket } from '../core/connection-admission.ts';
 import type { Logger } from '../platform/logger.ts';
 import { ClientVersionCounts } from './client-version-counts.ts';
+import { throttledRefusalLog, type RefusalLog } from './log-throttle.ts';
 import type { SidecarMetrics, ConnectionStats } from './metrics.ts';
 
 const OPEN = 1;
@@ -68,6 +69,7 @@ export class Hub implements ConnectionStats {
   readonly #options: HubOptions;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #reportClose: RefusalLog;
   metrics: SidecarMetrics | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #closing = false;
@@ -77,6 +79,7 @@ export class Hub implements ConnectionStats {
     this.#options = options;
     this.#log = log;
     this.#now = now;
+    this.#reportClose = throttledRefusalLog(log, { server: 'public' });
     this.#clientVersions = new ClientVersionCounts(options.clientVersionLabels);
   }
 
@@ -172,7 +175,7 @@ export class Hub implements ConnectionStats {
   /** Closes a misbehaving peer with `code`'s close code, or terminates it when a close frame could not reach it. */
   #closeFor(peer: Peer, code: ErrorCode & ('VO_WS_BAD_MESSAGE' | 'VO_WS_RATE_LIMITED')): void {
     this.metrics?.connectionsClosed.inc({ reason: code });
-    this.#log.info({ code, peer: peer[kAddress] }, `closing a socket from ${peer[kAddress]}: ${ERRORS[code].message}`);
+    this.#reportClose(code, peer[kAddress], `closing a socket from ${peer[kAddress]}: ${ERRORS[code].message}`);
     if (peer.bufferedAmount > this.#options.sendBufferLimitBytes) {
       this.#drop(peer);
       this.#slowConsumers([peer[kAddress]], 'close');

@@ -22,7 +22,8 @@ import { clientAddress } from '../core/client-address.ts';
 import { originAllowed } from '../core/origin-policy.ts';
 import { admitConnection, retryAfterSeconds } from '../core/connection-admission.ts';
 import type { SidecarConfig } from './config.ts';
-import { clientErrorHandler, throttledLog, timeoutOptions } from './http-limits.ts';
+import { clientErrorHandler, timeoutOptions } from './http-limits.ts';
+import { throttledRefusalLog } from './log-throttle.ts';
 import type { Hub } from './hub.ts';
 import type { StateStore } from './state-store.ts';
 import type { ClientBundle } from './client-bundle.ts';
@@ -75,12 +76,12 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     preClose: (done) => done(),
   });
 
-  const reportRefusal = throttledLog(deps.log, 'public');
+  const reportRefusal = throttledRefusalLog(deps.log, { server: 'public' });
   const refuse = (req: FastifyRequest, reply: FastifyReply, code: ErrorCode & ('VO_WS_ORIGIN_FORBIDDEN' | 'VO_WS_AT_CAPACITY' | 'VO_WS_IP_AT_CAPACITY'), peer: string): void => {
     const spec = ERRORS[code];
     metrics.connectionsRefused.inc({ reason: code });
     const origin = req.headers.origin ?? null;
-    reportRefusal(peer, `refused a WebSocket handshake from ${peer}${origin ? ` (Origin ${origin})` : ''}: ${spec.message}`, code);
+    reportRefusal(code, peer, `refused a WebSocket handshake from ${peer}${origin ? ` (Origin ${origin})` : ''}: ${spec.message}`);
     if (code !== 'VO_WS_ORIGIN_FORBIDDEN') reply.header('retry-after', String(retryAfterSeconds(config.retryAfterMs, Math.random())));
     // Answering ends the hook chain (no `done()`): the route never runs, nothing is upgraded.
     reply.code(spec.status).header('connection', 'close').send({ code, message: spec.message });
@@ -106,7 +107,7 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     if (!req.ws || req.routeOptions.url === '/version/ws') return done();
     const peer = req.raw.socket.remoteAddress ?? 'unknown';
     metrics.connectionsRefused.inc({ reason: 'VO_WS_WRONG_PATH' });
-    reportRefusal(peer, `refused a WebSocket handshake from ${peer} on ${req.url}: ${ERRORS.VO_WS_WRONG_PATH.message}`, 'VO_WS_WRONG_PATH');
+    reportRefusal('VO_WS_WRONG_PATH', peer, `refused a WebSocket handshake from ${peer} on ${req.url}: ${ERRORS.VO_WS_WRONG_PATH.message}`);
     reply.code(ERRORS.VO_WS_WRONG_PATH.status).header('connection', 'close').send({ code: 'VO_WS_WRONG_PATH', message: ERRORS.VO_WS_WRONG_PATH.message });
   });
 
