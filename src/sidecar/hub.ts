@@ -6,13 +6,14 @@
  *   pong flag, address, message bucket; no request, no closures: listeners are shared
  *   functions that use `this`);
  * - a broadcast hands one pre-serialized Buffer to every OPEN socket (zero copies);
- * - EVERY write (hello, pong, state, WebSocket ping, a policy close) goes through `#send` /
- *   `#closeFor`, which first look at the socket's unsent bytes: over `sendBufferLimitBytes` the
+ * - EVERY write (hello, pong, state, WebSocket ping and pong frames, a policy close) is preceded
+ *   by `#withinSendBuffer`, which looks at the socket's unsent bytes: over `sendBufferLimitBytes` the
  *   socket is terminated instead of being written to (a close frame could not reach a peer that
  *   does not read), counted once, logged once with its address. A peer that floods pings and
  *   never reads therefore costs at most the limit plus one frame;
- * - every client message spends a token of the socket's bucket (connection-admission.ts) before it
- *   is even decoded; over the rate the socket is closed 1008 VO_WS_RATE_LIMITED;
+ * - every client message and WebSocket ping frame spends a token of the socket's bucket
+ *   (connection-admission.ts) before it is decoded or answered; over the rate the socket is
+ *   closed 1008 VO_WS_RATE_LIMITED;
  * - the per-address counts always equal the registered peers per address (a peer is counted
  *   once, uncounted once, whether it closes or is dropped), so the pre-upgrade per-IP check in
  *   public-server.ts reads an exact number;
@@ -129,6 +130,7 @@ export class Hub implements ConnectionStats {
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     peer.on('message', onMessage as (data: unknown, isBinary: boolean) => void);
     peer.on('pong', onPong as () => void);
+    peer.on('ping', onControlPing as (data: Buffer) => void);
     peer.on('close', onClose as () => void);
     if (this.#send(peer, hello, 'hello')) this.metrics?.messagesSent.inc({ type: 'hello' });
   }
@@ -163,25 +165,32 @@ export class Hub implements ConnectionStats {
    * when its unsent bytes are over the limit; the frame is not queued then.
    */
   #send(peer: Peer, frame: Buffer, type: SentType): boolean {
-    if (peer.bufferedAmount > this.#options.sendBufferLimitBytes) {
-      this.#drop(peer);
-      this.#slowConsumers([peer[kAddress]], type);
-      return false;
-    }
+    if (!this.#withinSendBuffer(peer, type)) return false;
     peer.send(frame, SEND_TEXT);
     return true;
+  }
+
+  /** False, with the peer terminated, counted and logged, when its unsent bytes are over the limit. */
+  #withinSendBuffer(peer: Peer, during: SentType | 'close' | 'ping'): boolean {
+    if (peer.bufferedAmount <= this.#options.sendBufferLimitBytes) return true;
+    this.#drop(peer);
+    this.#slowConsumers([peer[kAddress]], during);
+    return false;
+  }
+
+  /** Spends one of the peer's message tokens; with none left the peer is closed 1008 and false returned. */
+  #spend(peer: Peer): boolean {
+    const spent = takeToken(peer[kBucket], this.#now(), this.#options.messageRate);
+    peer[kBucket] = spent.bucket;
+    if (!spent.allowed) this.#closeFor(peer, 'VO_WS_RATE_LIMITED');
+    return spent.allowed;
   }
 
   /** Closes a misbehaving peer with `code`'s close code, or terminates it when a close frame could not reach it. */
   #closeFor(peer: Peer, code: ErrorCode & ('VO_WS_BAD_MESSAGE' | 'VO_WS_RATE_LIMITED')): void {
     this.metrics?.connectionsClosed.inc({ reason: code });
     this.#reportClose(code, peer[kAddress], `closing a socket from ${peer[kAddress]}: ${ERRORS[code].message}`);
-    if (peer.bufferedAmount > this.#options.sendBufferLimitBytes) {
-      this.#drop(peer);
-      this.#slowConsumers([peer[kAddress]], 'close');
-      return;
-    }
-    peer.close(ERRORS[code].close, code);
+    if (this.#withinSendBuffer(peer, 'close')) peer.close(ERRORS[code].close, code);
   }
 
   /** Counts and logs terminated slow consumers: one line per event, naming their addresses. */
@@ -224,13 +233,7 @@ export class Hub implements ConnectionStats {
         continue;
       }
       peer[kAnsweredPing] = false;
-      if (peer.readyState !== OPEN) continue;
-      if (peer.bufferedAmount > this.#options.sendBufferLimitBytes) {
-        this.#drop(peer);
-        this.#slowConsumers([peer[kAddress]], 'ping');
-        continue;
-      }
-      peer.ping();
+      if (peer.readyState === OPEN && this.#withinSendBuffer(peer, 'ping')) peer.ping();
     }
     if (dead) {
       this.metrics?.deadPeersTerminated.inc(dead);
@@ -258,14 +261,23 @@ export class Hub implements ConnectionStats {
   static onClientMessage(peer: Peer, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (peer.readyState !== OPEN) return;
     const hub = peer[kHub];
-    const spent = takeToken(peer[kBucket], hub.#now(), hub.#options.messageRate);
-    peer[kBucket] = spent.bucket;
-    if (!spent.allowed) return hub.#closeFor(peer, 'VO_WS_RATE_LIMITED');
+    if (!hub.#spend(peer)) return;
     if (!isBinary && isPing(data)) {
       if (hub.#send(peer, PONG, 'pong')) hub.metrics?.messagesSent.inc({ type: 'pong' });
       return;
     }
     hub.#closeFor(peer, 'VO_WS_BAD_MESSAGE');
+  }
+
+  /**
+   * A WebSocket-level ping frame (the server runs ws with autoPong off, so this is the only way
+   * a pong control frame is sent): it spends a token like any message, and its pong is a
+   * guarded write.
+   */
+  static onControlPing(peer: Peer, data: Buffer): void {
+    if (peer.readyState !== OPEN) return;
+    const hub = peer[kHub];
+    if (hub.#spend(peer) && hub.#withinSendBuffer(peer, 'pong')) peer.pong(data);
   }
 
   static onClosed(peer: Peer): void {
@@ -290,6 +302,10 @@ function isPingJson(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function onControlPing(this: Peer, data: Buffer): void {
+  Hub.onControlPing(this, data);
 }
 
 function onPong(this: Peer): void {

@@ -71,7 +71,9 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
   });
 
   await app.register(websocket, {
-    options: { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false },
+    // autoPong off: ws would answer ping control frames itself, past the hub's send-buffer
+    // check and message rate; the hub answers them (Hub.onControlPing).
+    options: { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, autoPong: false },
     // the hub closes sockets itself (1001) on shutdown; see sidecar.ts
     preClose: (done) => done(),
   });

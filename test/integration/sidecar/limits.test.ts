@@ -129,6 +129,35 @@ test('a client that floods pings and never reads is terminated; RSS stays bounde
   console.log(`# ping flood: ${sent} pings, RSS ${(rssBefore / MiB).toFixed(1)} → peak ${(rssPeak / MiB).toFixed(1)} MiB`);
 });
 
+test('WebSocket-level ping frames: their pongs honour the send-buffer limit, and they spend the message budget', async () => {
+  const sc = await sidecar({ VERSION_OBSERVER_SEND_BUFFER_LIMIT_BYTES: String(64 * 1024), VERSION_OBSERVER_MESSAGE_BURST: '1000000000', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '1000000000' });
+  const flooder = await client(sc.wsUrl);
+  await flooder.waitFor(1);
+  const raw = (flooder.ws as unknown as { _socket: Socket })._socket;
+  raw.pause();
+  let terminated = false;
+  void flooder.closed.then(() => (terminated = true));
+  const payload = Buffer.alloc(125); // the largest control frame: each pong echoes it
+  let sent = 0;
+  while (!terminated && sent < 1_000_000) {
+    for (let i = 0; i < 1000; i++) flooder.ws.ping(payload);
+    sent += 1000;
+    await new Promise((r) => setImmediate(r));
+  }
+  raw.resume();
+  assert.equal((await flooder.closed)[0], 1006, `terminated after ${sent} ping frames`);
+  assert.equal(await metric(sc.adminUrl, 'version_observer_sidecar_slow_consumers_dropped_total'), 1);
+
+  const limited = await sidecar({ VERSION_OBSERVER_MESSAGE_BURST: '3', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '60' });
+  const pinger = await client(limited.wsUrl);
+  await pinger.waitFor(1);
+  let pongs = 0;
+  pinger.ws.on('pong', () => pongs++);
+  for (let i = 0; i < 5; i++) pinger.ws.ping();
+  assert.deepEqual(await pinger.closed, [1008, 'VO_WS_RATE_LIMITED']);
+  assert.equal(pongs, 3, 'the burst was answered with pong frames');
+});
+
 test('message rate: a burst beyond the bucket closes 1008 VO_WS_RATE_LIMITED; a frame over 1 KiB still closes 1009', async () => {
   // Short HTTP idle and keep-alive timeouts: the upgraded socket must outlive them (ws clears the socket timeout).
   const sc = await sidecar({ VERSION_OBSERVER_MESSAGE_BURST: '5', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '60', VERSION_OBSERVER_IDLE_TIMEOUT_MS: '300ms', VERSION_OBSERVER_KEEP_ALIVE_TIMEOUT_MS: '300ms' });
