@@ -110,7 +110,7 @@ export class Hub implements ConnectionStats {
    */
   accept(ws: WebSocket, clientVersion: string | undefined, hello: Buffer, address = 'unknown'): void {
     ws.removeAllListeners('error');
-    ws.on('error', onError);
+    ws.on('error', onError as (err: Error) => void);
     if (this.#closing) {
       ws.close(ERRORS.VO_WS_GOING_AWAY.close, 'VO_WS_GOING_AWAY');
       return;
@@ -280,6 +280,13 @@ export class Hub implements ConnectionStats {
     if (hub.#spend(peer) && hub.#withinSendBuffer(peer, 'pong')) peer.pong(data);
   }
 
+  /** ws refused a frame over 1 KiB from its header and closes with 1009: count and log it. */
+  static onFrameTooLarge(peer: Peer): void {
+    const hub = peer[kHub];
+    hub.metrics?.connectionsClosed.inc({ reason: 'VO_WS_FRAME_TOO_LARGE' });
+    hub.#reportClose('VO_WS_FRAME_TOO_LARGE', peer[kAddress], `ws closed a socket from ${peer[kAddress]} with 1009: ${ERRORS.VO_WS_FRAME_TOO_LARGE.message}`);
+  }
+
   static onClosed(peer: Peer): void {
     const hub = peer[kHub];
     if (hub.#peers.delete(peer)) hub.#uncount(peer);
@@ -316,7 +323,8 @@ function onClose(this: Peer): void {
   Hub.onClosed(this);
 }
 
-function onError(): void {
-  // ws closes the socket itself (1009 for an oversized frame, 1002 for protocol errors);
-  // this listener only keeps the error from being thrown.
+function onError(this: Peer, err: Error & { code?: string }): void {
+  // ws closes the socket itself (1009 for an oversized frame, 1002 for protocol errors); this
+  // listener keeps the error from being thrown and counts the oversized frame.
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && this[kHub] !== undefined) Hub.onFrameTooLarge(this);
 }

@@ -41,6 +41,8 @@ export interface PublicServerDeps {
   bundle: ClientBundle | null;
   metrics: SidecarMetrics;
   log: FastifyBaseLogger;
+  /** uniform draw in [0, 1) for Retry-After jitter; default Math.random (tests pass a fixed one) */
+  random?: () => number;
 }
 
 const errorBody = {
@@ -62,6 +64,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 
 export async function buildPublicServer(deps: PublicServerDeps): Promise<FastifyInstance> {
   const { config, hub, store, metrics } = deps;
+  const random = deps.random ?? Math.random;
   const app = Fastify({
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -84,7 +87,7 @@ export async function buildPublicServer(deps: PublicServerDeps): Promise<Fastify
     metrics.connectionsRefused.inc({ reason: code });
     const origin = req.headers.origin ?? null;
     reportRefusal(code, peer, `refused a WebSocket handshake from ${peer}${origin ? ` (Origin ${origin})` : ''}: ${spec.message}`);
-    if (code !== 'VO_WS_ORIGIN_FORBIDDEN') reply.header('retry-after', String(retryAfterSeconds(config.retryAfterMs, Math.random())));
+    if (code !== 'VO_WS_ORIGIN_FORBIDDEN') reply.header('retry-after', String(retryAfterSeconds(config.retryAfterMs, random())));
     // Answering ends the hook chain (no `done()`): the route never runs, nothing is upgraded.
     reply.code(spec.status).header('connection', 'close').send({ code, message: spec.message });
   };

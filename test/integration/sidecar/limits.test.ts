@@ -179,6 +179,7 @@ test('message rate: a burst beyond the bucket closes 1008 VO_WS_RATE_LIMITED; a 
   const big = await client(sc.wsUrl);
   big.ws.send('x'.repeat(2048));
   assert.equal((await big.closed)[0], 1009);
+  assert.equal(await metric(sc.adminUrl, 'version_observer_sidecar_connections_closed_total{reason="VO_WS_FRAME_TOO_LARGE"}'), 1);
 });
 
 test('over the connection cap: HTTP 503 with a jittered Retry-After and a VO body, before any upgrade', async () => {
