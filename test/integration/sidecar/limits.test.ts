@@ -57,8 +57,11 @@ interface RawAnswer {
   body: string;
   raw: string;
 }
-/** Sends a WebSocket handshake by hand and reads the answer as the server wrote it. */
-async function rawHandshake(url: string, headers: Record<string, string> = {}, localAddress?: string, path = '/version/ws'): Promise<RawAnswer> {
+/**
+ * Sends a WebSocket handshake by hand and reads the answer as the server wrote it. An upgraded
+ * socket is closed at once unless `keepOpen` (then it stays until the file's `after`).
+ */
+async function rawHandshake(url: string, headers: Record<string, string> = {}, localAddress?: string, path = '/version/ws', keepOpen = false): Promise<RawAnswer> {
   const s = await rawSocket(url, localAddress);
   const lines = [
     `GET ${path} HTTP/1.1`, `Host: ${hostPort(url)}`, 'Upgrade: websocket', 'Connection: Upgrade',
@@ -75,7 +78,7 @@ async function rawHandshake(url: string, headers: Record<string, string> = {}, l
       const status = Number(statusLine!.split(' ')[1]);
       const body = raw.slice(end + 4);
       if (status === 101 || body.length >= Number(h['content-length'] ?? 0)) {
-        s.destroy();
+        if (!(keepOpen && status === 101)) s.destroy();
         return { status, headers: h, body, raw };
       }
     }
@@ -210,6 +213,14 @@ test('over the connection cap: HTTP 503 with a jittered Retry-After and a VO bod
   let answer = await rawHandshake(sc.wsUrl);
   while (answer.status !== 101 && performance.now() < deadline) answer = await rawHandshake(sc.wsUrl);
   assert.equal(answer.status, 101, 'a freed slot is upgraded again');
+});
+
+test('a burst of handshakes at the cap: exactly the free slots are upgraded, the rest get 503, none is upgraded and closed', async () => {
+  const sc = await sidecar({ VERSION_OBSERVER_MAX_CONNECTIONS: '5' });
+  const answers = await Promise.all(Array.from({ length: 60 }, () => rawHandshake(sc.wsUrl, {}, undefined, '/version/ws', true)));
+  const byStatus = answers.reduce<Record<number, number>>((n, a) => ({ ...n, [a.status]: (n[a.status] ?? 0) + 1 }), {});
+  assert.deepEqual(byStatus, { 101: 5, 503: 55 });
+  assert.equal(await metric(sc.adminUrl, 'version_observer_sidecar_connections_refused_total{reason="VO_WS_AT_CAPACITY"}'), 55, 'all refused before the upgrade; the 1013 backstop never ran');
 });
 
 test('per-IP cap: 429 before the upgrade per source address; other addresses are still admitted', async () => {
