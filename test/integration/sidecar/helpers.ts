@@ -154,7 +154,13 @@ export async function startSidecarProcess(env: Record<string, string> = {}): Pro
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     const lines = (partial + d).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a JSON log line (blank, or a supervisor's plain text): not a fact these tests read
+      }
+    }
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => errors.push(d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
