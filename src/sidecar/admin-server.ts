@@ -6,6 +6,8 @@
  * Invariant: a push changes nothing unless it is well-formed, for this app, signed by a trusted
  * key over the canonical JSON of exactly the `state` it carries, and newer in (epoch, seq).
  * Checks run in that order; every refusal is counted by code and logged with its reason.
+ * The port has its own small caps (http-limits.ts): at most `adminMaxConnections` sockets, the
+ * same header/request/keep-alive/idle timeouts as the public port, bodies up to 64 KiB.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { checkPush } from '../core/push-envelope.ts';
@@ -15,6 +17,7 @@ import type { Hub } from './hub.ts';
 import type { StateStore } from './state-store.ts';
 import type { KeySource } from './keys.ts';
 import type { SidecarMetrics } from './metrics.ts';
+import { capConnections, clientErrorHandler, timeoutOptions } from './http-limits.ts';
 
 export interface AdminServerDeps {
   config: SidecarConfig;
@@ -35,7 +38,14 @@ const errorBody = {
 
 export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyInstance> {
   const { config, hub, store, keys, metrics } = deps;
-  const app = Fastify({ loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.pushBodyLimitBytes });
+  const app = Fastify({
+    loggerInstance: deps.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.pushBodyLimitBytes,
+    ...timeoutOptions(config),
+    clientErrorHandler: clientErrorHandler('admin', metrics, deps.log),
+  });
+  capConnections(app.server, config.adminMaxConnections, metrics, deps.log);
 
   const refuse = (reply: FastifyReply, code: ErrorCode, detail: string, level: 'warn' | 'info' = 'warn'): FastifyReply => {
     const spec: ErrorSpec = ERRORS[code];

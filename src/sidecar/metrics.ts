@@ -23,6 +23,8 @@ export interface SidecarMetrics {
   readonly slowConsumersDropped: Counter;
   readonly deadPeersTerminated: Counter;
   readonly connectionsRefused: Counter<'reason'>;
+  readonly connectionsClosed: Counter<'reason'>;
+  readonly httpConnectionsDropped: Counter<'server' | 'reason'>;
   readonly keysLoaded: Gauge;
 }
 
@@ -60,7 +62,14 @@ export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: b
     pushesRejected: new Counter({ name: `${PREFIX}pushes_rejected_total`, help: 'State pushes refused, by error code.', labelNames: ['reason'], registers: [registry] }),
     slowConsumersDropped: new Counter({ name: `${PREFIX}slow_consumers_dropped_total`, help: 'Sockets dropped because their send buffer overflowed.', registers: [registry] }),
     deadPeersTerminated: new Counter({ name: `${PREFIX}dead_peers_terminated_total`, help: 'Sockets terminated for missing a WebSocket pong.', registers: [registry] }),
-    connectionsRefused: new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket connections refused, by error code.', labelNames: ['reason'], registers: [registry] }),
+    connectionsRefused: new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket handshakes refused (before the upgrade, except the 1013 backstop), by error code.', labelNames: ['reason'], registers: [registry] }),
+    connectionsClosed: new Counter({ name: `${PREFIX}connections_closed_total`, help: 'Open sockets closed by the server for what the client sent (1008), by error code.', labelNames: ['reason'], registers: [registry] }),
+    httpConnectionsDropped: new Counter({
+      name: `${PREFIX}http_connections_dropped_total`,
+      help: 'HTTP connections the server closed for a limit (VO_HTTP_TIMEOUT: slow headers or body; VO_ADMIN_AT_CAPACITY), by server and error code.',
+      labelNames: ['server', 'reason'],
+      registers: [registry],
+    }),
     keysLoaded: new Gauge({ name: `${PREFIX}trusted_keys`, help: 'Trusted public keys loaded (0 → every push is refused).', registers: [registry] }),
   };
 }
