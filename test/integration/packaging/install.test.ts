@@ -6,6 +6,7 @@
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { exampleAppObjects } from '../../../src/demo/example-app.ts';
@@ -23,12 +24,39 @@ const helm = (args: string[], timeoutMs = 300_000) => runOkAsync(t.helm, [...arg
 const kubectl = (args: string[], timeoutMs?: number) => runAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 const kubectlOk = (args: string[], timeoutMs?: number) => runOkAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 
+/**
+ * A pod's port from this process: the local cluster's pod IPs are loopback addresses reachable
+ * here; on an external cluster, `kubectl port-forward` to the pod. Throws (never skips) when the
+ * pod has no IP or the forward fails.
+ */
+const forwards: ChildProcess[] = [];
+async function podUrl(pod: string, ip: string | undefined, port: number): Promise<string> {
+  if (!t.external) {
+    assert.ok(ip, `pod ${pod} has no IP`);
+    return `http://${ip}:${port}`;
+  }
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(KUBECTL, ['--kubeconfig', t.kubeconfigPath, 'port-forward', '-n', APP_NS, `pod/${pod}`, `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    forwards.push(child);
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`kubectl port-forward pod/${pod} exited ${code}: ${out}`)));
+  });
+}
+
 before(async () => {
   t = await startTarget(await helmPath());
   helmEnv = { HELM_CACHE_HOME: join(t.dir, 'helm/cache'), HELM_CONFIG_HOME: join(t.dir, 'helm/config'), HELM_DATA_HOME: join(t.dir, 'helm/data') };
 });
 
 after(async () => {
+  for (const f of forwards) f.kill('SIGTERM');
   await t?.stop();
 });
 
@@ -45,8 +73,10 @@ it('helm install: controller pods Ready, one holds the Lease, helm test passes',
     return r.status === 0 && r.stdout ? r.stdout : undefined;
   }, 60_000);
   assert.ok(pods.items.some((p) => p.metadata.name === holder), `holder ${holder} is one of the pods`);
-  // In the local cluster pods reach Services through the service proxy; on kind the default
-  // in-cluster URL is used, so only the local run overrides it.
+  // The chart's default (http://vo-version-observer.version-observer.svc:8080/readyz) needs
+  // cluster DNS, which the local cluster does not have: its pods are host processes resolving
+  // names with the host's resolver, and Services are reached only through the local service
+  // proxy's ports. So the local run points the test pod at that proxy; on kind the default is used.
   if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
   const test = await helm(['test', RELEASE, '-n', NS, '--timeout', '2m']);
   assert.match(test.stdout, /Phase:\s+Succeeded/);
@@ -76,12 +106,16 @@ it('the example app with the documented labels and sidecar is announced after a 
   await kubectlOk(['-n', APP_NS, 'rollout', 'status', 'deployment/storefront', '--timeout=180s'], 200_000);
   const announced = await waitFor('1.1.0 announced', () => state('1.1.0'), 60_000, 250);
   assert.equal(announced.change, 'minor');
-  // Every pod's sidecar holds it (what browsers get).
-  const sidecarUrl = await t.serviceUrl(APP_NS, 'storefront', 'vo-public').catch(() => undefined);
-  if (sidecarUrl) {
-    const seen = await waitFor('sidecar state 1.1.0', async () => {
-      const v = (await (await fetch(`${sidecarUrl}/version`)).json()) as { state: { version: string } | null };
-      return v.state?.version === '1.1.0' ? v : undefined;
+  // Every pod's sidecar holds it (what browsers get). Asked pod by pod on its public port: the
+  // app's Service has no sidecar port, and a Service would answer from one pod only.
+  const running = JSON.parse((await kubectlOk(['get', 'pods', '-n', APP_NS, '-l', 'app=storefront', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { podIP?: string; phase?: string } }> };
+  const pods = running.items.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp);
+  assert.equal(pods.length, 2, `two running storefront pods: ${pods.map((p) => p.metadata.name).join(', ')}`);
+  for (const p of pods) {
+    const base = await podUrl(p.metadata.name, p.status.podIP, 8787);
+    const seen = await waitFor(`sidecar of ${p.metadata.name} holds 1.1.0`, async () => {
+      const v = (await (await fetch(`${base}/version`)).json()) as { state: { version: string; phase: string } | null };
+      return v.state?.version === '1.1.0' && v.state.phase === 'converged' ? v : undefined;
     }, 30_000);
     assert.equal(seen.state!.version, '1.1.0');
   }
