@@ -28,7 +28,7 @@ export interface Recorded<T> {
 }
 
 export interface Recording<T> {
-  /** The listed objects (type LISTED, at the list's resourceVersion) and every change since, in order. */
+  /** The listed objects (type LISTED, each at its own resourceVersion) and every change since, in order. */
   history(): Array<Recorded<T>>;
   stop(): void;
 }
@@ -42,8 +42,10 @@ export async function record<T extends { metadata?: { resourceVersion?: string }
 ): Promise<Recording<T>> {
   const listed = await list();
   const listRvText = listed.metadata?.resourceVersion ?? '';
-  const listRv = rvOf({ metadata: { resourceVersion: listRvText } });
-  const events: Array<Recorded<T>> = listed.items.map((object) => ({ type: 'LISTED', rv: listRv, object, atMs: Date.now() }));
+  rvOf({ metadata: { resourceVersion: listRvText } });
+  // A listed object carries its own resourceVersion (its last write), not the list's, which is
+  // the store's revision at list time and so later than any of them.
+  const events: Array<Recorded<T>> = listed.items.map((object) => ({ type: 'LISTED', rv: rvOf(object), object, atMs: Date.now() }));
   let broken: string | null = null;
   let stopped = false;
   const req = await new Watch(kc).watch(
