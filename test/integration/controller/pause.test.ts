@@ -86,7 +86,7 @@ test('paused mid-rollout: Paused reaches every pod, nothing is announced until a
 
   const history = deployments.history();
   deployments.stop();
-  const resumedRv = history.find((e) => e.rv > pausedRv && e.object.spec?.paused === false)?.rv;
+  const resumedRv = history.find((e) => e.rv > pausedRv && !e.object.spec?.paused)?.rv;
   assert.ok(resumedRv !== undefined, 'the resume was recorded');
   const completeRv = firstCompleteRv(history, 'cart', patchedFrom);
   const announcedRv = await announcementEventRv(env.cluster.kubeConfig, NS, 'cart', '1.1.0');
