@@ -153,7 +153,7 @@ test('SIGTERM path (release) with the default timings: the other leads within on
   assert.deepEqual(violations, []);
 });
 
-test('SIGKILL path (stops renewing, no release): takeover within leaseDuration + 1.2 × retryPeriod', async () => {
+test('SIGKILL path (stops renewing, no release): takeover within leaseDuration + one jittered retry (+ allowance)', async () => {
   // From the kill at t0 the dead leader's last renewal L ≤ t0; the waiting peer sees that write
   // at its next read, at most one jittered retry later (≤ L + 1.2 × retryPeriod); the record
   // expires by its observation leaseDurationSeconds after that, and it wakes at that expiry and
