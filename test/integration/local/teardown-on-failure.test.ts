@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive } from '../../support/local-k8s.ts';
 
+/** Starting a cluster, running a pod and stopping it take well under this even on a loaded host. */
+const CHILD_TIMEOUT_MS = 240_000;
 const clusterModule = new URL('../../../src/local/cluster.ts', import.meta.url).pathname;
 
 // The child test: the usual before/after shape, a pod running, then an assertion that fails.
@@ -66,11 +68,17 @@ test('a failing test with a running cluster leaves no process and no temp dir', 
     const file = join(new URL('../../../', import.meta.url).pathname, `test-results/teardown-child-${process.pid}.test.mjs`);
     writeFileSync(file, childTest(factsPath));
     try {
-      const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Without NODE_TEST_CONTEXT, which would make the child defer to this runner and run nothing.
+      const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+      const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      // A teardown that never finishes keeps the child alive: that fails here, not at the suite timeout.
+      const hung = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+      clearTimeout(hung);
+      assert.equal(signal, null, `the child did not exit within ${CHILD_TIMEOUT_MS} ms after its failing test:\n${output}`);
       assert.notEqual(code, 0, `the child test must fail:\n${output}`);
       assert.match(output, /failing on purpose/, 'it failed at the planted assertion, not earlier');
       assert.ok(existsSync(factsPath), `the child reached its failing assertion:\n${output}`);
