@@ -61,6 +61,8 @@ test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcemen
     const s = await ctl.app('shop/storefront');
     return s?.phase === 'converged' && s.version === '1.1.0' ? s : undefined;
   }, 10_000);
+  // Stop observing once the observer itself has recorded the final state (it polls separately).
+  await waitFor('the observer saw the final state', () => obs.states.some((o) => compareOrder(o.state, final) >= 0));
   obs.stop();
   console.log(`[rollout] 1.0.0 → 1.1.0: kubectl rollout status done after ${rolloutDoneAt - t0} ms`);
 
