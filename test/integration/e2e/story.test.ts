@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import type { Browser, Page } from 'playwright-core';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { controllerState, setVersion, waitForOnlyVersion } from '../../../src/demo/cluster-view.ts';
@@ -115,6 +115,7 @@ test('a paused rollout shows no banner until it is resumed and complete', async 
   assert.equal((await bannerOf(page)).visible, false, 'the reloaded page runs 1.0.0');
   const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const deployments = await record<V1Deployment>(cluster.kubeConfig, `/apis/apps/v1/namespaces/${app.namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace: app.namespace }));
   await setVersion(apps, app.namespace, app.name, '1.1.0');
   // Pause as soon as the first 1.1.0 pod serves: old and new are mixed, and stay so.
   for (let i = 0; ; i++) {
@@ -136,6 +137,17 @@ test('a paused rollout shows no banner until it is resumed and complete', async 
   assert.ok(sawPaused, 'the controller reported progressing/Paused');
   await kubectl('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', app.namespace, 'rollout', 'resume', `deployment/${app.name}`]);
   await page.waitForFunction(() => (document.querySelector('version-banner') as unknown as { shownVersion?: string })?.shownVersion === '1.1.0', null, { timeout: 120_000 });
+  // Not announced during the pause, by the API server's order: the announcement Event was
+  // written after the resume (the sampling above only covers the moments it looked).
+  const history = deployments.history();
+  deployments.stop();
+  const mine = history.filter((e) => e.object.metadata?.name === app.name);
+  const pausedRv = mine.find((e) => e.object.spec?.paused === true)?.rv;
+  assert.ok(pausedRv !== undefined, 'the pause was recorded');
+  const resumedRv = mine.find((e) => e.rv > pausedRv && !e.object.spec?.paused)?.rv;
+  assert.ok(resumedRv !== undefined, 'the resume was recorded');
+  const announcedRv = await announcementEventRv(cluster.kubeConfig, app.namespace, app.name, '1.1.0');
+  assert.ok(announcedRv > resumedRv, `announced at rv ${announcedRv}, before the resume at rv ${resumedRv}`);
 });
 
 test('kubectl rollout undo is shown as a rollback', async () => {
