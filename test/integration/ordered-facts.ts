@@ -130,11 +130,20 @@ export function firstCompleteRv(history: Array<Recorded<V1Deployment>>, name: st
  * `name`: the controller creates it in the same reconcile that decides the announcement and hands
  * the state to the pusher, so it was written after every object version that decision read.
  */
-export async function announcementEventRv(kc: KubeConfig, namespace: string, name: string, version: string): Promise<bigint> {
-  const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
-  const hits = list.items.filter((e) => e.reason === 'VersionConverged' && e.regarding?.kind === 'Deployment' && e.regarding.name === name && (e.note ?? '').includes(` converged on ${version}`));
-  if (hits.length !== 1) throw new Error(`expected one VersionConverged Event for ${name} → ${version}, found ${hits.length}`);
-  // A series patch would move the resourceVersion past the decision; the creation is what counts.
-  if (hits[0]!.series) throw new Error(`the VersionConverged Event for ${name} → ${version} was patched (series): announced more than once`);
-  return rvOf(hits[0]!);
+export async function announcementEventRv(kc: KubeConfig, namespace: string, name: string, version: string, timeoutMs = 15_000): Promise<bigint> {
+  // The Event is written fire-and-forget, so it may land after the pods (and browsers) have the state.
+  const api = kc.makeApiClient(EventsV1Api);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await api.listNamespacedEvent({ namespace });
+    const hits = list.items.filter((e) => e.reason === 'VersionConverged' && e.regarding?.kind === 'Deployment' && e.regarding.name === name && (e.note ?? '').includes(` converged on ${version}`));
+    if (hits.length > 1) throw new Error(`${hits.length} VersionConverged Events for ${name} → ${version}: announced more than once`);
+    if (hits.length === 1) {
+      // A series patch would move the resourceVersion past the decision; the creation is what counts.
+      if (hits[0]!.series) throw new Error(`the VersionConverged Event for ${name} → ${version} was patched (series): announced more than once`);
+      return rvOf(hits[0]!);
+    }
+    if (Date.now() > deadline) throw new Error(`no VersionConverged Event for ${name} → ${version} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
