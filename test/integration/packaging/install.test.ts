@@ -6,7 +6,6 @@
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { exampleAppObjects } from '../../../src/demo/example-app.ts';
@@ -25,29 +24,14 @@ const kubectl = (args: string[], timeoutMs?: number) => runAsync(KUBECTL, ['--ku
 const kubectlOk = (args: string[], timeoutMs?: number) => runOkAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 
 /**
- * A pod's port from this process: the local cluster's pod IPs are loopback addresses reachable
- * here; on an external cluster, `kubectl port-forward` to the pod. Throws (never skips) when the
- * pod has no IP or the forward fails.
+ * GET a path on a pod's port from this process: the local cluster's pod IPs are loopback
+ * addresses reachable here (and the API server refuses to proxy to loopback); on an external
+ * cluster, through the API server's pod proxy. Throws (never skips) when the pod has no IP.
  */
-const forwards: ChildProcess[] = [];
-async function podUrl(pod: string, ip: string | undefined, port: number): Promise<string> {
-  if (!t.external) {
-    assert.ok(ip, `pod ${pod} has no IP`);
-    return `http://${ip}:${port}`;
-  }
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(KUBECTL, ['--kubeconfig', t.kubeconfigPath, 'port-forward', '-n', APP_NS, `pod/${pod}`, `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    forwards.push(child);
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`kubectl port-forward pod/${pod} exited ${code}: ${out}`)));
-  });
+async function getFromPod(pod: string, ip: string | undefined, port: number, path: string): Promise<string> {
+  if (t.external) return t.kubeConfig.makeApiClient(CoreV1Api).connectGetNamespacedPodProxyWithPath({ name: `${pod}:${port}`, namespace: APP_NS, path });
+  assert.ok(ip, `pod ${pod} has no IP`);
+  return (await fetch(`http://${ip}:${port}/${path}`, { signal: AbortSignal.timeout(5000) })).text();
 }
 
 before(async () => {
@@ -56,7 +40,6 @@ before(async () => {
 });
 
 after(async () => {
-  for (const f of forwards) f.kill('SIGTERM');
   await t?.stop();
 });
 
@@ -112,9 +95,8 @@ it('the example app with the documented labels and sidecar is announced after a 
   const pods = running.items.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp);
   assert.equal(pods.length, 2, `two running storefront pods: ${pods.map((p) => p.metadata.name).join(', ')}`);
   for (const p of pods) {
-    const base = await podUrl(p.metadata.name, p.status.podIP, 8787);
     const seen = await waitFor(`sidecar of ${p.metadata.name} holds 1.1.0`, async () => {
-      const v = (await (await fetch(`${base}/version`)).json()) as { state: { version: string; phase: string } | null };
+      const v = JSON.parse(await getFromPod(p.metadata.name, p.status.podIP, 8787, 'version')) as { state: { version: string; phase: string } | null };
       return v.state?.version === '1.1.0' && v.state.phase === 'converged' ? v : undefined;
     }, 30_000);
     assert.equal(seen.state!.version, '1.1.0');
