@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { signState, signingKeyFromPem } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { leaseDurationSeconds, retryDelayMs } from '../../../src/core/election.ts';
-import { parseDuration } from '../../../src/controller/config.ts';
+import { parseDuration } from '../../../src/platform/config.ts';
 import {
   SHORT_LEASE, SYSTEM_NS, createNamespace, deployment, metric, podsOf, publicKeyOf, receivedBy, spawnController, startEnv, waitFor,
   type ControllerProc, type Env,
