@@ -28,7 +28,7 @@ import type { ImageMap } from './images.ts';
 import { defaultImages } from './images.ts';
 import { startProcessKubelet, type ProcessKubelet } from './kubelet/index.ts';
 import { claimBlock } from './kubelet/ip-allocator.ts';
-import { errorMessage, lineLogger, toLogger } from './log.ts';
+import { errorMessage, lineLogger } from './log.ts';
 import { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
 
 export interface ClusterOptions {
@@ -36,11 +36,6 @@ export interface ClusterOptions {
   images?: ImageMap;
   /** Progress and component records; default: readable lines on stderr with a [cluster] prefix. */
   logger?: Logger;
-  /**
-   * @deprecated pass `logger`. One readable line per record (`component: message key=value …`);
-   * `() => {}` for silence. Ignored when `logger` is given.
-   */
-  log?: (line: string) => void;
   /** Start the process kubelet (default true). */
   kubelet?: boolean;
   nodeName?: string;
@@ -74,7 +69,7 @@ const stderrLines: Logger = lineLogger((line) => process.stderr.write(`[cluster]
 const running = new Set<Cluster>();
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const logger = opts.logger ?? toLogger(opts.log, stderrLines);
+  const logger = opts.logger ?? stderrLines;
   const log = logger.child({ component: 'cluster' });
   const t0 = performance.now();
   const binaries = await ensureBinaries(logger);

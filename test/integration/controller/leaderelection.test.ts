@@ -10,6 +10,7 @@ import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { createElector, type Elector } from '../../../src/controller/leaderelection/index.ts';
 import type { ElectorConfig } from '../../../src/controller/leaderelection/index.ts';
 import { DEFAULT_ELECTION_CONFIG, EPOCH_ANNOTATION, leaseDurationSeconds, retryDelayMs } from '../../../src/core/election.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const NS = 'default';
 const SHORT = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 500 } as const;
@@ -43,7 +44,7 @@ const violations: string[] = [];
 let sampler: NodeJS.Timeout | undefined;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   coord = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
   // Never two leaders of one Lease at once, sampled finely throughout the file.
   sampler = setInterval(() => {

@@ -19,6 +19,7 @@ import { launchBrowser } from '../../../src/demo/browser.ts';
 import { deployExampleApp, describeTick, isMixed, openApp, rollTo, screenshot, type StoryApp } from '../../../src/demo/story.ts';
 import { waitForRollout } from '../../../src/demo/cluster-view.ts';
 import { announcementEventRv, firstReadyRvs, record } from '../ordered-facts.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const kubectl = promisify(execFile);
 let cluster: Cluster;
@@ -29,7 +30,7 @@ let page: Page;
 let staleShell = '';
 
 before(async () => {
-  cluster = await startCluster({ log: () => {} });
+  cluster = await startCluster({ logger: silentLogger });
   installed = await installController(cluster);
   app = await deployExampleApp(cluster, installed, { namespace: 'shop', name: 'storefront', version: '0.1.0', replicas: 3 });
   await waitForRollout(cluster.kubeConfig.makeApiClient(AppsV1Api), app.namespace, app.name);

@@ -24,10 +24,11 @@ import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCluster } from ${JSON.stringify(clusterModule)};
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 let cluster;
 before(async () => {
-  cluster = await startCluster({ log: () => {} });
+  cluster = await startCluster({ logger: silentLogger });
 });
 after(async () => {
   await cluster?.stop();

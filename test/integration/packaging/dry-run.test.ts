@@ -9,12 +9,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { chartDir, ciValues, helmPath, kubectlPath, renderText, repoRoot, run, runOk } from './support.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 let cluster: Cluster;
 let kubectl: (args: string[], input?: string) => ReturnType<typeof run>;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   const bin = kubectlPath();
   kubectl = (args, input) => run(bin, ['--kubeconfig', cluster.kubeconfigPath, ...args], { input });
   for (const ns of ['version-observer', 'shop', 'blog']) {

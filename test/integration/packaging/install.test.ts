@@ -60,7 +60,7 @@ it('helm install: controller pods Ready, one holds the Lease, helm test passes',
   // cluster DNS, which the local cluster does not have: its pods are host processes resolving
   // names with the host's resolver, and Services are reached only through the local service
   // proxy's ports. So the local run points the test pod at that proxy; on kind the default is used.
-  if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
+  if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reset-then-reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
   const test = await helm(['test', RELEASE, '-n', NS, '--timeout', '2m']);
   assert.match(test.stdout, /Phase:\s+Succeeded/);
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { freePort } from '../../../src/local/control-plane/ports.ts';
 import { chartDir, find, helmPath, kubectlPath, render, repoRoot, run, runOk, waitFor } from './support.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const NS = 'version-observer';
 const RELEASE = 'vo';
@@ -25,7 +26,7 @@ let kubectl: (args: string[], input?: string) => ReturnType<typeof run>;
 let controller: ChildProcess | undefined;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   const bin = kubectlPath();
   kubectl = (args, input) => run(bin, ['--kubeconfig', cluster.kubeconfigPath, ...args], { input });
   for (const ns of [NS, 'shop']) assert.equal(kubectl(['create', 'namespace', ns]).status, 0);
