@@ -18,6 +18,8 @@ export interface SidecarProcess {
   origin: string;
   /** the sidecar's public WebSocket URL */
   wsUrl: string;
+  /** the sidecar's admin URL (metrics, readyz) */
+  adminUrl: string;
   /** requests the page server answered, as "METHOD path" in order */
   requests: string[];
   /** Pushes a signed state (the next seq); asserts the sidecar took it. */
@@ -66,6 +68,7 @@ export async function startSidecarProcess(pageRoutes: Route): Promise<SidecarPro
   return {
     origin,
     wsUrl: `ws://${ip}:8787/version/ws`,
+    adminUrl: `http://${ip}:8788`,
     requests,
     async pushState(over) {
       const r = await push(`http://${ip}:8788`, signed(makeState({ epoch: 1, seq: ++seq, ...over }), key));
