@@ -5,6 +5,7 @@
  */
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { globalStandIns } from './stand-ins.ts';
 import { CHUNK_RELOAD_KEY, isChunkLoadError, reloadAllowed, reloadOnChunkError, type ChunkErrorHandler } from '../../../src/client/chunk-errors.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 
@@ -15,7 +16,7 @@ const requested: string[] = [];
 const tabStorage = new Map<string, string>();
 const browserStorage = new Map<string, string>();
 const storageOf = (map: Map<string, string>) => ({ getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v) });
-const standIns: Record<string, unknown> = {
+const globals = globalStandIns({
   location: { href: 'https://shop.example.com/cart', reload: () => reloads++ },
   sessionStorage: storageOf(tabStorage),
   localStorage: storageOf(browserStorage),
@@ -25,15 +26,11 @@ const standIns: Record<string, unknown> = {
     requested.push(String(url));
     return new Response(JSON.stringify({ app: 'shop/storefront', podVersion: served?.version ?? '1.0.0', state: served }));
   },
-};
-const saved = new Map<string, PropertyDescriptor | undefined>();
+});
 const handlers: ChunkErrorHandler[] = [];
 
 beforeEach(() => {
-  for (const [name, value] of Object.entries(standIns)) {
-    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
-    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
-  }
+  globals.install();
   reloads = 0;
   served = null;
   requested.length = 0;
@@ -42,10 +39,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   for (const h of handlers.splice(0)) h.stop();
-  for (const [name, descriptor] of saved) {
-    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-    else delete (globalThis as Record<string, unknown>)[name];
-  }
+  globals.restore();
 });
 
 const state = (over: Partial<AppState>): AppState => ({

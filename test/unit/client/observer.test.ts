@@ -5,6 +5,7 @@
  */
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { globalStandIns } from './stand-ins.ts';
 import { ScriptedSocket } from './scripted-socket.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { VersionObserver, type ObserverOptions } from '../../../src/client/observer.ts';
@@ -13,22 +14,18 @@ import { versionUpdateStore } from '../../../src/client/svelte.ts';
 const page = { window: new EventTarget(), document: Object.assign(new EventTarget(), { visibilityState: 'visible' }) };
 let reloads = 0;
 const storage = new Map<string, string>();
-const standIns: Record<string, unknown> = {
+const globals = globalStandIns({
   WebSocket: ScriptedSocket,
   document: page.document,
   location: { href: 'https://shop.example.com/cart', reload: () => reloads++ },
   sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
   addEventListener: page.window.addEventListener.bind(page.window),
   removeEventListener: page.window.removeEventListener.bind(page.window),
-};
-const saved = new Map<string, PropertyDescriptor | undefined>();
+});
 const observers: VersionObserver[] = [];
 
 beforeEach(() => {
-  for (const [name, value] of Object.entries(standIns)) {
-    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
-    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
-  }
+  globals.install();
   ScriptedSocket.made = [];
   reloads = 0;
   storage.clear();
@@ -38,10 +35,7 @@ afterEach(() => {
   for (const o of observers.splice(0)) o.close();
   mock.timers.reset();
   mock.restoreAll();
-  for (const [name, descriptor] of saved) {
-    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-    else delete (globalThis as Record<string, unknown>)[name];
-  }
+  globals.restore();
 });
 
 const observe = (options: ObserverOptions): { observer: VersionObserver; events: Array<[string, unknown]> } => {
