@@ -117,26 +117,19 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
   });
 
   let states: () => readonly AppState[] = () => [];
-  new Gauge({
-    name: 'version_observer_app_state_epoch',
-    help: 'The epoch of the state this replica holds per app (the leader\'s is the highest).',
-    labelNames: ['app'],
-    registers,
-    collect() {
-      this.reset();
-      for (const s of states()) this.set({ app: s.app }, s.epoch);
-    },
-  });
-  new Gauge({
-    name: 'version_observer_app_state_seq',
-    help: 'The seq of the state this replica holds per app, within its epoch.',
-    labelNames: ['app'],
-    registers,
-    collect() {
-      this.reset();
-      for (const s of states()) this.set({ app: s.app }, s.seq);
-    },
-  });
+  const parts = { epoch: "The epoch of the state this replica holds per app (the leader's is the highest).", seq: 'The seq of the state this replica holds per app, within its epoch.' };
+  for (const [part, help] of Object.entries(parts) as Array<[keyof typeof parts, string]>) {
+    new Gauge({
+      name: `version_observer_app_state_${part}`,
+      help,
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of states()) this.set({ app: s.app }, s[part]);
+      },
+    });
+  }
 
   return {
     queue: {

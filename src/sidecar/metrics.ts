@@ -91,31 +91,25 @@ export interface HeldState {
 function registerOperatorGauges(registry: Registry, opts: SidecarMetricsOptions): void {
   const registers = [registry];
   const held = opts.held ?? (() => null);
-  new Gauge({
-    name: `${PREFIX}max_connections`,
-    help: 'The connection cap (VERSION_OBSERVER_MAX_CONNECTIONS); beyond it connections are refused.',
-    registers,
-  }).set(opts.maxConnections ?? 0);
-  new Gauge({
-    name: `${PREFIX}state_epoch`,
-    help: 'The epoch of the state this sidecar holds (absent before the first push).',
-    labelNames: ['app'],
-    registers,
-    collect() {
-      this.reset();
-      const s = held();
-      if (s) this.set({ app: s.app }, s.epoch);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}state_seq`,
-    help: 'The seq of the state this sidecar holds, within its epoch (absent before the first push).',
-    labelNames: ['app'],
-    registers,
-    collect() {
-      this.reset();
-      const s = held();
-      if (s) this.set({ app: s.app }, s.seq);
-    },
-  });
+  if (opts.maxConnections !== undefined) {
+    new Gauge({
+      name: `${PREFIX}max_connections`,
+      help: 'The connection cap (VERSION_OBSERVER_MAX_CONNECTIONS); beyond it connections are refused.',
+      registers,
+    }).set(opts.maxConnections);
+  }
+  const parts = { epoch: 'The epoch of the state this sidecar holds (absent before the first push).', seq: 'The seq of the state this sidecar holds, within its epoch (absent before the first push).' };
+  for (const [part, help] of Object.entries(parts) as Array<[keyof typeof parts, string]>) {
+    new Gauge({
+      name: `${PREFIX}state_${part}`,
+      help,
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        const s = held();
+        if (s) this.set({ app: s.app }, s[part]);
+      },
+    });
+  }
 }

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { APP_LABEL } from '../../../src/core/labels.ts';
@@ -57,20 +58,13 @@ async function spawnSidecar(publicKey: string): Promise<SidecarProc> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
-  let buf = '';
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const listening = new Promise<{ admin: string; public: string }>((resolve) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const o = JSON.parse(line) as Record<string, unknown>;
-        logs.push(o);
-        if (typeof o.admin === 'string' && typeof o.public === 'string') resolve({ admin: o.admin, public: o.public });
-      }
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      logs.push(o);
+      if (typeof o.admin === 'string' && typeof o.public === 'string') resolve({ admin: o.admin, public: o.public });
     });
   });
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
