@@ -12,6 +12,8 @@ import { buildServer } from './http.ts';
 import { loadOrCreateSigningKey } from './keys.ts';
 import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
 import { createMetrics } from './metrics.ts';
+import { instrumentKubeConfig } from './api-metrics.ts';
+import { packageVersion } from '../platform/version.ts';
 import { backoffStep } from '../core/backoff.ts';
 import type { SigningKey } from '../core/signature.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -35,8 +37,10 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const log: Logger = createLogger({ level: config.logLevel, base: { component: 'controller', identity: config.identity } });
+  log.info({ version: packageVersion(), node: process.version }, `version-observer ${packageVersion()} controller starting`);
   const kubeConfig = loadKubeConfig(config);
   const metrics = createMetrics();
+  instrumentKubeConfig(kubeConfig, metrics.runtime.apiRequest);
 
   // The signing key: retried until the API answers (the Secret is needed before any push).
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -56,6 +60,7 @@ export async function run(argv: string[]): Promise<void> {
   const signingKey = key;
 
   const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: log });
+  metrics.runtime.bindStates(() => controller.apps());
   const healthz = new LeaderElectionHealthz();
   const server = await buildServer({
     logger: log,

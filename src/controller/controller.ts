@@ -66,7 +66,7 @@ export class Controller {
     this.#log = log;
     this.#metrics = metrics;
     this.#clock = deps.clock ?? realClock;
-    this.#queue = new WorkQueue({ clock: this.#clock });
+    this.#queue = new WorkQueue({ clock: this.#clock, observer: metrics.runtime.queue });
     resetControllerGauges(metrics);
     this.#records = new AppRecords(phaseCounter(metrics));
     this.#pusher = new Pusher({

@@ -1,9 +1,16 @@
 /**
  * The controller's Prometheus metrics (prom-client), one registry per process, and the
  * bookkeeping that feeds them from the controller's parts. Every name starts with
- * `version_observer_`; label values are bounded (phases, changes, reasons, resources).
+ * `version_observer_`, except Node's default metrics (process_*, nodejs_*, standard names);
+ * label values are bounded (phases, changes, reasons, resources).
+ *
+ * Kept for existing dashboards: Node's default metrics also under their old prefixed names
+ * (`version_observer_process_*`, `version_observer_nodejs_*`), deprecated: query the standard
+ * names. The controller-runtime-style metrics live in runtime-metrics.ts (`runtime`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerProcessMetrics } from '../platform/process-metrics.ts';
+import { createRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
 import { PHASES, type Phase } from '../core/app-state.ts';
 import { outcomeOf } from '../core/push-policy.ts';
 
@@ -19,14 +26,18 @@ export interface ControllerMetrics {
   reconciles: Counter<'result'>;
   queueDepth: Gauge<never>;
   events: Counter<'reason' | 'outcome'>;
+  /** reconcile, work-queue and API-request metrics named like controller-runtime's */
+  runtime: RuntimeMetrics;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ControllerMetrics {
   const registry = new Registry();
+  registerProcessMetrics(registry, 'controller', opts);
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'version_observer_' });
   const registers = [registry];
   return {
     registry,
+    runtime: createRuntimeMetrics(registry),
     leader: new Gauge({ name: 'version_observer_leader', help: '1 while this replica holds the Lease and pushes, else 0', registers }),
     apps: new Gauge({ name: 'version_observer_apps', help: 'Apps by current phase', labelNames: ['phase'], registers }),
     announcements: new Counter({

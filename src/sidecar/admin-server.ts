@@ -2,7 +2,7 @@
  * The admin port (8788), never routed from outside the cluster:
  *   PUT /internal/v1/state   { state, sig } → 204 applied | 409 stale | 401 unsigned, bad signature
  *                            or no key yet | 400 malformed or other app | 413 too large
- *   GET /healthz, /readyz, /metrics
+ *   GET /healthz, /livez (answers whenever the event loop does; no other dependency), /readyz, /metrics
  * Invariant: a push changes nothing unless it is well-formed, for this app, signed by a trusted
  * key over the canonical JSON of exactly the `state` it carries, and newer in (epoch, seq).
  * Checks run in that order; every refusal is counted by code and logged with its reason.
@@ -94,6 +94,7 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
   );
 
   app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/livez', () => ({ status: 'ok' }));
   app.get('/readyz', (_req, reply) => {
     const ready = deps.isReady();
     return reply.code(ready ? 200 : 503).send({

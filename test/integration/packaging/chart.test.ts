@@ -14,7 +14,7 @@ before(async () => {
 });
 
 describe('helm lint --strict', () => {
-  for (const [label, extra] of [['default values', []], ['ci/full-values.yaml', ['-f', ciValues]]] as const) {
+  for (const [label, extra] of [['default values', []], ['ci/full-values.yaml', ['-f', ciValues]], ['ci/monitoring-values.yaml', ['-f', `${chartDir}/ci/monitoring-values.yaml`]]] as const) {
     it(`passes with ${label}`, () => {
       const r = run(helm, ['lint', '--strict', chartDir, ...extra]);
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);

@@ -24,10 +24,12 @@ before(async () => {
     const l = kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
     assert.equal(l.status, 0, l.stderr);
   }
-  const crd = kubectl(['apply', '-f', `${repoRoot}test/integration/packaging/fixtures/servicemonitor-crd.yaml`]);
-  assert.equal(crd.status, 0, crd.stderr);
-  const est = kubectl(['wait', '--for=condition=Established', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=30s']);
-  assert.equal(est.status, 0, est.stderr);
+  for (const kind of ['servicemonitor', 'podmonitor', 'prometheusrule']) {
+    const crd = kubectl(['apply', '-f', `${repoRoot}test/integration/packaging/fixtures/${kind}-crd.yaml`]);
+    assert.equal(crd.status, 0, crd.stderr);
+    const est = kubectl(['wait', '--for=condition=Established', `crd/${kind}s.monitoring.coreos.com`, '--timeout=30s']);
+    assert.equal(est.status, 0, est.stderr);
+  }
 });
 
 after(async () => {
@@ -53,6 +55,11 @@ describe('server-side dry run of every rendered object', () => {
     const { kinds } = dryRun(await renderText({ valuesFiles: [ciValues] }));
     for (const k of ['secret', 'networkpolicy.networking.k8s.io', 'servicemonitor.monitoring.coreos.com']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
     assert.ok(!kinds.includes('clusterrole.rbac.authorization.k8s.io'));
+  });
+
+  it('ci/monitoring-values.yaml (PodMonitor, PrometheusRule, Grafana dashboard ConfigMap)', async () => {
+    const { kinds } = dryRun(await renderText({ valuesFiles: [`${chartDir}/ci/monitoring-values.yaml`] }));
+    for (const k of ['podmonitor.monitoring.coreos.com', 'prometheusrule.monitoring.coreos.com', 'configmap', 'servicemonitor.monitoring.coreos.com']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
   });
 
   it('signingKey.source=existing', async () => {
