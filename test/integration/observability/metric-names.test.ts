@@ -29,6 +29,7 @@ import { isLeader, spawnController, type ControllerProc } from '../../support/co
 import { applyRbac, serviceAccountToken } from '../../support/controller/rbac.ts';
 import { sleep, waitFor } from '../../support/wait.ts';
 import { chartDir, renderText } from '../packaging/support.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const APP = 'shop/storefront';
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -94,7 +95,7 @@ let controllerScrape: string;
 let sidecarScrape: string;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   const chart = await renderControllerChart();
   await applyRbac(cluster, SYSTEM_NS, chart.rbacYaml);
   const token = await serviceAccountToken(cluster, SYSTEM_NS, chart.serviceAccount);
