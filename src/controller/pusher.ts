@@ -9,8 +9,12 @@
  *   target. A target of an app with a state is pushed as soon as it appears.
  * - Only sidecars that listen get pushes: the push's own connect is the probe. A refused
  *   connect (nothing sent yet) means "not listening": no failure, a short backoff of its own
- *   (core: 100 ms → 2 s), then the next try. Pod readiness says nothing about the sidecar (a
- *   native sidecar with no probe does not gate Ready), so it is not consulted.
+ *   (core: 100 ms → 2 s), then the next try. Pod readiness does not say the sidecar listens (a
+ *   native sidecar with no probe does not gate Ready) but hints at it: the sidecar starts
+ *   before the app's containers, so when a pod turns Ready while its sidecar was refusing, it
+ *   is tried again at once. That keeps a late announcement (the one the pod's own Ready
+ *   triggers, at the end of a rollout) from waiting out a listen backoff; a pod that failed
+ *   otherwise (timeout, error) is not retried early.
  * - Latest wins: a push always carries the app's state at the moment it starts; states that
  *   arrive while a push is in flight or backing off are coalesced into the next one.
  * - At most `concurrency` pushes are in flight in total and `namespaceConcurrency` per
@@ -216,7 +220,15 @@ export class Pusher {
     if (target === null) return;
     const known = this.#targets.get(target);
     if (known) {
+      const becameReady = pod.ready && !known.pod.ready;
       known.pod = pod;
+      if (becameReady && known.push.refusals > 0 && known.timer !== undefined) {
+        // a hint only (see the header): the sidecar probably listens now; one connect tells
+        known.timer.cancel();
+        known.timer = undefined;
+        this.#setPush(known, { ...known.push, retryAtMs: 0 });
+        this.#kick(known);
+      }
       return;
     }
     const t: Target = { key: target, app, pod, push: IDLE_POD, timer: undefined, queued: false, queuedAt: 0, request: undefined };

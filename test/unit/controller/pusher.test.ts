@@ -6,6 +6,7 @@ import { generateSigningKey, signState } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
+import { startSlowReceiver } from '../../support/slow-receiver.ts';
 
 const key = generateSigningKey();
 const port = 20000 + Math.floor(Math.random() * 20000);
@@ -128,7 +129,7 @@ test('a pod whose sidecar is not listening is retried on the listen backoff unti
   assert.equal(clock.pending(), 0, 'close() cancels the backoff timers');
 });
 
-test('readiness is not consulted: a refused pod waits out the listen backoff (default 100 ms → 2 s), whatever its Ready', async () => {
+test('a refused pod waits out the listen backoff (default 100 ms → 2 s); turning Ready retries it at once', async () => {
   const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = withStates({
@@ -143,24 +144,46 @@ test('readiness is not consulted: a refused pod waits out the listen backoff (de
     pusher.set('ns/shop', state(1));
     await until(() => errors.length === 1);
     assert.equal(errors[0], 'refused');
-    // the native sidecar has no probe, so the pod may turn Ready before it listens: no extra push
-    pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41'));
-    await settle();
-    assert.deepEqual([pusher.inFlight, errors.length], [0, 1], 'Ready alone starts nothing');
     await clock.advance(49);
     assert.equal(errors.length, 1);
     await clock.advance(1);
     await until(() => errors.length === 2);
-    // listening now: the next try (after 0.5 × 200 ms) delivers the newest state
+    // listening now; a new state does not jump the backoff (0.5 × 200 ms) while the pod is not Ready
     r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
     pusher.set('ns/shop', state(2));
+    pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
     await settle();
-    assert.equal(r.received.length, 0, 'a new state does not jump the listen backoff');
-    await clock.advance(100);
+    assert.deepEqual([pusher.inFlight, r.received.length], [0, 0], 'still backing off');
+    const t0 = clock.now();
+    pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the hint that the sidecar listens
     await until(() => r!.held()?.seq === 2, 2000);
+    assert.equal(clock.now(), t0, 'delivered without waiting out the backoff');
   } finally {
     pusher.close();
     await r?.close();
+  }
+});
+
+test('a pod that failed otherwise (deadline) is not retried early when it turns Ready', async () => {
+  const clock = new FakeClock();
+  const errors: Array<string | null> = [];
+  const slow = await startSlowReceiver({ host: '127.0.0.42', port, mode: 'hang' });
+  const pusher = withStates({
+    port, concurrency: 2, timeoutMs: 100, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
+    onResult: (r) => void errors.push(r.error),
+  });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', { ...pod('slow', '127.0.0.42'), ready: false });
+    pusher.set('ns/shop', state(1));
+    await until(() => errors.length === 1);
+    assert.equal(errors[0], 'timeout', 'the deadline runs on real time, whatever the clock');
+    pusher.upsertPod('ns/shop', pod('slow', '127.0.0.42'));
+    await settle();
+    assert.deepEqual([pusher.inFlight, slow.arrivals.length], [0, 1], 'waits its failure backoff');
+  } finally {
+    pusher.close();
+    await slow.close();
   }
 });
 
