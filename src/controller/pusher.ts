@@ -2,7 +2,12 @@
  * The pusher (leader only): sends each pod of an app its app's current signed state (the push
  * of docs/protocol.md). The per-pod decisions (coalescing, one in flight, backoff,
  * 409 = acknowledged) are src/core/push-policy.ts; the HTTP put is push-transport.ts; this file
- * only schedules.
+ * only schedules; which namespace's push starts next is src/core/push-fairness.ts, its queues
+ * fair-queue.ts.
+ *
+ * Longer than our ~300 lines: it is one state machine's shell (a target is idle, waiting on a
+ * timer, queued or in flight, never two at once), and splitting the timers from the queue would
+ * spread that one invariant over two files.
  *
  * Invariants:
  * - A pod is a target while core's isPushTarget holds (Running with an IP); a new IP is a new
