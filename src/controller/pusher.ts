@@ -33,7 +33,7 @@
  * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
  *   when it holds it), which repairs a sidecar that restarted and lost its state.
  * - Each state is signed once (`#signedBody`, the one place that signs), on its first send.
-
+ *
  * Who owns what:
  * - App states are the controller's (its records: it evaluates and stamps them on every replica
  *   and serves them on /v1/apps; the pusher only delivers, and only while leading). The pusher
