@@ -39,7 +39,7 @@ export interface ControllerConfig {
   readonly settleMs: number;
   /** Global bound on pushes in flight. Default 64. */
   readonly pushConcurrency: number;
-  /** Per-push timeout. Default 5 s. */
+  /** Absolute deadline of one push: connect, request and response. Default 5 s. */
   readonly pushTimeoutMs: number;
   /** Port of the sidecar's admin server on each pod. Default 8788. */
   readonly pushPort: number;
@@ -74,7 +74,7 @@ const FLAGS = {
   versionLabel: { kind: 'text', flag: 'version-label', env: 'VERSION_OBSERVER_VERSION_LABEL', help: 'pod label holding the version', default: DEFAULT_VERSION_LABEL },
   settleMs: { kind: 'duration', flag: 'settle', env: 'VERSION_OBSERVER_SETTLE', help: 'converged state must hold this long before it is announced', default: 0 },
   pushConcurrency: { kind: 'int', flag: 'push-concurrency', env: 'VERSION_OBSERVER_PUSH_CONCURRENCY', help: 'pushes in flight at most', default: 64, min: 1, max: 10_000 },
-  pushTimeoutMs: { kind: 'duration', flag: 'push-timeout', env: 'VERSION_OBSERVER_PUSH_TIMEOUT', help: 'timeout of one push', default: 5_000 },
+  pushTimeoutMs: { kind: 'duration', flag: 'push-timeout', env: 'VERSION_OBSERVER_PUSH_TIMEOUT', help: 'deadline of one push: connect, request and response', default: 5_000 },
   pushPort: { kind: 'int', flag: 'push-port', env: 'VERSION_OBSERVER_PUSH_PORT', help: 'sidecar admin port on each pod', default: SIDECAR_ADMIN_PORT, min: 1, max: 65_535 },
   resyncMs: { kind: 'duration', flag: 'resync-period', env: 'VERSION_OBSERVER_RESYNC_PERIOD', help: 're-push current state to every pod this often; 0 off', default: 5 * 60_000 },
   watchSilenceMs: { kind: 'duration', flag: 'watch-silence-timeout', env: 'VERSION_OBSERVER_WATCH_SILENCE_TIMEOUT', help: 'relist a watch silent this long; 0 off', default: 10 * 60_000 },

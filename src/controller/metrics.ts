@@ -13,6 +13,7 @@ import { registerProcessMetrics } from '../platform/process-metrics.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
 import { PHASES, type Phase } from '../core/app-state.ts';
 import { outcomeOf } from '../core/push-policy.ts';
+import type { PushReport } from './pusher.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -21,6 +22,12 @@ export interface ControllerMetrics {
   announcements: Counter<'change'>;
   pushDuration: Histogram<'result'>;
   pushFailures: Counter<'reason'>;
+  pushNotListening: Counter<never>;
+  pushQueueWait: Histogram<never>;
+  pushInFlight: Gauge<never>;
+  pushQueued: Gauge<never>;
+  pushNamespacesAtBound: Gauge<never>;
+  pushSidecarsNotListening: Gauge<never>;
   informerRestarts: Counter<'resource' | 'reason'>;
   announceLatency: Histogram<never>;
   reconciles: Counter<'result'>;
@@ -48,15 +55,38 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Controll
     }),
     pushDuration: new Histogram({
       name: 'version_observer_push_duration_seconds',
-      help: 'Duration of one push to a sidecar, by result (applied, stale, failed)',
+      help: 'Duration of one push to a sidecar, by result (applied, stale, failed, not_listening)',
       labelNames: ['result'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     pushFailures: new Counter({
       name: 'version_observer_push_failures_total',
-      help: 'Failed pushes by reason (timeout, refused, reset, unreachable, network, http_<status>)',
+      help: 'Failed pushes by reason (timeout, reset, unreachable, too_large, network, http_<status>)',
       labelNames: ['reason'],
+      registers,
+    }),
+    pushNotListening: new Counter({
+      name: 'version_observer_push_not_listening_total',
+      help: 'Pushes whose connect was refused (the sidecar was not listening; nothing sent, not a failure)',
+      registers,
+    }),
+    pushQueueWait: new Histogram({
+      name: 'version_observer_push_queue_wait_seconds',
+      help: 'From a push being ready to send to its start (waiting for a slot in its namespace or in total)',
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    pushInFlight: new Gauge({ name: 'version_observer_push_in_flight', help: 'Pushes in flight (at the last push result)', registers }),
+    pushQueued: new Gauge({ name: 'version_observer_push_queued', help: 'Pushes waiting for a slot (at the last push result)', registers }),
+    pushNamespacesAtBound: new Gauge({
+      name: 'version_observer_push_namespaces_at_bound',
+      help: 'Namespaces with pushes waiting only because they hold their per-namespace share of slots (at the last push result)',
+      registers,
+    }),
+    pushSidecarsNotListening: new Gauge({
+      name: 'version_observer_push_sidecars_not_listening',
+      help: 'Pods whose sidecar refused the last connect (at the last push result)',
       registers,
     }),
     informerRestarts: new Counter({
@@ -98,9 +128,20 @@ export function phaseCounter(m: ControllerMetrics): (phase: Phase, delta: number
   };
 }
 
-/** One push attempt: its duration by result (applied, stale, failed) and, when failed, why. */
-export function recordPushResult(m: ControllerMetrics, r: { status: number | null; error: string | null; seconds: number }): void {
-  const result = outcomeOf(r.status);
+/**
+ * One push attempt: its duration by result (applied, stale, failed, not_listening), when failed
+ * why, how long it waited for a slot, and the pusher's counts at that moment.
+ */
+export function recordPushResult(m: ControllerMetrics, r: Pick<PushReport, 'status' | 'error' | 'seconds'> & Partial<Pick<PushReport, 'queueSeconds' | 'stats'>>): void {
+  const result = outcomeOf(r.status, r.error);
   m.pushDuration.observe({ result }, r.seconds);
   if (result === 'failed') m.pushFailures.inc({ reason: r.error ?? `http_${r.status}` });
+  if (result === 'not_listening') m.pushNotListening.inc();
+  if (r.queueSeconds !== undefined) m.pushQueueWait.observe(r.queueSeconds);
+  if (r.stats) {
+    m.pushInFlight.set(r.stats.inFlight);
+    m.pushQueued.set(r.stats.queued);
+    m.pushNamespacesAtBound.set(r.stats.namespacesAtBound);
+    m.pushSidecarsNotListening.set(r.stats.notListening);
+  }
 }
