@@ -7,15 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { alive } from '../../support/local-k8s.ts';
 
 /** Starting a cluster, running a pod and stopping it take well under this even on a loaded host. */
 const CHILD_TIMEOUT_MS = 240_000;
 const clusterModule = new URL('../../../src/local/cluster.ts', import.meta.url).pathname;
+const loggerModule = new URL('../../../src/platform/logger.ts', import.meta.url).pathname;
 
 // The child test: the usual before/after shape, a pod running, then an assertion that fails.
 const childTest = (factsPath: string) => `
@@ -24,7 +25,7 @@ import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startCluster } from ${JSON.stringify(clusterModule)};
-import { silentLogger } from '../../../src/platform/logger.ts';
+import { silentLogger } from ${JSON.stringify(loggerModule)};
 
 let cluster;
 before(async () => {
@@ -67,6 +68,7 @@ test('a failing test with a running cluster leaves no process and no temp dir', 
     const factsPath = join(scratch, 'facts.json');
     // Inside the repo so that '@kubernetes/client-node' resolves from its node_modules.
     const file = join(new URL('../../../', import.meta.url).pathname, `test-results/teardown-child-${process.pid}.test.mjs`);
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, childTest(factsPath));
     try {
       // Without NODE_TEST_CONTEXT, which would make the child defer to this runner and run nothing.
