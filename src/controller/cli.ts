@@ -12,9 +12,12 @@ import { buildServer } from './http.ts';
 import { loadOrCreateSigningKey } from './keys.ts';
 import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
 import { createMetrics } from './metrics.ts';
+import { startInjector, type Injector } from './webhook/index.ts';
+import { signingKeyTrust } from './webhook/trust.ts';
 import { backoffStep } from '../core/backoff.ts';
 import type { SigningKey } from '../core/signature.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
+import { realClock } from '../platform/clock.ts';
 
 /** Shutdown must finish within this, else exit 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -68,6 +71,19 @@ export async function run(argv: string[]): Promise<void> {
   const address = await server.listen({ host: config.listenHost, port: config.port });
   log.info({ address, namespaces: config.namespaces.length ? config.namespaces : 'all' }, 'controller listening');
   controller.start();
+  // The injection webhook (every replica, leader or not): TLS first, then its own HTTPS port.
+  let injector: Injector | undefined;
+  if (config.webhookPort > 0) {
+    injector = await startInjector({
+      config,
+      kubeConfig,
+      trust: signingKeyTrust(signingKey, config.installation),
+      metrics,
+      log,
+      clock: realClock,
+      leading: () => controller.leading,
+    });
+  }
 
   const elector = createElector(
     {
@@ -113,10 +129,13 @@ export async function run(argv: string[]): Promise<void> {
     hard.unref();
     controller.stopLeading();
     (async () => {
+      // the webhook keeps answering while endpoints drop this pod (index.ts), in parallel
+      const injectorStopped = injector?.stop();
       await elector.release();
       await electing;
       await server.close();
       await controller.stop();
+      await injectorStopped;
     })().then(
       () => {
         log.info({}, 'stopped');
