@@ -60,21 +60,27 @@ export async function run(argv: string[]): Promise<void> {
 
   const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: log });
   const healthz = new LeaderElectionHealthz();
+  let injector: Injector | undefined;
   const server = await buildServer({
     logger: log,
     apps: () => controller.apps(),
     app: (k) => controller.app(k),
     keys: () => [{ kid: signingKey.kid, alg: 'Ed25519', publicKey: signingKey.publicKeyBase64 }],
-    notReady: () => (controller.hasSynced() ? healthz.check() : 'informer caches not synced'),
+    notReady: () => {
+      if (!controller.hasSynced()) return 'informer caches not synced';
+      // a replica the Service routes admissions to must answer them (else: a pod without sidecar)
+      if (config.webhookPort > 0 && injector === undefined) return 'injection webhook not listening yet';
+      return healthz.check();
+    },
     registry: metrics.registry,
   });
   const address = await server.listen({ host: config.listenHost, port: config.port });
   log.info({ address, namespaces: config.namespaces.length ? config.namespaces : 'all' }, 'controller listening');
   controller.start();
   // The injection webhook (every replica, leader or not): TLS first, then its own HTTPS port.
-  let injector: Injector | undefined;
+  // In the background: pushes and leadership never wait on certificates; /readyz does.
   if (config.webhookPort > 0) {
-    injector = await startInjector({
+    startInjector({
       config,
       kubeConfig,
       trust: signingKeyTrust(signingKey, config.installation),
@@ -82,7 +88,10 @@ export async function run(argv: string[]): Promise<void> {
       log,
       clock: realClock,
       leading: () => controller.leading,
-    });
+    }).then(
+      (started) => (injector = started),
+      (err: unknown) => log.error({ err }, 'injection webhook failed to start; this replica stays unready'),
+    );
   }
 
   const elector = createElector(

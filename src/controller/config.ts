@@ -112,7 +112,7 @@ const FLAGS = {
   eventDedupMs: { kind: 'duration', flag: 'event-dedup-window', env: 'VERSION_OBSERVER_EVENT_DEDUP_WINDOW', help: 'identical Events are not re-created within this window', default: 10 * 60_000 },
   logLevel: LOG_LEVEL_SETTING,
   webhookPort: { kind: 'int', flag: 'webhook-port', env: 'VERSION_OBSERVER_WEBHOOK_PORT', help: 'HTTPS port of the sidecar injection webhook; 0 = off', default: 0, min: 0, max: 65_535 },
-  webhookCertMode: { kind: 'text', flag: 'webhook-cert-mode', env: 'VERSION_OBSERVER_WEBHOOK_CERT_MODE', help: 'managed (the controller issues and renews) or external (cert-manager)', default: 'managed' },
+  webhookCertMode: { kind: 'text', flag: 'webhook-cert-mode', env: 'VERSION_OBSERVER_WEBHOOK_CERT_MODE', help: 'managed (the controller issues and renews) or external (cert-manager)', default: 'managed', oneOf: ['managed', 'external'] },
   webhookSecretName: { kind: 'text', flag: 'webhook-secret', env: 'VERSION_OBSERVER_WEBHOOK_SECRET', help: "Secret holding the webhook's TLS material", default: 'version-observer-webhook-tls' },
   webhookConfigName: { kind: 'text', flag: 'webhook-config', env: 'VERSION_OBSERVER_WEBHOOK_CONFIG', help: 'MutatingWebhookConfiguration whose caBundle is kept current', default: 'version-observer' },
   webhookServiceName: { kind: 'text', flag: 'webhook-service', env: 'VERSION_OBSERVER_WEBHOOK_SERVICE', help: "the webhook's Service (certificate DNS names)", default: 'version-observer-webhook' },
@@ -177,7 +177,6 @@ function validate(c: ControllerConfig): void {
   if (c.pushTimeoutMs <= 0) throw invalidConfig('--push-timeout must be > 0');
   if (c.resyncMs !== 0 && c.resyncMs < 1000) throw invalidConfig('--resync-period must be 0 (off) or ≥ 1s');
   if (c.watchSilenceMs !== 0 && c.watchSilenceMs < 1000) throw invalidConfig('--watch-silence-timeout must be 0 (off) or ≥ 1s');
-  if (c.webhookCertMode !== 'managed' && c.webhookCertMode !== 'external') throw invalidConfig(`--webhook-cert-mode: "${c.webhookCertMode}" must be managed or external`);
   if (c.webhookCertValidityMs < 30_000) throw invalidConfig('--webhook-cert-validity must be ≥ 30s');
   if (c.missingSidecarSweepMs !== 0 && c.missingSidecarSweepMs < 1000) throw invalidConfig('--missing-sidecar-sweep must be 0 (off) or ≥ 1s');
   for (const [flag, name] of [['webhook-secret', c.webhookSecretName], ['webhook-config', c.webhookConfigName], ['webhook-service', c.webhookServiceName]] as Array<[string, string]>) {
