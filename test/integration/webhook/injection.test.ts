@@ -8,10 +8,14 @@
  * - a pod with a missing or invalid version label is admitted, and kubectl prints the warning;
  * - certificates renewed under traffic (validity forced to 40 s): every admission meanwhile was
  *   mutated (failurePolicy Ignore would hide a failed call: a pod without the sidecar shows it);
+ * - the injected native sidecar outlives the app container on deletion: while the app drains,
+ *   the sidecar still serves the last state (the drain shape of local/native-sidecar.test.ts);
  * - webhook down (controller scaled to 0): a labelled Deployment still rolls out without the
  *   sidecar; after scale-up the controller reports it (gauge and Warning Event SidecarMissing).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
@@ -162,6 +166,56 @@ test('certificate renewal during traffic: no failed admission', async () => {
   const bundle = await kubectl(cluster, ['get', 'mutatingwebhookconfiguration', CONFIG, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
   assert.equal(bundle, (await secret())['ca.crt'], 'caBundle is current');
   assert.ok(n >= 20, `${n} admissions`);
+});
+
+test('the injected native sidecar stops after the app container: clients of a deleted pod still get the last state while the app drains', async () => {
+  const log = join(cluster.dir, 'drainer-app.log');
+  const yaml = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'drainer', namespace: NS, labels: { [APP_LABEL]: 'drainer', [DEFAULT_VERSION_LABEL]: '2.0.0', [INJECT_LABEL]: 'true' } },
+    spec: {
+      terminationGracePeriodSeconds: 15,
+      containers: [{
+        name: 'app',
+        image: 'version-observer/test-server',
+        env: [{ name: 'VERSION', value: 'app' }, { name: 'SHUTDOWN_DELAY_MS', value: '2500' }, { name: 'EVENT_LOG', value: log }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+      }],
+    },
+  });
+  await apply(cluster, yaml);
+  const pod = await waitFor('drainer Ready', async () => {
+    const p = (await getPods(cluster, NS)).find((x) => x.metadata?.name === 'drainer');
+    return p && isReady(p) && p.status?.podIP ? p : undefined;
+  }, 60_000, 200);
+  assert.ok(sidecarOf(pod), 'injected');
+  const versionUrl = `http://${pod.status!.podIP}:8787/version`;
+  const stateVersion = async () => {
+    const res = await fetch(versionUrl, { signal: AbortSignal.timeout(1000) });
+    return ((await res.json()) as { state: { version?: string } | null }).state?.version;
+  };
+  await waitFor('the controller pushed the state to the injected sidecar', async () => ((await stateVersion().catch(() => undefined)) === '2.0.0' ? true : undefined), 60_000, 200);
+
+  const answered: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      if ((await stateVersion().catch(() => undefined)) === '2.0.0') answered.push(Date.now());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await kubectl(cluster, ['-n', NS, 'delete', 'pod', 'drainer', '--wait=true']);
+  } finally {
+    polling = false;
+    await poller;
+  }
+  const facts = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; t: number });
+  const sigterm = facts.findLast((f) => f.event === 'sigterm')?.t;
+  const exit = facts.findLast((f) => f.event === 'exit')?.t;
+  assert.ok(sigterm && exit && exit - sigterm >= 2000, `the app took its time to stop: ${JSON.stringify(facts)}`);
+  assert.ok(answered.some((t) => t > sigterm + 300 && t < exit), `the sidecar served the last state while the app drained (${sigterm}..${exit}); answers at ${JSON.stringify(answered.slice(-8))}`);
 });
 
 test('webhook down: a labelled Deployment still rolls out without the sidecar; the controller reports it after scale-up', async () => {
