@@ -35,6 +35,14 @@ export interface ControllerMetrics {
   events: Counter<'reason' | 'outcome'>;
   /** reconcile, work-queue and API-request metrics named like controller-runtime's */
   runtime: RuntimeMetrics;
+  // --- admission webhook (src/controller/webhook/)
+  webhookAdmissions: Counter<'outcome'>;
+  webhookDuration: Histogram<never>;
+  webhookVersionLabelProblems: Counter<never>;
+  webhookOverrideRejections: Counter<'annotation'>;
+  webhookCertRenewals: Counter<'certificate'>;
+  webhookCertNotAfter: Gauge<'certificate'>;
+  podsMissingSidecar: Gauge<never>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ControllerMetrics {
@@ -107,6 +115,46 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Controll
       name: 'version_observer_events_total',
       help: 'Kubernetes Events by reason and outcome (created, series, deduplicated, rate_limited, failed)',
       labelNames: ['reason', 'outcome'],
+      registers,
+    }),
+    webhookAdmissions: new Counter({
+      name: 'version_observer_webhook_admissions_total',
+      help: 'Pod admission reviews answered by this replica, by outcome (injected, already_injected, opted_out, no_app_label, excluded_namespace, not_a_pod_create, malformed)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookDuration: new Histogram({
+      name: 'version_observer_webhook_admission_duration_seconds',
+      help: 'Time to answer one admission review, from request body parsed to response built',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+      registers,
+    }),
+    webhookVersionLabelProblems: new Counter({
+      name: 'version_observer_webhook_version_label_problems_total',
+      help: 'Injected pods admitted with a missing or invalid version label (each got an admission warning)',
+      registers,
+    }),
+    webhookOverrideRejections: new Counter({
+      name: 'version_observer_webhook_override_rejections_total',
+      help: 'Resource override annotations ignored (malformed or out of bounds), by annotation',
+      labelNames: ['annotation'],
+      registers,
+    }),
+    webhookCertRenewals: new Counter({
+      name: 'version_observer_webhook_certificate_renewals_total',
+      help: 'Webhook certificates issued by this replica, by certificate (ca, serving)',
+      labelNames: ['certificate'],
+      registers,
+    }),
+    webhookCertNotAfter: new Gauge({
+      name: 'version_observer_webhook_certificate_not_after_seconds',
+      help: 'Expiry (unix seconds) of the serving certificate this replica serves and of the newest CA in the bundle',
+      labelNames: ['certificate'],
+      registers,
+    }),
+    podsMissingSidecar: new Gauge({
+      name: 'version_observer_pods_missing_sidecar',
+      help: 'Running pods labelled for injection that lack the sidecar (created while the webhook was unreachable), at the last sweep',
       registers,
     }),
   };

@@ -1,8 +1,9 @@
 /**
  * The whole story in a real browser, on the local cluster with the controller installed by its
- * Helm chart: nothing announced while old and new pods are mixed, the banner once the rollout is
- * complete (latency from the last pod Ready logged), a stale tab opened later still learns the
- * news, a paused rollout shows nothing, and `kubectl rollout undo` is shown as a rollback.
+ * Helm chart, the app deployed with labels only (the chart's webhook injects the sidecar):
+ * nothing announced while old and new pods are mixed, the banner once the rollout is complete
+ * (latency from the last pod Ready logged), a stale tab opened later still learns the news, a
+ * paused rollout shows nothing, and `kubectl rollout undo` is shown as a rollback.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { controllerState, setVersion, waitForOnlyVersion } from '../../../src/demo/cluster-view.ts';
 import { VERSION_LABEL } from '../../../src/demo/example-app.ts';
+import { SIDECAR_CONTAINER_NAME } from '../../../src/core/sidecar-container.ts';
 import { installController, type Installed } from '../../../src/demo/install.ts';
 import { bannerOf } from '../../../src/demo/page-probe.ts';
 import { launchBrowser } from '../../../src/demo/browser.ts';
@@ -34,6 +36,9 @@ before(async () => {
   installed = await installController(cluster);
   app = await deployExampleApp(cluster, installed, { namespace: 'shop', name: 'storefront', version: '0.1.0', replicas: 3 });
   await waitForRollout(cluster.kubeConfig.makeApiClient(AppsV1Api), app.namespace, app.name);
+  // deployed with labels only: every pod got the sidecar from the chart's webhook
+  const pods = await cluster.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: app.namespace, labelSelector: `app=${app.name}` });
+  for (const p of pods.items) assert.ok(p.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER_NAME && c.restartPolicy === 'Always'), `${p.metadata?.name}: injected native sidecar`);
   staleShell = await (await fetch(app.url)).text(); // the 0.1.0 page, as a browser cache would keep it
   ({ browser, page } = await openApp(app));
 });

@@ -2,7 +2,7 @@
  * Every object the chart renders is accepted by a real kube-apiserver (the local control plane)
  * in a server-side dry run, for default and non-default values, in namespaces that enforce the
  * restricted Pod Security Standard (a PodSecurity warning fails the test too). Also: manifests/
- * applies, and `helm install --dry-run` prints NOTES with the app-team snippet.
+ * applies, and `helm install --dry-run` prints NOTES with the app-team labels (or snippet).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,11 +36,12 @@ after(async () => {
   await cluster?.stop();
 });
 
-function dryRun(yaml: string): { kinds: string[] } {
+function dryRun(yaml: string): { kinds: string[]; lines: string[] } {
   const r = kubectl(['apply', '--dry-run=server', '-o', 'name', '-f', '-'], yaml);
   assert.equal(r.status, 0, `server-side dry run refused:\n${r.stderr}`);
   assert.doesNotMatch(r.stderr, /would violate PodSecurity|Warning:/, r.stderr);
-  return { kinds: r.stdout.trim().split('\n').map((l) => l.split('/')[0]!) };
+  const lines = r.stdout.trim().split('\n');
+  return { kinds: lines.map((l) => l.split('/')[0]!), lines };
 }
 
 describe('server-side dry run of every rendered object', () => {
@@ -52,9 +53,11 @@ describe('server-side dry run of every rendered object', () => {
   });
 
   it('ci/full-values.yaml (namespaced RBAC, Helm-made key, ServiceMonitor, NetworkPolicy)', async () => {
-    const { kinds } = dryRun(await renderText({ valuesFiles: [ciValues] }));
-    for (const k of ['secret', 'networkpolicy.networking.k8s.io', 'servicemonitor.monitoring.coreos.com']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
-    assert.ok(!kinds.includes('clusterrole.rbac.authorization.k8s.io'));
+    const { kinds, lines } = dryRun(await renderText({ valuesFiles: [ciValues] }));
+    for (const k of ['secret', 'networkpolicy.networking.k8s.io', 'servicemonitor.monitoring.coreos.com', 'mutatingwebhookconfiguration.admissionregistration.k8s.io']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
+    // namespaced RBAC: the one ClusterRole left is the webhook configuration's, by name
+    const clusterRoles = lines.filter((l) => l.startsWith('clusterrole.rbac.authorization.k8s.io/'));
+    assert.deepEqual(clusterRoles.map((l) => /\/\S+-webhook-/.test(l)), [true], clusterRoles.join('\n'));
   });
 
   it('ci/monitoring-values.yaml (PodMonitor, PrometheusRule, Grafana dashboard ConfigMap)', async () => {
@@ -71,10 +74,19 @@ describe('server-side dry run of every rendered object', () => {
   });
 });
 
-it('helm install --dry-run prints NOTES with the pod-template labels and the sidecar snippet', async () => {
+it('helm install --dry-run prints NOTES with the labels to add (injection on), or the native sidecar block (injection off)', async () => {
   const helm = await helmPath();
-  const r = runOk(helm, ['install', 'vo', chartDir, '--dry-run=server', '--namespace', 'version-observer', '--kubeconfig', cluster.kubeconfigPath]);
-  const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+  const notesOf = (set: string[]) => {
+    const r = runOk(helm, ['install', 'vo', chartDir, '--dry-run=server', '--namespace', 'version-observer', '--kubeconfig', cluster.kubeconfigPath, ...set]);
+    return r.stdout.slice(r.stdout.indexOf('NOTES:'));
+  };
+  const injected = notesOf([]);
+  for (const needle of ['version-observer.io/app: <your-app>', 'app.kubernetes.io/version: "1.4.0"', 'version-observer.io/inject: "true"', 'SidecarMissing']) {
+    assert.ok(injected.includes(needle), `NOTES.txt lacks ${needle}\n${injected}`);
+  }
+  assert.ok(!injected.includes('args: ["sidecar"]'), 'no block to paste when the webhook injects it');
+  const notes = notesOf(['--set', 'injection.enabled=false']);
+  assert.ok(!notes.includes('readinessProbe'), 'the native sidecar has no readiness probe');
   for (const needle of [
     'version-observer.io/app: <your-app>',
     'app.kubernetes.io/version: "1.4.0"',
@@ -85,7 +97,8 @@ it('helm install --dry-run prints NOTES with the pod-template labels and the sid
     'POD_NAMESPACE',
     'value: "http://vo-version-observer.version-observer.svc:8080"',
     'containerPort: 8787',
-    'httpGet: { path: /readyz, port: 8788 }',
+    'initContainers:',
+    'restartPolicy: Always',
     'image: ghcr.io/version-observer/version-observer:0.1.0',
   ]) {
     assert.ok(notes.includes(needle), `NOTES.txt lacks ${needle}\n${notes}`);

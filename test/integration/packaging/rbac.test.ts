@@ -3,7 +3,8 @@
  * no pods), then (1) `kubectl auth can-i --as=<the chart's ServiceAccount>` answers yes for
  * exactly what the controller does and no for the rest; (2) the controller itself runs with a
  * token of that ServiceAccount (TokenRequest) and the chart's own args: it creates its signing
- * key Secret, takes the Lease, syncs its caches and reports ready, with no 403 in its logs.
+ * key Secret, takes the Lease, syncs its caches and reports ready, fills its webhook TLS Secret
+ * and sets the webhook configuration's caBundle, with no 403 in its logs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,9 @@ const RELEASE = 'vo';
 const SA = 'vo-version-observer';
 const LEASE = 'vo-version-observer';
 const KEY = 'vo-version-observer-signing-key';
+const WEBHOOK_TLS = 'vo-version-observer-webhook-tls';
+const WEBHOOK_CONFIG = `vo-version-observer.${NS}`;
+const MWC = 'mutatingwebhookconfigurations.admissionregistration.k8s.io';
 
 let cluster: Cluster;
 let kubectl: (args: string[], input?: string) => ReturnType<typeof run>;
@@ -68,6 +72,11 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['create', 'leases.coordination.k8s.io', NS],
     ['get', `secrets/${KEY}`, NS],
     ['create', 'secrets', NS],
+    // the injection webhook's TLS: its one Secret and its one configuration, by name
+    ['get', `secrets/${WEBHOOK_TLS}`, NS],
+    ['update', `secrets/${WEBHOOK_TLS}`, NS],
+    ['get', `${MWC}/${WEBHOOK_CONFIG}`],
+    ['patch', `${MWC}/${WEBHOOK_CONFIG}`],
   ];
   const refused: Array<[string, string, string?]> = [
     ['get', 'secrets/other-secret', NS],
@@ -91,6 +100,12 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['delete', 'events', 'shop'],
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
     ['create', 'serviceaccounts/token', NS],
+    ['delete', `secrets/${WEBHOOK_TLS}`, NS],
+    ['list', MWC],
+    ['create', MWC],
+    ['delete', `${MWC}/${WEBHOOK_CONFIG}`],
+    ['patch', `${MWC}/someone-elses-webhook`],
+    ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/' + WEBHOOK_CONFIG],
   ];
   for (const [verb, resource, ns] of allowed) it(`may ${verb} ${resource}${ns ? ` in ${ns}` : ''}`, () => assert.equal(canI(verb, resource, ns), true));
   for (const [verb, resource, ns] of refused) it(`may not ${verb} ${resource}${ns ? ` in ${ns}` : ' anywhere'}`, () => assert.equal(canI(verb, resource, ns), false));
@@ -117,7 +132,7 @@ it('the controller does its job with only the chart ServiceAccount token', async
   const objs = await render({ release: RELEASE, namespace: NS });
   const args = ((find(objs, 'Deployment') as any).spec.template.spec.containers[0].args as string[]).slice();
   const port = await freePort();
-  args.push(`--port=${port}`, '--listen-host=127.0.0.1');
+  args.push(`--port=${port}`, '--listen-host=127.0.0.1', `--webhook-port=${await freePort()}`);
   let logs = '';
   controller = spawn(process.execPath, [`${repoRoot}src/cli/main.ts`, ...args], {
     cwd: repoRoot,
@@ -139,5 +154,12 @@ it('the controller does its job with only the chart ServiceAccount token', async
   const { signingKeyFromPem } = await import('../../../src/core/signature.ts');
   assert.equal(keys.keys[0]?.publicKey, signingKeyFromPem(Buffer.from(secret.data['private.pem']!, 'base64').toString('utf8')).publicKeyBase64);
   assert.equal((await fetch(`http://127.0.0.1:${port}/v1/apps`)).status, 200);
+  const tls = JSON.parse(runOk(kubectlPath(), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'secret', WEBHOOK_TLS, '-n', NS, '-o', 'json']).stdout) as { data?: Record<string, string> };
+  assert.ok(tls.data?.['tls.crt'] && tls.data['ca.crt'], 'the controller filled the webhook TLS Secret');
+  const bundle = await waitFor('caBundle set', () => {
+    const r = kubectl(['get', MWC, WEBHOOK_CONFIG, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    return r.status === 0 && r.stdout ? r.stdout : undefined;
+  }, 30_000);
+  assert.equal(bundle, tls.data['ca.crt'], 'the caBundle is the CA bundle of the Secret');
   assert.doesNotMatch(logs, /forbidden|\b403\b/i, logs);
 });
