@@ -144,7 +144,7 @@ The API server's histogram has coarse buckets (upper bounds ${bounds} ms); the f
 | difference (≈ the webhook round trip, TLS included) | | ${fmt(ci.p50 - cp.p50, 2)} | ${fmt(ci.p99 - cp.p99, 2)} | ${fmt(ci.mean - cp.mean, 2)} |
 | webhook handler only (\`version_observer_webhook_admission_duration_seconds\`, mean) | ${ownCount} | | | ${fmt((ownSum / ownCount) * 1000, 3)} |
 
-Where the time goes: the handler takes well under a millisecond; the rest is the path from the API server to the pod. On the local cluster that path crosses the harness's service proxy (src/local/cluster-ip-listeners.ts, service-proxy.ts), which forwards TCP without \`TCP_NODELAY\`: small HTTP/2 frames then wait for delayed ACKs (~40 ms), which is the bulk of the difference above. A one-off run with \`noDelay\` set on both proxy sockets (200 + 200 creations, same machine) measured a difference of 5.9 ms p50 and an API-server p50 of 3.1 ms; a real cluster's kube-proxy forwards in the kernel and has no such delay.
+Where the time goes: the handler's own share is the last row; the rest is the path from the API server to the pod, which on the local cluster crosses the harness's user-space service proxy (src/local/service-proxy.ts; \`TCP_NODELAY\` on both sides, as a kernel forwarder behaves). A real cluster's kube-proxy forwards in the kernel.
 
 Pod creation → app container Ready (the example SPA, readiness probe every 1 s), ${READY_ROUNDS} pods each, interleaved:
 
