@@ -16,10 +16,15 @@ export const CLIENT_BUNDLE_ARGS = [
   '--outfile=dist/client/version-observer.js',
 ];
 
-/** esbuild arguments of the sidecar bundle (bench/sidecar.bench.ts builds it the same way). */
+/**
+ * esbuild arguments of the sidecar bundle (bench/sidecar.bench.ts builds it the same way). Split
+ * at src/sidecar/cli.ts's dynamic imports: the supervisor (the container's main process) loads
+ * cli.js and its own small chunk only; the server process loads the chunk with fastify & co.
+ */
 export const SIDECAR_BUNDLE_ARGS = [
-  'src/sidecar/cli.ts', '--bundle', '--platform=node', '--format=esm', '--target=node22',
-  '--outfile=dist/sidecar/cli.js', '--allow-overwrite', '--legal-comments=none', '--log-level=warning',
+  'src/sidecar/cli.ts', '--bundle', '--splitting', '--platform=node', '--format=esm', '--target=node22',
+  '--outdir=dist/sidecar', '--entry-names=[name]', '--chunk-names=[name]-[hash]',
+  '--allow-overwrite', '--legal-comments=none', '--log-level=warning',
   '--external:bufferutil', '--external:utf-8-validate',
   // CommonJS dependencies require Node's builtins; an ESM bundle needs a real `require` for that.
   "--banner:js=import { createRequire as __voCreateRequire } from 'node:module'; const require = __voCreateRequire(import.meta.url);",
