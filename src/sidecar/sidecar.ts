@@ -14,7 +14,7 @@ import { deriveConnectionCap, STARTUP_ALLOWANCE_BYTES, type CapDerivation } from
 import { readSettings } from '../platform/config.ts';
 import { OPTIONS, parseConfig, type SidecarConfig } from './config.ts';
 import { readMemoryMax, readOpenFileLimit, readSmapsRollup } from './memory.ts';
-import { RESTARTS_ENV } from './supervisor-protocol.ts';
+import { CONFIG_INVALID_EXIT, RESTARTS_ENV } from './supervisor-protocol.ts';
 import { Hub } from './hub.ts';
 import { KeySource } from './keys.ts';
 import { createMetrics, type SidecarMetrics } from './metrics.ts';
@@ -144,10 +144,20 @@ export function deriveCapHere(env: NodeJS.ProcessEnv = process.env): CapDerivati
  * process exits 0 within the grace period (or 1 when it ran out).
  */
 export async function runServer(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  let config = parseConfig(argv, env);
-  const derived = capIsExplicit(argv, env) ? null : deriveCapHere(env);
-  if (derived) config = parseConfig(argv, env, { maxConnections: derived.cap });
-  const sidecar = await startSidecar(config);
+  let config: SidecarConfig;
+  let derived: ReturnType<typeof deriveCapHere> | null;
+  let sidecar: SidecarHandle;
+  try {
+    config = parseConfig(argv, env);
+    derived = capIsExplicit(argv, env) ? null : deriveCapHere(env);
+    if (derived) config = parseConfig(argv, env, { maxConnections: derived.cap });
+    sidecar = await startSidecar(config);
+  } catch (err) {
+    // Under the supervisor: one readable line, and an exit code that says "do not restart me".
+    if (env[RESTARTS_ENV] === undefined || !(err instanceof VoError && err.code === 'VO_CONFIG_INVALID')) throw err;
+    process.stderr.write(`version-observer sidecar: ${err.message}\n`);
+    process.exit(CONFIG_INVALID_EXIT);
+  }
   const MiB = 2 ** 20;
   if (derived) {
     sidecar.log.info(

@@ -10,21 +10,23 @@
  *   server's code once it is gone, or SIGKILLs it and exits 1 after the shutdown grace + 1 s.
  * - Any other exit of the server (crash, V8 heap limit, SIGKILL) is logged with its code/signal
  *   and followed by a restart after backoffStep(attempt, RESTART_POLICY); a server that stayed up
- *   HEALTHY_AFTER_MS resets the attempt count. Invalid configuration (which a restart cannot fix)
- *   is logged once and leaves the container up without a server.
+ *   HEALTHY_AFTER_MS resets the attempt count. A server that exits CONFIG_INVALID_EXIT (invalid
+ *   configuration, a port in use: a restart cannot fix the env) is not restarted; the container
+ *   stays up without it.
  * - With a cgroup v2 memory limit the server gets a V8 heap limit of half of it
  *   (serverHeapLimitMiB), so a leak ends in a server restart before the kernel OOM-kills the container.
- * - Loads no server code: config table, logger, backoff, cgroup reader only (its memory is
- *   measured in docs/benchmarks.md).
+ * - Loads no server code, no pino, no settings table: a line logger, backoff, cgroup reader only
+ *   (its memory is measured in docs/benchmarks.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { backoffStep, type BackoffPolicy } from '../core/backoff.ts';
 import { serverHeapLimitMiB } from '../core/connection-cap.ts';
-import { createLogger, type Logger } from '../platform/logger.ts';
+import type { Logger } from '../platform/logger.ts';
+import { createLineLogger } from './supervisor-log.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
-import { OPTIONS, parseConfig } from './config.ts';
+import { parseDuration } from '../platform/config.ts';
 import { readMemoryMax } from './memory.ts';
-import { RESTARTS_ENV, ROLE_ENV } from './supervisor-protocol.ts';
+import { CONFIG_INVALID_EXIT, RESTARTS_ENV, ROLE_ENV, SUPERVISOR_SETTINGS } from './supervisor-protocol.ts';
 
 export const RESTART_POLICY: BackoffPolicy = { baseMs: 250, maxMs: 30_000, jitter: 'equal' };
 export const HEALTHY_AFTER_MS = 30_000;
@@ -47,17 +49,19 @@ export function startSupervisor(opts: SupervisorOptions): { stop(signal: NodeJS.
   const { env } = opts;
   const clock = opts.clock ?? realClock;
   const command = opts.command ?? { execPath: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)] };
-  const level = env[OPTIONS.logLevel.env] || 'info';
-  let log = opts.log ?? createLogger({ level: OPTIONS.logLevel.oneOf.includes(level as never) ? level : 'info', base: { component: 'sidecar-supervisor' } });
+  const level = settingText(opts.argv, env, SUPERVISOR_SETTINGS.logLevel) ?? SUPERVISOR_SETTINGS.logLevel.default;
+  const log = opts.log ?? createLineLogger(level, { component: 'sidecar-supervisor' });
 
-  let graceMs: number = OPTIONS.shutdownGrace.default;
-  let configError: string | null = null;
-  try {
-    const config = parseConfig(opts.argv, env);
-    graceMs = config.shutdownGraceMs;
-    log = log.child({ app: config.app, podVersion: config.podVersion });
-  } catch (err) {
-    configError = (err as Error).message;
+  // Only what the supervisor itself needs; the server checks the whole configuration. A grace
+  // that does not parse leaves the default: the server then exits CONFIG_INVALID_EXIT anyway.
+  let graceMs: number = SUPERVISOR_SETTINGS.shutdownGrace.default;
+  const graceText = settingText(opts.argv, env, SUPERVISOR_SETTINGS.shutdownGrace);
+  if (graceText !== undefined) {
+    try {
+      graceMs = /^\d+$/.test(graceText) ? Number(graceText) : parseDuration(graceText);
+    } catch {
+      // reported by the server
+    }
   }
 
   const memoryMaxBytes = readMemoryMax(env);
@@ -83,6 +87,10 @@ export function startSupervisor(opts: SupervisorOptions): { stop(signal: NodeJS.
       settled = true;
       child = null;
       if (stopping) return;
+      if (code === CONFIG_INVALID_EXIT) {
+        log.error({ event: 'config-invalid', code }, 'the configuration is invalid (the line above says why); the sidecar stays down, the app is unaffected, until the pod is recreated with a fixed configuration');
+        return;
+      }
       const uptimeMs = clock.now() - startedAt;
       if (uptimeMs >= HEALTHY_AFTER_MS) attempt = 0;
       attempt += 1;
@@ -99,10 +107,13 @@ export function startSupervisor(opts: SupervisorOptions): { stop(signal: NodeJS.
     log.info({ event: 'server-start', pid: proc.pid, restarts, heapLimitMiB: heapMiB }, `server started (pid ${proc.pid})`);
   };
 
+  // The event loop stays alive while the server is down for good (invalid configuration).
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     if (timer) clearTimeout(timer);
+    clearInterval(keepAlive);
     const running = child;
     if (!running) {
       log.info({ signal }, `${signal}: no server running; exiting`);
@@ -129,16 +140,19 @@ export function startSupervisor(opts: SupervisorOptions): { stop(signal: NodeJS.
     { event: 'supervisor-start', pid: process.pid, memoryMaxMiB: memoryMaxBytes === null ? null : +(memoryMaxBytes / MiB).toFixed(1), serverHeapLimitMiB: heapMiB },
     memoryMaxBytes === null ? 'supervisor started; no memory limit visible' : `supervisor started; memory limit ${(memoryMaxBytes / MiB).toFixed(0)} MiB, server heap limit ${heapMiB} MiB`,
   );
-  if (configError !== null) {
-    // One readable line as before (stderr), then the JSON record; restarting cannot fix the env.
-    process.stderr.write(`version-observer sidecar: ${configError}\n`);
-    log.error({ event: 'config-invalid', error: configError }, `${configError}; the sidecar stays down (the app is unaffected) until its configuration is fixed`);
-    // Keep the event loop alive so the container stays up until SIGTERM.
-    setInterval(() => {}, 2 ** 30);
-  } else {
-    startChild();
-  }
+  startChild();
   return { stop };
+}
+
+/** A setting's raw text, flag (`--x v`, `--x=v`) over env, as src/platform/config.ts reads it; undefined when unset. */
+export function settingText(argv: readonly string[], env: NodeJS.ProcessEnv, row: { flag: string; env: string }): string | undefined {
+  let text: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${row.flag}`) text = argv[i + 1];
+    else if (argv[i]!.startsWith(`--${row.flag}=`)) text = argv[i]!.slice(row.flag.length + 3);
+  }
+  text ??= env[row.env];
+  return text?.trim() || undefined;
 }
 
 /** The child's arguments with --max-old-space-size before the script (a flag already given wins). */
