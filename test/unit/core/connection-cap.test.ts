@@ -29,8 +29,8 @@ test('no limit visible → the documented fixed default; a budget at or below ze
   assert.equal(deriveConnectionCap({ memoryMaxBytes: 64 * MiB, idleBytes: 90 * MiB }).cap, MIN_CAP);
 });
 
-test('the fixed default fits 128Mi at the idle cost the benchmark measured (≤ 85 MiB)', () => {
-  assert.ok(deriveConnectionCap({ memoryMaxBytes: 128 * MiB, idleBytes: 85 * MiB }).cap >= FIXED_DEFAULT_CAP);
+test('the fixed default fits 128Mi at the idle cost the benchmark counts (≤ 92 MiB)', () => {
+  assert.ok(deriveConnectionCap({ memoryMaxBytes: 128 * MiB, idleBytes: 92 * MiB }).cap >= FIXED_DEFAULT_CAP);
 });
 
 test('the open-file limit caps it too, keeping descriptors in reserve', () => {
