@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { generateSigningKey, signState } from '../src/core/signature.ts';
-import { deriveConnectionCap, PER_SOCKET_BYTES } from '../src/core/connection-cap.ts';
+import { deriveConnectionCap, PER_SOCKET_BYTES, STARTUP_ALLOWANCE_BYTES } from '../src/core/connection-cap.ts';
 import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
 import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
 import type { AppState } from '../src/core/app-state.ts';
@@ -77,8 +77,14 @@ interface Round {
 
 async function measureRound(kind: 'sidecar' | 'bare', block: number): Promise<Round> {
   const ip = `127.${block}.0.1`;
-  const server = await startServer(kind, ip, key.publicKeyBase64);
+  // The rounds measure cost per socket, not the cap: the derived default (no memory limit here)
+  // would refuse most of them.
+  const server = await startServer(kind, ip, key.publicKeyBase64, kind === 'sidecar' ? { VERSION_OBSERVER_MAX_CONNECTIONS: '50000' } : {});
   const load = new Load(server.wsUrl, block);
+  const allOpen = async (n: number) => {
+    const open = await load.alive();
+    if (open !== n) throw new Error(`${server.name}: ${open} of ${n} sockets open`);
+  };
   try {
     await sleep(5000);
     const idleServer = mem(server.serverPid);
@@ -91,12 +97,14 @@ async function measureRound(kind: 'sidecar' | 'bare', block: number): Promise<Ro
     const b1k = await broadcast(server, load, PUSHES);
     await load.grow(LEVELS.medium);
     await sleep(3000);
+    await allOpen(LEVELS.medium);
     const m10k = mem(server.serverPid);
     const b10k = await broadcast(server, load, PUSHES);
     await sleep(2000);
     const m10kAfter = mem(server.serverPid);
     await load.grow(LEVELS.large);
     await sleep(3000);
+    await allOpen(load.open);
     const m18k = mem(server.serverPid);
     const per = (x: number, base: number, n: number) => ((x - base) * 1024) / n;
     return {
@@ -193,7 +201,9 @@ the per-process open-file limit here is 20,000) over 40 source addresses 127.x.y
 over the rounds. Memory from \`/proc/<pid>/smaps_rollup\`: anonymous = \`Anonymous\` (heap, malloc, stacks: paid by
 every container), file-backed = Rss − Anonymous (the \`node\` binary's and libraries' pages: in the page cache once
 per node for every container of the same image). Per socket = (value with N idle sockets − value idle) / N, of the
-serving process (the supervisor does not change with sockets).
+serving process (the supervisor does not change with sockets). In these rounds the sidecar runs with
+\`VERSION_OBSERVER_MAX_CONNECTIONS=50000\` (the rounds price sockets; the derived cap is the next table), and every
+socket is checked to be open before memory is read.
 
 | | sidecar | bare ws |
 | --- | --- | --- |
@@ -223,12 +233,12 @@ ${samples(s, 'b1k')} samples per round at 1k and ${samples(s, 'b10k')} at 10k). 
 (${fmt(median(containerAnon))} MiB: supervisor ${fmt(median(sup((m) => m.anon)))} + server ${fmt(median(srv((m) => m.anon)))}) plus the \`node\`
 binary's file-backed pages (${fmt(median(containerFile))} MiB, once per node and image); each further sidecar on that node
 costs its anonymous memory (${fmt(median(containerAnon))} MiB) plus ~${fmt(perSocket, 1)} KiB of RSS per open browser socket
-(+ the kernel's socket memory, ~3 KiB, outside RSS). A cgroup charges shared file pages to the container that
+(+ the kernel's socket memory outside RSS, estimated ~3 KiB, not measured here). A cgroup charges shared file pages to the container that
 touched them first, and reclaims them under pressure; the cap derivation below counts them anyway.
 
 **Connection cap from the memory limit** (supervisor + server started with a simulated cgroup v2 \`memory.max\`;
 cap = (memory.max − idle − max(8 MiB, 10 %)) / ${PER_SOCKET_BYTES} bytes per socket, idle = the server's RSS when it
-starts + the supervisor's private memory + 8 MiB still to come; then filled with ${LOAD_PROCS} client processes until
+starts + the supervisor's private memory + ${STARTUP_ALLOWANCE_BYTES / MiB} MiB still to come; then filled with ${LOAD_PROCS} client processes until
 it refused). Here the server's open-file limit (20,000) caps it too; "memory alone" is the cap with no such limit
 (a container's limit is usually 1,048,576).
 
@@ -238,7 +248,7 @@ ${caps.map((c) => `| ${c.limitMi}Mi | ${fmt(c.idleMiB)} | ${c.cap}${c.limitedByF
 
 Container memory = server RSS + supervisor anonymous. Projected at the memory-alone cap with the measured
 ${fmt(perSocket, 1)} KiB/socket: ${caps.map((c) => `${c.limitMi}Mi → ${fmt(c.idleContainer + (c.memoryOnlyCap * perSocket) / 1024, 0)} MiB`).join(', ')}
-(+ kernel socket memory ~3 KiB/socket).
+(+ kernel socket memory, estimated ~3 KiB/socket).
 
 Machine load before each section (1-minute average; wait for < 1.5, at most ${Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000) / 1000} s): ${loads.join('; ')}.
 `,
