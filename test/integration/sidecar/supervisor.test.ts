@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,25 @@ test('invalid configuration: one clear line, no restart loop, and the container 
   assert.equal(c.lines.filter((l) => l.event === 'server-exit').length, 0);
   c.kill('SIGTERM');
   assert.equal(await exited(c), 0);
+});
+
+test('a port in use: the server says so once and is not restarted; the container stays up', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const c = supervisor({ ...baseEnv, VERSION_OBSERVER_PORT: String(port) });
+    await until('the config error', c, () => c.lines.find((l) => l.event === 'config-invalid'));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(c.exitCode, null);
+    assert.equal(c.err.length, 1, c.err.join('\n'));
+    assert.match(c.err[0]!, new RegExp(`invalid configuration: port ${port} on 127.0.0.1 is already in use \\(VERSION_OBSERVER_PORT\\)`));
+    assert.equal(c.lines.filter((l) => l.event === 'server-exit').length, 0);
+    c.kill('SIGTERM');
+    assert.equal(await exited(c), 0);
+  } finally {
+    blocker.close();
+  }
 });
 
 test('a memory limit: the server gets half of it as V8 heap and derives its connection cap; an explicit cap wins', async () => {
