@@ -146,18 +146,19 @@ export function deriveCapHere(env: NodeJS.ProcessEnv = process.env): CapDerivati
 export async function runServer(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: SidecarConfig;
   let derived: ReturnType<typeof deriveCapHere> | null;
-  let sidecar: SidecarHandle;
   try {
     config = parseConfig(argv, env);
     derived = capIsExplicit(argv, env) ? null : deriveCapHere(env);
     if (derived) config = parseConfig(argv, env, { maxConnections: derived.cap });
-    sidecar = await startSidecar(config);
   } catch (err) {
-    // Under the supervisor: one readable line, and an exit code that says "do not restart me".
+    // Under the supervisor: one readable line, and an exit code that says "do not restart me"
+    // (the env will not change). A port in use (from startSidecar) stays a plain failure: the
+    // supervisor retries it, as it may be a previous server still closing.
     if (env[RESTARTS_ENV] === undefined || !(err instanceof VoError && err.code === 'VO_CONFIG_INVALID')) throw err;
     process.stderr.write(`version-observer sidecar: ${err.message}\n`);
     process.exit(CONFIG_INVALID_EXIT);
   }
+  const sidecar = await startSidecar(config);
   const MiB = 2 ** 20;
   if (derived) {
     sidecar.log.info(
@@ -196,6 +197,6 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv = process
     const parent = process.ppid;
     setInterval(() => {
       if (process.ppid !== parent) stop('SIGTERM');
-    }, 1000).unref();
+    }, 500).unref();
   }
 }

@@ -11,8 +11,8 @@
  * - Any other exit of the server (crash, V8 heap limit, SIGKILL) is logged with its code/signal
  *   and followed by a restart after backoffStep(attempt, RESTART_POLICY); a server that stayed up
  *   HEALTHY_AFTER_MS resets the attempt count. A server that exits CONFIG_INVALID_EXIT (invalid
- *   configuration, a port in use: a restart cannot fix the env) is not restarted; the container
- *   stays up without it.
+ *   configuration: a restart cannot fix the env) is not restarted; the container stays up
+ *   without it. A port in use is retried like a crash: it may be a previous server still closing.
  * - With a cgroup v2 memory limit the server gets a V8 heap limit of half of it
  *   (serverHeapLimitMiB), so a leak ends in a server restart before the kernel OOM-kills the container.
  * - Loads no server code, no pino, no settings table: a line logger, backoff, cgroup reader only
