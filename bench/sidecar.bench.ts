@@ -1,100 +1,42 @@
 /**
- * Sidecar vs a bare `ws` server, side by side, same Node, same load clients:
- * - idle sidecar footprint (RSS, CPU with no clients);
- * - RSS per idle connection at 10k and ~18k connections;
- * - broadcast: time from the push until each client has the state (p50/p99 over all deliveries)
- *   and until every client has it (per push), at 1k and 10k clients.
- * Load clients run as LOAD_PROCS processes (each ≤ 4,500 sockets, well under the 20,000 open-files
- * limit), spread over many 127.x source addresses so no source runs out of ports.
- * Both servers run as compiled JavaScript, as in the image (type stripping alone costs ~30 MB RSS):
- * the sidecar from `dist/` (tsc + the one-file sidecar bundle, as `npm run build` emits it), the
- * baseline bundled by esbuild; both with the sidecar container's NODE_OPTIONS (SIDECAR_NODE_OPTIONS),
- * so the comparison is the code, not the flags.
+ * Sidecar vs a bare `ws` server, interleaved (sidecar, bare, sidecar, bare, … ROUNDS rounds each),
+ * same Node, same NODE_OPTIONS (SIDECAR_NODE_OPTIONS), same load clients; medians and spread:
+ * - idle memory split into anonymous and file-backed pages (smaps_rollup), per process and for the
+ *   sidecar container (supervisor + server);
+ * - memory per idle socket at 10k and ~18k sockets (LOAD_PROCS client processes, each ≤ 4,000
+ *   sockets, well under the 20,000 open-files limit, over many 127.x source addresses);
+ * - broadcast: time from the push until each client has the state (p50/p99 over all deliveries);
+ * - the derived connection cap for 128Mi/256Mi/512Mi memory limits (a simulated cgroup v2
+ *   memory.max via VERSION_OBSERVER_CGROUP_DIR) and how many sockets the server then holds when
+ *   filled until it refuses.
+ * The machine's load is recorded before each section after a bounded wait for quiet.
+ * Env: BENCH_SIDECAR_ROUNDS (default and minimum 3); BENCH_SIDECAR_SCALE (default 1) shrinks the
+ * socket counts for a smoke run (its figures are not for the docs).
  */
-import { spawn, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { generateSigningKey, signState } from '../src/core/signature.ts';
+import { deriveConnectionCap, PER_SOCKET_BYTES, STARTUP_ALLOWANCE_BYTES } from '../src/core/connection-cap.ts';
 import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
 import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, percentile } from './stats.ts';
-import { ask } from '../test/support/ipc.ts';
-import { metric, scrape } from '../test/support/metrics-text.ts';
-import { cpuSeconds, rssMiB } from '../test/support/process-stats.ts';
-import { sleep, waitFor } from '../test/support/wait.ts';
+import { cpuSeconds } from '../test/support/process-stats.ts';
+import { sleep } from '../test/support/wait.ts';
+import { Load, LOAD_PROCS, MiB, mem, quiet, startServer, type Mem, type Server } from './sidecar/servers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const LOAD_PROCS = 4;
-const LEVELS = { small: 1000, medium: 10_000, large: 18_000 };
+const ROUNDS = Math.max(3, Number(process.env.BENCH_SIDECAR_ROUNDS ?? 3));
+const SCALE = Math.min(1, Number(process.env.BENCH_SIDECAR_SCALE ?? 1));
+const LEVELS = { small: Math.round(1000 * SCALE), medium: Math.round(10_000 * SCALE), large: Math.round(18_000 * SCALE) };
 const PUSHES = 20;
+const LIMITS_MI = [128, 256, 512];
 const key = generateSigningKey();
 const now = (): number => performance.timeOrigin + performance.now();
-
-interface Server {
-  name: string;
-  proc: ChildProcess;
-  wsUrl: string;
-  pushUrl: string;
-}
-
-/** Resolves once `url` answers at all (any status). */
-async function waitHttp(url: string): Promise<void> {
-  await waitFor(`${url} to answer`, async () => {
-    await fetch(url);
-    return true;
-  }, 10_000, 50);
-}
-
-async function startServer(kind: 'sidecar' | 'bare', ip: string): Promise<Server> {
-  // NODE_OPTIONS as the sidecar container sets it (docs/install.md), for both servers
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: SIDECAR_NODE_OPTIONS };
-  if (kind === 'sidecar') {
-    const proc = spawn(process.execPath, ['dist/cli/main.js', 'sidecar'], {
-      cwd: root, stdio: 'ignore',
-      env: {
-        ...env, VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'bench', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-        VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: ip, VERSION_OBSERVER_LOG_LEVEL: 'warn',
-      },
-    });
-    await waitHttp(`http://${ip}:8788/healthz`);
-    return { name: 'sidecar', proc, wsUrl: `ws://${ip}:8787/version/ws?v=1.0.0`, pushUrl: `http://${ip}:8788/internal/v1/state` };
-  }
-  const proc = spawn(process.execPath, ['dist/bench/bare-ws-server.js'], { cwd: root, stdio: 'ignore', env: { ...env, HOST: ip, PORT: '8787', PUBLIC_KEY: key.publicKeyBase64 } });
-  await waitHttp(`http://${ip}:8787/`);
-  return { name: 'bare ws', proc, wsUrl: `ws://${ip}:8787/version/ws?v=1.0.0`, pushUrl: `http://${ip}:8787/internal/v1/state` };
-}
-
-class Load {
-  readonly procs: ChildProcess[] = [];
-  open = 0;
-  constructor(wsUrl: string, block: number) {
-    for (let p = 0; p < LOAD_PROCS; p++) {
-      const sources = Array.from({ length: 8 }, (_, i) => `127.${block}.${p + 1}.${i + 1}`).join(',');
-      this.procs.push(fork(`${root}bench/sidecar/load-client.ts`, [], { env: { ...process.env, URL: wsUrl, SOURCES: sources }, stdio: 'ignore' }));
-    }
-  }
-  /** Grows to `total` connections, spread evenly over the processes. */
-  async grow(total: number): Promise<void> {
-    const per = Math.ceil((total - this.open) / this.procs.length);
-    const results = await Promise.all(this.procs.map((p) => ask<{ opened: number; failed: number }>(p, { cmd: 'open', n: per })));
-    this.open = results.reduce((a, r) => a + r.opened, 0);
-    const failed = results.reduce((a, r) => a + r.failed, 0);
-    if (failed) throw new Error(`${failed} connections failed`);
-  }
-  async report(): Promise<Record<number, number[]>> {
-    const all: Record<number, number[]> = {};
-    for (const p of this.procs) {
-      const { recv } = await ask<{ recv: Record<number, number[]> }>(p, { cmd: 'report' });
-      for (const [seq, ts] of Object.entries(recv)) (all[Number(seq)] ??= []).push(...ts);
-    }
-    return all;
-  }
-  stop(): void {
-    for (const p of this.procs) p.kill('SIGKILL');
-  }
-}
 
 let seq = 0;
 async function broadcast(server: Server, load: Load, pushes: number) {
@@ -114,142 +56,201 @@ async function broadcast(server: Server, load: Load, pushes: number) {
   await sleep(1000);
   const recv = await load.report();
   const all: number[] = [];
-  const complete: number[] = [];
   let missing = 0;
   for (const [s, t0] of sent) {
     const ts = recv[s] ?? [];
     missing += load.open - ts.length;
     for (const t of ts) all.push(t - t0);
-    complete.push(Math.max(...ts) - t0);
   }
-  return { p50: percentile(all, 50), p99: percentile(all, 99), allP50: percentile(complete, 50), allMax: Math.max(...complete), missing };
+  return { p50: percentile(all, 50), p99: percentile(all, 99), samples: all.length, missing };
 }
 
-/** Mean time the sidecar spent handing one state to every socket (its broadcast histogram). */
-async function enqueueTime(ip: string): Promise<number> {
-  const text = await scrape(`http://${ip}:8788`);
-  const get = (n: string) => metric(text, `version_observer_sidecar_broadcast_duration_seconds_${n}`);
-  return (get('sum') / get('count')) * 1000;
+interface Round {
+  idleServer: Mem;
+  idleSupervisor: Mem | null;
+  idleCpu: number;
+  b1k: Awaited<ReturnType<typeof broadcast>>;
+  b10k: Awaited<ReturnType<typeof broadcast>>;
+  /** per socket, KiB: RSS and anonymous growth of the serving process */
+  rss10k: number; anon10k: number; rss10kAfter: number; rss18k: number; anon18k: number; open18k: number;
 }
 
-async function measureServer(kind: 'sidecar' | 'bare', block: number) {
+async function measureRound(kind: 'sidecar' | 'bare', block: number): Promise<Round> {
   const ip = `127.${block}.0.1`;
-  const server = await startServer(kind, ip);
-  const pid = server.proc.pid!;
-  await sleep(3000);
-  const idleRss = rssMiB(pid);
-  const c0 = cpuSeconds(pid);
-  await sleep(10_000);
-  const idleCpu = ((cpuSeconds(pid) - c0) / 10) * 100;
+  // The rounds measure cost per socket, not the cap: the derived default (no memory limit here)
+  // would refuse most of them.
+  const server = await startServer(kind, ip, key.publicKeyBase64, kind === 'sidecar' ? { VERSION_OBSERVER_MAX_CONNECTIONS: '50000' } : {});
   const load = new Load(server.wsUrl, block);
+  const allOpen = async (n: number) => {
+    const open = await load.alive();
+    if (open !== n) throw new Error(`${server.name}: ${open} of ${n} sockets open`);
+  };
   try {
+    await sleep(5000);
+    const idleServer = mem(server.serverPid);
+    const idleSupervisor = server.supervisorPid === undefined ? null : mem(server.supervisorPid);
+    const pids = [server.serverPid, ...(server.supervisorPid ? [server.supervisorPid] : [])];
+    const c0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    await sleep(5000);
+    const idleCpu = ((pids.reduce((a, p) => a + cpuSeconds(p), 0) - c0) / 5) * 100;
     await load.grow(LEVELS.small);
     const b1k = await broadcast(server, load, PUSHES);
     await load.grow(LEVELS.medium);
     await sleep(3000);
-    const rss10k = rssMiB(pid);
-    const lc0 = load.procs.reduce((a, p) => a + cpuSeconds(p.pid!), 0);
-    const sc0 = cpuSeconds(pid);
-    const t10k = performance.now();
+    await allOpen(LEVELS.medium);
+    const m10k = mem(server.serverPid);
     const b10k = await broadcast(server, load, PUSHES);
-    const wall = (performance.now() - t10k) / 1000;
-    const clientCpu = ((load.procs.reduce((a, p) => a + cpuSeconds(p.pid!), 0) - lc0) / wall) * 100;
-    const serverCpu = ((cpuSeconds(pid) - sc0) / wall) * 100;
-    const enqueueMs = kind === 'sidecar' ? await enqueueTime(ip) : Number.NaN;
     await sleep(2000);
-    const rss10kAfter = rssMiB(pid);
+    const m10kAfter = mem(server.serverPid);
     await load.grow(LEVELS.large);
     await sleep(3000);
-    const rss18k = rssMiB(pid);
-    const open18k = load.open;
-    const perConn = (mib: number, n: number) => ((mib - idleRss) * 1024) / n;
+    await allOpen(load.open);
+    const m18k = mem(server.serverPid);
+    const per = (x: number, base: number, n: number) => ((x - base) * 1024) / n;
     return {
-      name: server.name, idleRss, idleCpu, b1k, b10k, clientCpu, serverCpu, enqueueMs,
-      kb10k: perConn(rss10k, LEVELS.medium), kb10kAfter: perConn(rss10kAfter, LEVELS.medium), kb18k: perConn(rss18k, open18k), open18k,
+      idleServer, idleSupervisor, idleCpu, b1k, b10k,
+      rss10k: per(m10k.rss, idleServer.rss, LEVELS.medium), anon10k: per(m10k.anon, idleServer.anon, LEVELS.medium),
+      rss10kAfter: per(m10kAfter.rss, idleServer.rss, LEVELS.medium),
+      rss18k: per(m18k.rss, idleServer.rss, load.open), anon18k: per(m18k.anon, idleServer.anon, load.open), open18k: load.open,
     };
   } finally {
     load.stop();
-    server.proc.kill('SIGKILL');
-    await sleep(500);
+    await server.stop();
   }
 }
 
-/**
- * Compiles what the servers run: dist/ via tsc (emits even if another area has type errors) and the
- * sidecar bundle as scripts/build.ts makes it, the baseline via esbuild.
- */
+/** Fills a sidecar under a simulated memory.max until it refuses; what the cap was and what it held. */
+async function capUnderLimit(limitMi: number, block: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'vo-bench-cgroup-'));
+  writeFileSync(join(dir, 'memory.max'), String(limitMi * MiB));
+  const ip = `127.${block}.0.1`;
+  const server = await startServer('sidecar', ip, key.publicKeyBase64, { VERSION_OBSERVER_CGROUP_DIR: dir });
+  const load = new Load(server.wsUrl, block);
+  try {
+    const line = server.lines.find((l) => typeof l.msg === 'string' && /^connection cap/.test(l.msg))!;
+    const cap = line.maxConnections as number;
+    const idleContainer = mem(server.serverPid).rss + mem(server.supervisorPid).anon;
+    const attempts = Math.min(cap + 250, Math.round(LOAD_PROCS * 4000 * SCALE));
+    await load.grow(attempts, true);
+    await sleep(2000);
+    const held = await load.alive();
+    const atCap = mem(server.serverPid).rss + mem(server.supervisorPid).anon;
+    // What memory alone would allow (a container's open-file limit is usually far above 20,000).
+    const memoryOnly = deriveConnectionCap({ memoryMaxBytes: limitMi * MiB, idleBytes: (line.idleMiB as number) * MiB });
+    return { limitMi, cap, limitedByFiles: line.limitedByFiles as boolean, idleMiB: line.idleMiB as number, attempts, held, idleContainer, atCap, memoryOnlyCap: memoryOnly.cap };
+  } finally {
+    load.stop();
+    await server.stop();
+  }
+}
+
 async function compile(): Promise<void> {
   spawnSync(`${root}node_modules/.bin/tsc`, ['-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
-  if (!existsSync(`${root}dist/cli/main.js`) || !existsSync(`${root}dist/sidecar/cli.js`)) throw new Error('tsc did not emit dist/cli/main.js');
+  if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('tsc did not emit dist/cli/main.js');
   const bundled = spawnSync(`${root}node_modules/.bin/esbuild`, SIDECAR_BUNDLE_ARGS, { cwd: root, stdio: 'inherit' });
   if (bundled.status !== 0) throw new Error('the sidecar bundle failed');
   await build({ entryPoints: [`${root}bench/sidecar/bare-ws-server.ts`], bundle: true, platform: 'node', format: 'esm', external: ['ws'], outfile: `${root}dist/bench/bare-ws-server.js`, logLevel: 'silent' });
 }
 
+const median = (xs: number[]) => percentile(xs, 50);
+/** "median [min–max]" */
+function spread(xs: number[], d = 1): string {
+  return `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}]`;
+}
+
 export async function run(): Promise<BenchResult> {
   await compile();
   const block = 100 + Math.floor(Math.random() * 100);
-  const s = await measureServer('sidecar', block);
-  const b = await measureServer('bare', block + 1);
-  const pct = (x: number, y: number) => `${x >= y ? '+' : ''}${fmt(((x - y) / y) * 100, 0)} %`;
-  const row = (label: string, x: number, y: number, unit: string, d = 1) => `| ${label} | ${fmt(x, d)} ${unit} | ${fmt(y, d)} ${unit} | ${pct(x, y)} |`;
+  const loads: string[] = [];
+  const rounds: Record<'sidecar' | 'bare', Round[]> = { sidecar: [], bare: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of ['sidecar', 'bare'] as const) {
+      loads.push(`${kind} round ${r + 1}: ${await quiet()}`);
+      console.error(`sidecar bench: ${loads.at(-1)}`);
+      rounds[kind].push(await measureRound(kind, block + (r * 2 + (kind === 'bare' ? 1 : 0)) % 50));
+    }
+  }
+  const caps = [];
+  for (const [i, limitMi] of LIMITS_MI.entries()) {
+    loads.push(`cap ${limitMi}Mi: ${await quiet()}`);
+    console.error(`sidecar bench: ${loads.at(-1)}`);
+    caps.push(await capUnderLimit(limitMi, 200 + i));
+  }
+
+  const s = rounds.sidecar;
+  const b = rounds.bare;
+  const col = (rs: Round[], f: (x: Round) => number, d = 1) => spread(rs.map(f), d);
+  const row = (label: string, f: (x: Round) => number, unit: string, d = 1) => `| ${label} (${unit}) | ${col(s, f, d)} | ${col(b, f, d)} |`;
+  const sup = (f: (m: Mem) => number) => s.map((x) => f(x.idleSupervisor!));
+  const srv = (f: (m: Mem) => number) => s.map((x) => f(x.idleServer));
+  const containerAnon = s.map((x) => x.idleServer.anon + x.idleSupervisor!.anon);
+  const containerFile = s.map((x) => Math.max(x.idleServer.file, x.idleSupervisor!.file));
+  const perSocket = median(s.map((x) => x.rss10kAfter));
+  const missed = (rs: Round[]) => rs.reduce((a, x) => a + x.b1k.missing + x.b10k.missing, 0);
+  const samples = (rs: Round[], k: 'b1k' | 'b10k') => Math.min(...rs.map((x) => x[k].samples));
+
   return {
-    title: 'Sidecar: connections and broadcast',
+    title: 'Sidecar: memory, connections and broadcast',
     markdown: `
-Sidecar (\`version-observer sidecar\`: fastify + @fastify/websocket, metrics, limits, telemetry) against a
-bare \`ws\` server doing the same work (\`bench/sidecar/bare-ws-server.ts\`: hello, pong, verify + broadcast
-serialized once), one after the other in one run, same Node, same flags (\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, as the
-sidecar container sets it), the sidecar as its one-file bundle from \`npm run build\`, same load clients: ${LOAD_PROCS} client processes
-(≤ ${Math.ceil(LEVELS.large / LOAD_PROCS)} sockets each; the per-process limit here is 20,000 open files) over 32
-source addresses 127.x.y.z. RSS per connection = (RSS with N idle connections − RSS with none) / N. Broadcast
-latency = time from sending the push until a client has the state (all clients × ${PUSHES} pushes), "all" = until
-the last client has it.
+The sidecar container as it runs (\`version-observer sidecar\`: a supervisor process whose child is the server:
+fastify + @fastify/websocket, metrics, limits) against a bare \`ws\` server doing the same work
+(\`bench/sidecar/bare-ws-server.ts\`: hello, pong, verify + broadcast serialized once), interleaved sidecar, bare,
+sidecar, bare … (${ROUNDS} rounds each), same Node, same flags (\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, as the container sets
+it), the sidecar as \`npm run build\` emits it, same load clients: ${LOAD_PROCS} client processes (≤ ${LEVELS.large / LOAD_PROCS} sockets each;
+the per-process open-file limit here is 20,000) over 40 source addresses 127.x.y.z. Figures are "median [min–max]"
+over the rounds. Memory from \`/proc/<pid>/smaps_rollup\`: anonymous = \`Anonymous\` (heap, malloc, stacks: paid by
+every container), file-backed = Rss − Anonymous (the \`node\` binary's and libraries' pages: in the page cache once
+per node for every container of the same image). Per socket = (value with N idle sockets − value idle) / N, of the
+serving process (the supervisor does not change with sockets). In these rounds the sidecar runs with
+\`VERSION_OBSERVER_MAX_CONNECTIONS=50000\` (the rounds price sockets; the derived cap is the next table), and every
+socket is checked to be open before memory is read.
 
-| | sidecar | bare ws | sidecar vs bare |
-| --- | --- | --- | --- |
-${row('idle RSS, no clients', s.idleRss, b.idleRss, 'MiB')}
-${row('idle CPU, no clients (10 s)', s.idleCpu, b.idleCpu, '%', 2)}
-${row('RSS per connection at 10k', s.kb10k, b.kb10k, 'KiB', 2)}
-${row('RSS per connection at 10k after 20 broadcasts', s.kb10kAfter, b.kb10kAfter, 'KiB', 2)}
-${row(`RSS per connection at ${s.open18k}`, s.kb18k, b.kb18k, 'KiB', 2)}
-${row('broadcast 1k: p50', s.b1k.p50, b.b1k.p50, 'ms')}
-${row('broadcast 1k: p99', s.b1k.p99, b.b1k.p99, 'ms')}
-${row('broadcast 1k: all (median push)', s.b1k.allP50, b.b1k.allP50, 'ms')}
-${row('broadcast 10k: p50', s.b10k.p50, b.b10k.p50, 'ms')}
-${row('broadcast 10k: p99', s.b10k.p99, b.b10k.p99, 'ms')}
-${row('broadcast 10k: all (median push)', s.b10k.allP50, b.b10k.allP50, 'ms')}
-${row('broadcast 10k: all (worst push)', s.b10k.allMax, b.b10k.allMax, 'ms')}
+| | sidecar | bare ws |
+| --- | --- | --- |
+| idle RSS, serving process (MiB) | ${spread(srv((m) => m.rss))} | ${col(b, (x) => x.idleServer.rss)} |
+| idle anonymous, serving process (MiB) | ${spread(srv((m) => m.anon))} | ${col(b, (x) => x.idleServer.anon)} |
+| idle file-backed, serving process (MiB) | ${spread(srv((m) => m.file))} | ${col(b, (x) => x.idleServer.file)} |
+| idle RSS, supervisor (MiB) | ${spread(sup((m) => m.rss))} | – |
+| idle anonymous, supervisor (MiB) | ${spread(sup((m) => m.anon))} | – |
+| idle anonymous, whole container (MiB) | ${spread(containerAnon)} | ${col(b, (x) => x.idleServer.anon)} |
+| idle file-backed, whole container (MiB, the larger of the two processes: they map the same binary) | ${spread(containerFile)} | ${col(b, (x) => x.idleServer.file)} |
+${row('idle CPU, no clients, 5 s', (x) => x.idleCpu, '%', 2)}
+${row('RSS per socket at 10k', (x) => x.rss10k, 'KiB', 2)}
+${row('anonymous per socket at 10k', (x) => x.anon10k, 'KiB', 2)}
+${row('RSS per socket at 10k after 20 broadcasts', (x) => x.rss10kAfter, 'KiB', 2)}
+${row(`RSS per socket at ~${LEVELS.large / 1000}k`, (x) => x.rss18k, 'KiB', 2)}
+${row(`anonymous per socket at ~${LEVELS.large / 1000}k`, (x) => x.anon18k, 'KiB', 2)}
+${row('broadcast 1k: p50', (x) => x.b1k.p50, 'ms')}
+${row('broadcast 1k: p99', (x) => x.b1k.p99, 'ms')}
+${row('broadcast 10k: p50', (x) => x.b10k.p50, 'ms')}
+${row('broadcast 10k: p99', (x) => x.b10k.p99, 'ms')}
 
-Missed deliveries: sidecar ${s.b1k.missing + s.b10k.missing}, bare ${b.b1k.missing + b.b10k.missing}.
+Sockets at ~${LEVELS.large / 1000}k: sidecar ${s.map((x) => x.open18k).join(', ')}; bare ${b.map((x) => x.open18k).join(', ')}. Broadcast latency = time
+from sending the push until a client has the state, over every delivery of ${PUSHES} pushes per round (at least
+${samples(s, 'b1k')} samples per round at 1k and ${samples(s, 'b10k')} at 10k). Missed deliveries: sidecar ${missed(s)}, bare ${missed(b)}.
 
-Where the broadcast time goes: the sidecar hands a state to every socket (enqueue, its
-\`broadcast_duration_seconds\` histogram, mean over the 1k and 10k pushes) in ${fmt(s.enqueueMs, 1)} ms; the rest of
-the "all" time is the kernel and the ${LOAD_PROCS} client processes, which share the machine's 2 cores with the server
-(CPU over the whole 10k broadcast phase, sleeps included: clients ${fmt(s.clientCpu, 0)} %, server ${fmt(s.serverCpu, 0)} %;
-bare run: ${fmt(b.clientCpu, 0)} % / ${fmt(b.serverCpu, 0)} %). Tails vary by ±50 % between runs on this shared machine, in
-both directions; compare the medians.
+**What a platform team pays per pod** (medians above): the first sidecar on a node costs its anonymous memory
+(${fmt(median(containerAnon))} MiB: supervisor ${fmt(median(sup((m) => m.anon)))} + server ${fmt(median(srv((m) => m.anon)))}) plus the \`node\`
+binary's file-backed pages (${fmt(median(containerFile))} MiB, once per node and image); each further sidecar on that node
+costs its anonymous memory (${fmt(median(containerAnon))} MiB) plus ~${fmt(perSocket, 1)} KiB of RSS per open browser socket
+(+ the kernel's socket memory outside RSS, estimated ~3 KiB, not measured here). A cgroup charges shared file pages to the container that
+touched them first, and reclaims them under pressure; the cap derivation below counts them anyway.
 
-Idle RSS: plain \`node\` (Node 24, nothing loaded) is ~42 MiB here, ~33 MiB of it the \`node\` binary's own resident
-pages (file-backed, shared by every Node process on a host); loading only \`ws\` brings a process to ~55 MiB, and the
-sidecar touches more of the binary (HTTP, OpenSSL for Ed25519, zlib, the JIT compilers: ~45 MiB of the binary resident)
-on top of a ~17 MiB V8 heap. So the 45 MB target is below what a Node server with any WebSocket library reaches here.
+**Connection cap from the memory limit** (supervisor + server started with a simulated cgroup v2 \`memory.max\`;
+cap = (memory.max − idle − max(8 MiB, 10 %)) / ${PER_SOCKET_BYTES} bytes per socket, idle = the server's RSS when it
+starts + the supervisor's private memory + ${STARTUP_ALLOWANCE_BYTES / MiB} MiB still to come; then filled with ${LOAD_PROCS} client processes until
+it refused). Here the server's open-file limit (20,000) caps it too; "memory alone" is the cap with no such limit
+(a container's limit is usually 1,048,576).
 
-What was tried for memory (2026-11-24, this machine, idle RSS = 3 starts each; per connection and broadcast from one
-10k-connection run each; before = tsc output, default flags: idle 85 MiB, 8.4 KiB per connection at 10k, 10.5 KiB after
-20 broadcasts). Kept: \`--max-semi-space-size=1\` (in the sidecar container's NODE_OPTIONS): V8's young generation
-otherwise grows by tens of MiB while sockets arrive and broadcasts go out; per connection 8.4 → 3.9 KiB (10.5 → 4.5
-after broadcasts), idle 85 → 78–84 MiB, broadcast not slower. Kept: the one-file sidecar bundle (esbuild, not minified):
-~430 modules become one script, idle a further −5 MiB (82.7–84.1 → 77.4–78.4 MiB with the flag). Dropped:
-\`--lite-mode\` (idle 66–68 MiB, 3.1 KiB per connection, but interpreted code made the 10k broadcast ~1.7× slower:
-enqueue 135 vs 80 ms, all delivered 135 vs 77 ms median; Node also refuses it in NODE_OPTIONS); \`--jitless\` (75 MiB,
-but it removes WebAssembly, and with it \`fetch\`, which the sidecar needs for the controller's keys);
-\`--optimize-for-size\` (79 MiB, not allowed in NODE_OPTIONS, and the image's entrypoint is shared with the controller);
-\`--v8-pool-size=1\` (≤ 1 MiB, within noise); \`--max-old-space-size=64\` (no change idle, only an earlier OOM under load).
-Checked: the sidecar never loads \`@kubernetes/client-node\`, the controller's code or \`pino-pretty\` (module load hook), and
-a registered socket keeps no \`IncomingMessage\`/\`ServerResponse\` (\`v8.queryObjects\` count 0 with 200 open
-sockets); ws runs with \`perMessageDeflate: false\`, \`clientTracking: false\` (the hub keeps its own set) and its own
-\`setNoDelay\`. Left as is: ajv and fast-json-stringify (fastify compiles the route schemas with them; they produce the
-400 messages) and prom-client's default metrics (part of \`/metrics\`).
+| memory.max | idle counted (MiB) | cap here | memory alone | sockets held when filled (attempts) | container memory idle → at the cap (MiB) |
+| --- | --- | --- | --- | --- | --- |
+${caps.map((c) => `| ${c.limitMi}Mi | ${fmt(c.idleMiB)} | ${c.cap}${c.limitedByFiles ? ' (open files)' : ''} | ${c.memoryOnlyCap} | ${c.held} (${c.attempts}) | ${fmt(c.idleContainer)} → ${fmt(c.atCap)} |`).join('\n')}
+
+Container memory = server RSS + supervisor anonymous. Projected at the memory-alone cap with the measured
+${fmt(perSocket, 1)} KiB/socket: ${caps.map((c) => `${c.limitMi}Mi → ${fmt(c.idleContainer + (c.memoryOnlyCap * perSocket) / 1024, 0)} MiB`).join(', ')}
+(+ kernel socket memory, estimated ~3 KiB/socket).
+
+Machine load before each section (1-minute average; wait for < 1.5, at most ${Number(process.env.BENCH_QUIET_MAX_MS ?? 90_000) / 1000} s): ${loads.join('; ')}.
 `,
   };
 }

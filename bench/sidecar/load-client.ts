@@ -3,7 +3,8 @@
  * limit). Opens WebSocket connections from its own set of 127.x source addresses and records,
  * for every `state` frame, the receive time (ms since the epoch, high resolution) by seq.
  * IPC: {cmd:'open', n} → {opened, failed}; {cmd:'report'} → {recv: Record<seq, number[]>};
- * {cmd:'count', seq} → {count}.
+ * {cmd:'count', seq} → {count}; {cmd:'alive'} → {open} (sockets still open: a server at its cap
+ * refuses with 503 before the upgrade or closes with 1013 after it).
  */
 import WebSocket from 'ws';
 
@@ -47,6 +48,8 @@ process.on('message', async (msg: { cmd: string; n?: number; seq?: number }) => 
     };
     await Promise.all(Array.from({ length: 64 }, worker));
     process.send!({ opened: sockets.length, failed });
+  } else if (msg.cmd === 'alive') {
+    process.send!({ open: sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length });
   } else if (msg.cmd === 'count') {
     process.send!({ count: recv[msg.seq!]?.length ?? 0 });
   } else if (msg.cmd === 'report') {

@@ -24,7 +24,7 @@ export const SIDECAR_CONTAINER_NAME = 'version-observer';
 
 /** Requests and limits when a pod asks for nothing else (docs/install.md "Resources"). */
 export const DEFAULT_SIDECAR_RESOURCES = {
-  requests: { cpu: '10m', memory: '64Mi' },
+  requests: { cpu: '10m', memory: '96Mi' },
   limits: { memory: '128Mi' },
 } as const;
 

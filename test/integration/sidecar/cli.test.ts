@@ -69,13 +69,15 @@ test('SIGTERM: clients see 1001, the process exits 0 within the grace period', a
   assert.ok(logs.some((l) => /closed 4 socket\(s\) with 1001/.test(l.msg)));
 });
 
-test('invalid configuration exits non-zero at once with one clear line', async () => {
+// The server process itself (under the supervisor, src/sidecar/supervisor.ts, the container stays up:
+// test/integration/sidecar/supervisor.test.ts covers that side).
+test('invalid configuration: the server process exits non-zero at once with one clear line', async () => {
   const cases: Array<[Record<string, string | undefined>, RegExp]> = [
     [{ VERSION_OBSERVER_APP: undefined }, /VERSION_OBSERVER_APP is required/],
     [{ VERSION_OBSERVER_PUBLIC_KEY: 'AAAA' }, /VERSION_OBSERVER_PUBLIC_KEY entry 1: public key must be 32 raw bytes/],
   ];
   for (const [env, pattern] of cases) {
-    const c = sidecar({ ...baseEnv, ...env });
+    const c = sidecar({ ...baseEnv, ...env, VERSION_OBSERVER_SIDECAR_ROLE: 'server' });
     const t0 = performance.now();
     assert.notEqual(await exited(c), 0);
     assert.ok(performance.now() - t0 < 5000);
@@ -85,12 +87,12 @@ test('invalid configuration exits non-zero at once with one clear line', async (
   }
 });
 
-test('a port in use exits non-zero with one line naming it', async () => {
+test('a port in use: the server process exits non-zero with one line naming it', async () => {
   const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const c = sidecar({ ...baseEnv, VERSION_OBSERVER_PORT: String(port) });
+    const c = sidecar({ ...baseEnv, VERSION_OBSERVER_PORT: String(port), VERSION_OBSERVER_SIDECAR_ROLE: 'server' });
     assert.notEqual(await exited(c), 0);
     assert.equal(c.err.length, 1, c.err.join('\n'));
     assert.match(c.err[0]!, new RegExp(`invalid configuration: port ${port} on 127.0.0.1 is already in use \\(VERSION_OBSERVER_PORT\\)`));
