@@ -39,11 +39,25 @@ export interface SocketRecord {
   messages: string[];
 }
 
+/** A timer the page scheduled: when, and the delay it asked for. */
+export interface TimeoutRecord {
+  at: number;
+  ms: number;
+}
+
 /**
  * Runs in the page before its scripts: wraps WebSocket so each socket the client makes is
- * recorded. The client calls `new WebSocket(url)` and uses nothing else of the global.
+ * recorded (the client calls `new WebSocket(url)` and uses nothing else of the global), and
+ * setTimeout so the delay the client *chose* can be read apart from how late a loaded machine
+ * ran it.
  */
 export const RECORD_SOCKETS = `(() => {
+  const nativeSetTimeout = window.setTimeout.bind(window);
+  const timeouts = (window.timeouts = []);
+  window.setTimeout = (fn, ms, ...args) => {
+    timeouts.push({ at: performance.now(), ms: Number(ms) || 0 });
+    return nativeSetTimeout(fn, ms, ...args);
+  };
   const Native = WebSocket;
   const sockets = (window.sockets = []);
   window.WebSocket = class extends Native {
