@@ -14,7 +14,8 @@
 import { spawn, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
-import { generateSigningKey, signState } from '../src/core/signature.ts';
+import { generateSigningKey } from '../src/core/signature.ts';
+import { pushBody } from '../src/core/push-envelope.ts';
 import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
 import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
 import type { AppState } from '../src/core/app-state.ts';
@@ -24,6 +25,9 @@ import { ask } from '../test/support/ipc.ts';
 import { metric, scrape } from '../test/support/metrics-text.ts';
 import { cpuSeconds, rssMiB } from '../test/support/process-stats.ts';
 import { sleep, waitFor } from '../test/support/wait.ts';
+
+/** The installation the benchmark's sidecars are pinned to. */
+const BENCH_INSTALLATION = 'bench';
 
 const root = new URL('..', import.meta.url).pathname;
 const LOAD_PROCS = 4;
@@ -55,7 +59,7 @@ async function startServer(kind: 'sidecar' | 'bare', ip: string): Promise<Server
       cwd: root, stdio: 'ignore',
       env: {
         ...env, VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'bench', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-        VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: ip, VERSION_OBSERVER_LOG_LEVEL: 'warn',
+        VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: BENCH_INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: ip, VERSION_OBSERVER_LOG_LEVEL: 'warn',
       },
     });
     await waitHttp(`http://${ip}:8788/healthz`);
@@ -104,7 +108,7 @@ async function broadcast(server: Server, load: Load, pushes: number) {
       app: 'bench/storefront', phase: 'converged', version: `1.${++seq}.0`, previousVersion: '1.0.0', change: 'minor',
       serving: { [`1.${seq}.0`]: 3 }, reason: null, epoch: 1, seq, since: new Date().toISOString(),
     };
-    const body = JSON.stringify({ state, sig: signState(state, key) });
+    const body = pushBody(BENCH_INSTALLATION, state, key);
     const t0 = now();
     const res = await fetch(server.pushUrl, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
     if (res.status !== 204) throw new Error(`push → ${res.status}`);

@@ -8,6 +8,8 @@
  *   reason (a metrics label: timeout, refused, reset, unreachable, network), and the duration.
  * - A put that gets no answer within `timeoutMs` ends as `timeout`; `cancel` ends it at once
  *   (the socket is destroyed; `done` still runs, with a network reason).
+ * - A 409's body (the order the sidecar holds) is kept, at most STALE_BODY_MAX_BYTES of it;
+ *   every other body is discarded unread.
  * - Keep-alive, one socket per pod IP (maxSockets 1, LIFO): a push per state change to each pod
  *   costs no handshake, and a slow pod cannot take more than one socket.
  */
@@ -20,8 +22,14 @@ export interface PushTransportOptions {
   timeoutMs: number;
 }
 
-/** status null = no HTTP answer (error says why); seconds = wall duration of the put. */
-export type PutDone = (status: number | null, error: string | null, seconds: number) => void;
+/** A 409 body beyond this is cut (it is `{ code, message, held }`, well under it). */
+export const STALE_BODY_MAX_BYTES = 1024;
+
+/**
+ * status null = no HTTP answer (error says why); seconds = wall duration of the put; body = the
+ * text of a 409 answer (cut at STALE_BODY_MAX_BYTES), else undefined.
+ */
+export type PutDone = (status: number | null, error: string | null, seconds: number, body?: string) => void;
 
 export interface PutHandle {
   cancel(reason: string): void;
@@ -38,10 +46,10 @@ export class PushTransport {
   put(ip: string, body: string, done: PutDone): PutHandle {
     const startedAt = performance.now();
     let settled = false;
-    const finish = (status: number | null, error: string | null) => {
+    const finish = (status: number | null, error: string | null, text?: string) => {
       if (settled) return;
       settled = true;
-      done(status, error, (performance.now() - startedAt) / 1000);
+      done(status, error, (performance.now() - startedAt) / 1000, text);
     };
     const req = http.request(
       {
@@ -54,8 +62,15 @@ export class PushTransport {
         timeout: this.#options.timeoutMs,
       },
       (res) => {
-        res.resume();
-        res.on('end', () => finish(res.statusCode ?? null, null));
+        let text: string | undefined;
+        if (res.statusCode === 409) {
+          text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if ((text as string).length < STALE_BODY_MAX_BYTES) text = (text + chunk).slice(0, STALE_BODY_MAX_BYTES);
+          });
+        } else res.resume();
+        res.on('end', () => finish(res.statusCode ?? null, null, text));
         res.on('error', (err) => finish(null, errorReason(err)));
       },
     );

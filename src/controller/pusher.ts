@@ -19,7 +19,10 @@
  *   timers and forgets acknowledgements (a new leader re-stamps every state anyway).
  * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
  *   when it holds it), which repairs a sidecar that restarted and lost its state.
- * - Each state is signed once, on its first send.
+ * - Each (state, key) is signed once, on its first send (the body comes from trust.ts).
+ * - A 409 whose body names an order newer than the app's current state is foreign: reported,
+ *   not acknowledged (an announcement waiting for that pod does not complete), retried with
+ *   backoff.
  *
  * Who owns what:
  * - App states are the controller's (its records: it evaluates and stamps them on every replica
@@ -34,6 +37,7 @@
 import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
+import { heldOrderOf, isForeignOrder } from '../core/trust.ts';
 import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -50,8 +54,13 @@ export interface PusherOptions {
   resyncMs: number;
   /** The app's current state (the controller's record), undefined when there is none. */
   stateOf: (app: string) => AppState | undefined;
-  /** Signs a state: base64 Ed25519 over its canonical JSON. */
-  sign: (state: AppState) => string;
+  /** The signed push body of a state for one pod (the key is chosen per pod; src/controller/trust.ts). */
+  body: (state: AppState, pod: PodView) => string;
+  /**
+   * A 409 named a held order newer than the app's current state (core isForeignOrder): it is
+   * not counted as acknowledged; the pod is retried with backoff.
+   */
+  onForeignOrder?: (r: { app: string; pod: PodView; held: Order; current: Order }) => void;
   /** Retry bounds; default core's 250 ms → 30 s (full jitter). */
   backoff?: BackoffConfig;
   /** Called after every push attempt. status null = no HTTP answer. */
@@ -63,8 +72,6 @@ export interface PusherOptions {
 
 interface AppEntry {
   targets: Set<string>;
-  /** The signed body of `of` (the state it was made from), so each state is signed once. */
-  body: { of: AppState; json: string } | null;
   /**
    * The announced state being acknowledged: `onAll` runs once every target present when it was
    * set acknowledged it (or a newer one). Set only for a state the controller announces (core
@@ -152,7 +159,7 @@ export class Pusher {
     if (state === undefined) {
       const entry = this.#apps.get(app);
       if (entry && entry.targets.size === 0) this.#apps.delete(app);
-      else if (entry) Object.assign(entry, { body: null, announcement: null });
+      else if (entry) entry.announcement = null;
       return;
     }
     const entry = this.#entry(app);
@@ -223,7 +230,7 @@ export class Pusher {
 
   #entry(app: string): AppEntry {
     let e = this.#apps.get(app);
-    if (!e) this.#apps.set(app, (e = { targets: new Set(), body: null, announcement: null }));
+    if (!e) this.#apps.set(app, (e = { targets: new Set(), announcement: null }));
     return e;
   }
 
@@ -281,26 +288,20 @@ export class Pusher {
         this.#kick(t);
         continue;
       }
-      this.#send(t, step.order, this.#signedBody(t.app, state));
+      this.#send(t, step.order, this.#options.body(state, t.pod));
     }
-  }
-
-  #signedBody(app: string, state: AppState): string {
-    const entry = this.#entry(app);
-    if (entry.body?.of !== state) entry.body = { of: state, json: JSON.stringify({ state, sig: this.#options.sign(state) }) };
-    return entry.body.json;
   }
 
   #send(t: Target, order: Order, body: string): void {
     t.push = started(t.push, order);
     this.#active++;
     const podName = `${t.pod.namespace}/${t.pod.name}`;
-    t.request = this.#transport.put(t.pod.podIP as string, body, (status, error, seconds) => {
+    t.request = this.#transport.put(t.pod.podIP as string, body, (status, error, seconds, answer) => {
       this.#active--;
       t.request = undefined;
       this.#options.onResult?.({ app: t.app, pod: podName, status, error, seconds });
       if (this.#targets.get(t.key) === t && this.#running) {
-        const outcome = outcomeOf(status);
+        const outcome = status === 409 && this.#foreign(t, answer) ? 'failed' : outcomeOf(status);
         t.push = finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#options.backoff);
         if (outcome === 'failed') this.#options.log?.debug({ app: t.app, pod: podName, status, error, failures: t.push.failures }, 'push failed');
         const announcement = this.#apps.get(t.app)?.announcement;
@@ -311,5 +312,22 @@ export class Pusher {
       }
       this.#pump();
     });
+  }
+
+  /** Whether a 409 answer names an order this controller never issued for the app (reported). */
+  #foreign(t: Target, answer: string | undefined): boolean {
+    const held = heldOrderOf(parseJson(answer));
+    const current = this.#options.stateOf(t.app);
+    if (held === null || current === undefined || !isForeignOrder(held, current)) return false;
+    this.#options.onForeignOrder?.({ app: t.app, pod: t.pod, held, current: orderOf(current) });
+    return true;
+  }
+}
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * What the informer caches keep of a Pod or a Deployment: only the fields the evaluator, the
- * pusher and the Event recorder read. managedFields, container specs, volumes, most of
+ * pusher (its IP, phase and the sidecar's pinned keys) and the Event recorder read. managedFields, container specs, volumes, most of
  * status… are dropped at the edge, before an object reaches the cache, so the cache's memory is
  * O(objects × a few fields).
  *
@@ -10,6 +10,7 @@
  */
 import type { DeploymentView, PodView } from '../core/evaluate.ts';
 import { APP_LABEL, POLICY_ANNOTATION, appKey } from '../core/labels.ts';
+import { PUBLIC_KEY_ENV } from '../core/trust.ts';
 
 /** A cached object's identity: enough for client-node's ListWatch store (namespace/name/resourceVersion). */
 export interface SlimMeta {
@@ -62,7 +63,29 @@ export function slimPod(raw: unknown, versionLabel: string): SlimPod {
   if (ip) view.podIP = ip;
   const phase = str(status.phase);
   if (phase) view.phase = phase;
+  const trusted = pinnedKeys(obj(object.spec));
+  if (trusted !== undefined) view.trustedKeys = trusted;
   return { metadata: meta(metadata), app: str(labels[APP_LABEL]), view };
+}
+
+/**
+ * The literal value of the sidecar's key env in the pod spec (a native sidecar is an init
+ * container, a classic one a container); undefined when no container sets it literally. Only
+ * this one string is kept of the whole spec.
+ */
+function pinnedKeys(spec: Obj): string | undefined {
+  for (const list of [spec.initContainers, spec.containers]) {
+    if (!Array.isArray(list)) continue;
+    for (const container of list) {
+      const env = obj(container).env;
+      if (!Array.isArray(env)) continue;
+      for (const e of env) {
+        const entry = obj(e);
+        if (entry.name === PUBLIC_KEY_ENV && typeof entry.value === 'string') return entry.value;
+      }
+    }
+  }
+  return undefined;
 }
 
 export function slimDeployment(raw: unknown): SlimDeployment {

@@ -19,8 +19,8 @@ export interface ExampleAppOptions {
   replicas?: number;
   /** Pinned controller public key(s), base64 raw Ed25519 (VERSION_OBSERVER_PUBLIC_KEY). */
   publicKey?: string;
-  /** Where the sidecar fetches /v1/keys when no key is pinned. */
-  controllerUrl?: string;
+  /** The installation id pushes are signed for (VERSION_OBSERVER_INSTALLATION). */
+  installation?: string;
   policy?: 'major' | 'minor' | 'patch' | 'any';
   progressDeadlineSeconds?: number;
   /** App container image; default the example SPA. */
@@ -28,7 +28,7 @@ export interface ExampleAppOptions {
 }
 
 /** The sidecar container exactly as docs/install.md tells app teams to add it. */
-export function sidecarContainer(opts: { publicKey?: string; controllerUrl?: string } = {}): V1Container {
+export function sidecarContainer(opts: { publicKey?: string; installation?: string } = {}): V1Container {
   const env: V1Container['env'] = [
     { name: 'VERSION_OBSERVER_APP', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${APP_LABEL}']` } } },
     { name: 'VERSION_OBSERVER_POD_VERSION', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${VERSION_LABEL}']` } } },
@@ -37,7 +37,7 @@ export function sidecarContainer(opts: { publicKey?: string; controllerUrl?: str
     { name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS },
   ];
   if (opts.publicKey) env.push({ name: 'VERSION_OBSERVER_PUBLIC_KEY', value: opts.publicKey });
-  if (opts.controllerUrl) env.push({ name: 'VERSION_OBSERVER_CONTROLLER_URL', value: opts.controllerUrl });
+  if (opts.installation) env.push({ name: 'VERSION_OBSERVER_INSTALLATION', value: opts.installation });
   return {
     name: 'version-observer',
     image: IMAGE,
@@ -91,7 +91,7 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
               ports: [{ name: 'http', containerPort: 8080 }],
               readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
             },
-            sidecarContainer({ publicKey: o.publicKey, controllerUrl: o.controllerUrl }),
+            sidecarContainer({ publicKey: o.publicKey, installation: o.installation }),
           ],
         },
       },

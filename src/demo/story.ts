@@ -27,7 +27,7 @@ export async function deployExampleApp(cluster: Cluster, installed: Installed, o
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } }).catch((e: { code?: number }) => {
     if (e.code !== 409) throw e;
   });
-  for (const obj of exampleAppObjects({ ...o, publicKey: installed.publicKey })) await client.create(obj as KubernetesObject);
+  for (const obj of exampleAppObjects({ ...o, publicKey: installed.publicKey, installation: installed.installation })) await client.create(obj as KubernetesObject);
   return { namespace: o.namespace, name: o.name, url: await cluster.serviceUrl(o.namespace, o.name, 'http') };
 }
 

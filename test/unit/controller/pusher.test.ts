@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pusher, type PusherOptions } from '../../../src/controller/pusher.ts';
-import { generateSigningKey, signState } from '../../../src/core/signature.ts';
+import { generateSigningKey } from '../../../src/core/signature.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
@@ -37,7 +38,7 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   const receivers: Receiver[] = [];
   for (const ip of ['127.0.0.21', '127.0.0.22']) receivers.push(await startReceiver({ host: ip, port, publicKeys: [key.publicKeyBase64] }));
   const results: Array<number | null> = [];
-  const pusher = withStates({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, sign: (s) => signState(s, key), onResult: (r) => results.push(r.status) });
+  const pusher = withStates({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, body: (s) => pushBody('test-installation', s, key), onResult: (r) => results.push(r.status) });
   try {
     pusher.upsertPod('ns/shop', pod('a', '127.0.0.21'));
     pusher.upsertPod('ns/shop', pod('p', '127.0.0.99', 'Pending'));
@@ -82,13 +83,13 @@ test('retries a failing pod with full-jitter backoff on the clock until it answe
   const failedAt: number[] = [];
   const errors: Array<string | null> = [];
   const p2 = withStates({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key), clock,
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => {
       errors.push(r.error);
       failedAt.push(clock.now());
     },
   });
-  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, sign: (s) => signState(s, key), clock: new FakeClock() });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, body: (s) => pushBody('test-installation', s, key), clock: new FakeClock() });
   let maxInFlight = 0;
   try {
     p2.start();
@@ -127,7 +128,7 @@ test('a pod backing off after refused pushes is retried at once when it turns Re
   const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = withStates({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => void errors.push(r.error),
   });
   let r: Receiver | undefined;
@@ -157,7 +158,7 @@ test('a pod backing off after refused pushes is retried at once when it turns Re
 test('every resyncMs each target is re-sent its current state (409 = still held)', async () => {
   const clock = new FakeClock();
   const r = await startReceiver({ host: '127.0.0.51', port, publicKeys: [key.publicKeyBase64] });
-  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, sign: (s) => signState(s, key), clock });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, body: (s) => pushBody('test-installation', s, key), clock });
   try {
     pusher.start();
     pusher.upsertPod('ns/shop', pod('a', '127.0.0.51'));
