@@ -1,5 +1,6 @@
 /** The pusher against real receivers on loopback IPs (real sockets; no Kubernetes involved). */
 import { test } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { Pusher, type PusherOptions } from '../../../src/controller/pusher.ts';
 import { generateSigningKey } from '../../../src/core/signature.ts';
@@ -177,5 +178,39 @@ test('every resyncMs each target is re-sent its current state (409 = still held)
   } finally {
     pusher.close();
     await r.close();
+  }
+});
+
+test('a 409 naming an order never issued is reported and not acknowledged; one naming ours is', async () => {
+  // A stand-in sidecar that answers every push 409 with the order it claims to hold.
+  let held = { epoch: 1, seq: 99 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'VO_PUSH_STALE', message: 'stale', held })));
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.61', r));
+  const clock = new FakeClock();
+  const foreign: Array<{ held: unknown; current: unknown }> = [];
+  const pusher = withStates({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
+    onForeignOrder: (r) => void foreign.push({ held: r.held, current: r.current }),
+  });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', pod('a', '127.0.0.61'));
+    let acked = false;
+    pusher.set('ns/shop', state(3), () => (acked = true));
+    await until(() => foreign.length === 1);
+    assert.deepEqual(foreign[0], { held: { epoch: 1, seq: 99 }, current: { epoch: 1, seq: 3 } });
+    await settle();
+    assert.equal(acked, false, 'not counted as delivered');
+    assert.equal(clock.pending(), 1, 'retried with backoff');
+    held = { epoch: 1, seq: 3 }; // now it holds what we sent
+    await clock.advance(60_000);
+    await until(() => acked);
+    assert.equal(foreign.length, 1);
+  } finally {
+    pusher.close();
+    await new Promise((r) => server.close(r));
   }
 });
