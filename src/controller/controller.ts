@@ -222,7 +222,7 @@ export class Controller {
   /** A sidecar holds an order we never issued (forged, or another installation's): count, log, Warning Event. */
   #onForeignOrder(r: { app: string; pod: { namespace: string; name: string }; held: { epoch: number; seq: number }; current: { epoch: number; seq: number } }): void {
     const { app, pod, held, current } = r;
-    this.#trust.foreignOrder(held);
+    this.#trust.foreignOrder();
     this.#log.warn({ app, pod: `${pod.namespace}/${pod.name}`, held, current }, 'sidecar holds an (epoch, seq) this controller never issued; not counted as delivered');
     const uid = [...this.#index.pods(app)].find((p) => p.metadata.namespace === pod.namespace && p.metadata.name === pod.name)?.metadata.uid;
     if (uid === undefined || !this.#leading) return;

@@ -15,7 +15,6 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
-import type { Order } from '../core/order.ts';
 import { pushBody } from '../core/push-envelope.ts';
 import type { SigningKey } from '../core/signature.ts';
 import { keyForPod, keyStatus, parseKeyList, type KeyChoice, type TrustKey } from '../core/trust.ts';
@@ -124,7 +123,7 @@ export class Trust {
   }
 
   /** Counts one foreign order (the caller logs it and records the Event). */
-  foreignOrder(_held: Order): void {
+  foreignOrder(): void {
     this.#metrics?.foreignOrders.inc();
   }
 

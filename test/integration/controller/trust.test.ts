@@ -2,6 +2,7 @@
  * Key trust without trust on first use (docs/security.md), end to end: the controller as a real
  * process under the chart's RBAC, real sidecar processes in pods of the local cluster, pinned
  * from the trust ConfigMap exactly as docs/install.md tells app teams.
+ *   - a key Secret without an installation id gets one, written back by the controller;
  *   - a key server that is not the controller (answering /v1/keys at the old CONTROLLER_URL)
  *     cannot make a sidecar trust its key;
  *   - a state signed with the real key for another installation is refused;
@@ -157,9 +158,14 @@ const state = (over: Partial<AppState>): AppState => ({
 let pin: { publicKeys: string; installation: string };
 
 test('no trust on first use: a forged key server is never asked; another installation is refused, even under the real key', async () => {
+  // A key Secret from before installation ids (or made by hand): the controller adds one, keeps the key.
+  const original = generateSigningKey();
+  await env.core.createNamespacedSecret({ namespace: SYSTEM_NS, body: { metadata: { name: SECRET }, data: { 'private.pem': Buffer.from(privateKeyToPem(original)).toString('base64') } } });
   const c = await leader('trust-a');
   pin = await trustConfigMap();
-  assert.equal(pin.publicKeys.split(',').length, 1, 'one key before any rotation');
+  assert.equal(pin.publicKeys, original.publicKeyBase64, 'one key before any rotation: the one in the Secret');
+  const stored = await env.core.readNamespacedSecret({ namespace: SYSTEM_NS, name: SECRET });
+  assert.equal(Buffer.from(stored.data!['installation']!, 'base64').toString('utf8'), pin.installation, 'the id was written into the Secret');
   await env.apps.createNamespacedDeployment({ namespace: NS, body: sidecars('web', '1.0.0', 2, pin) });
   const pods = await waitFor('both sidecars hold the converged state', async () => {
     const ps = await podsOf('web');
