@@ -6,7 +6,8 @@
  *
  * Input may be a typed object from a list call (timestamps as Date) or raw JSON from a watch
  * (timestamps as RFC 3339 strings); the output is the same either way (only the presence of
- * deletionTimestamp is read). Pure.
+ * deletionTimestamp is read). Pure, but for one bounded table that shares equal pinned-key strings
+ * between pods (memory only: the output is the same with or without it).
  */
 import type { DeploymentView, PodView } from '../core/evaluate.ts';
 import { APP_LABEL, POLICY_ANNOTATION, appKey } from '../core/labels.ts';
@@ -68,6 +69,18 @@ export function slimPod(raw: unknown, versionLabel: string): SlimPod {
   return { metadata: meta(metadata), app: str(labels[APP_LABEL]), view };
 }
 
+/** Distinct pinned-key values kept as one string each (pods of one Deployment share it); beyond this the table starts over. */
+const INTERNED_MAX = 256;
+const interned = new Map<string, string>();
+
+function intern(value: string): string {
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERNED_MAX) interned.clear();
+  interned.set(value, value);
+  return value;
+}
+
 /**
  * The literal value of the sidecar's key env in the pod spec (a native sidecar is an init
  * container, a classic one a container); undefined when no container sets it literally. Only
@@ -81,7 +94,7 @@ function pinnedKeys(spec: Obj): string | undefined {
       if (!Array.isArray(env)) continue;
       for (const e of env) {
         const entry = obj(e);
-        if (entry.name === PUBLIC_KEY_ENV && typeof entry.value === 'string') return entry.value;
+        if (entry.name === PUBLIC_KEY_ENV && typeof entry.value === 'string') return intern(entry.value);
       }
     }
   }
