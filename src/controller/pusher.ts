@@ -316,7 +316,7 @@ export class Pusher {
 
   /** Whether a 409 answer names an order this controller never issued for the app (reported). */
   #foreign(t: Target, answer: string | undefined): boolean {
-    const held = heldOrderOf(parseJson(answer));
+    const held = heldOrderOf(answer);
     const current = this.#options.stateOf(t.app);
     if (held === null || current === undefined || !isForeignOrder(held, current)) return false;
     this.#options.onForeignOrder?.({ app: t.app, pod: t.pod, held, current: orderOf(current) });
@@ -324,10 +324,3 @@ export class Pusher {
   }
 }
 
-function parseJson(text: string | undefined): unknown {
-  try {
-    return text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

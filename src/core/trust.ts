@@ -94,10 +94,17 @@ export function keyStatus(keys: readonly TrustKey[], podsByKid: ReadonlyMap<stri
 }
 
 /**
- * The order a sidecar says it holds, from its 409 body `{ code, message, held: { epoch, seq } }`;
- * null when the body carries none (an older sidecar or a stand-in).
+ * The order a sidecar says it holds, from its 409 body `{ code, message, held: { epoch, seq } }`
+ * (parsed, or the raw text); null when the body carries none (an older sidecar or a stand-in).
  */
 export function heldOrderOf(body: unknown): Order | null {
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return null;
+    }
+  }
   const held = (typeof body === 'object' && body !== null ? (body as { held?: unknown }).held : undefined) as { epoch?: unknown; seq?: unknown } | undefined;
   if (typeof held !== 'object' || held === null) return null;
   const { epoch, seq } = held;

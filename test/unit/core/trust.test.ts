@@ -29,6 +29,8 @@ test('keyStatus: the signing key retires once a next key is staged and no pod ne
 
 test('heldOrderOf reads { held: { epoch, seq } } from a 409 body, and nothing else', () => {
   assert.deepEqual(heldOrderOf({ code: 'VO_PUSH_STALE', message: 'x', held: { epoch: 7, seq: 3 } }), { epoch: 7, seq: 3 });
+  assert.deepEqual(heldOrderOf('{"code":"VO_PUSH_STALE","held":{"epoch":7,"seq":3}}'), { epoch: 7, seq: 3 }, 'the raw text');
+  assert.equal(heldOrderOf('{"code":"VO_PUSH_STALE","held":{"epo'), null, 'a cut body');
   for (const body of [undefined, null, 'text', {}, { held: null }, { held: { epoch: 1 } }, { held: { epoch: '1', seq: 2 } }, { held: { epoch: -1, seq: 2 } }, { held: { epoch: 1.5, seq: 2 } }, { held: { epoch: 2 ** 60, seq: 1 } }]) {
     assert.equal(heldOrderOf(body), null, JSON.stringify(body));
   }
