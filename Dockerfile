@@ -46,7 +46,8 @@ LABEL org.opencontainers.image.title="version-observer" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-ENV NODE_ENV=production
+ENV NODE_ENV=production \
+    VERSION_OBSERVER_REVISION="${REVISION}"
 WORKDIR /app
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules

@@ -77,14 +77,14 @@ export async function run(): Promise<BenchResult> {
       readyAt.set(uid, { at: Date.now(), version: p.metadata?.labels?.[DEFAULT_VERSION_LABEL] ?? '', ip: p.status.podIP });
       for (const w of waiters.splice(0)) w();
     };
-    watch = startInformer<V1Pod>(env.cluster.kubeConfig, api, `/api/v1/namespaces/${NS}/pods`, { add: onPod, update: onPod }, () => {});
+    watch = startInformer<V1Pod>(env.cluster.kubeConfig, api, `/api/v1/namespaces/${NS}/pods`, { add: onPod, update: onPod });
     // ... and when the Deployment's status first says the rollout is complete (the controller's own rule, read as the controller reads it).
     const completeAt = new Map<string, number>();
     const onDeployment = (d: V1Deployment) => {
       const v = d.spec?.template.metadata?.labels?.[DEFAULT_VERSION_LABEL] ?? '';
       if (isDeploymentComplete(slimDeployment(d).view) && !completeAt.has(v)) completeAt.set(v, Date.now());
     };
-    dwatch = startInformer<V1Deployment>(env.cluster.kubeConfig, api, `/apis/apps/v1/namespaces/${NS}/deployments`, { add: onDeployment, update: onDeployment }, () => {});
+    dwatch = startInformer<V1Deployment>(env.cluster.kubeConfig, api, `/apis/apps/v1/namespaces/${NS}/deployments`, { add: onDeployment, update: onDeployment });
     const readyOf = (version: string) => [...readyAt.values()].filter((r) => r.version === version);
 
     await createNamespace(env, NS);

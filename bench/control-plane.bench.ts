@@ -10,6 +10,7 @@ import type { BenchResult } from './run.ts';
 import { fmt, summary } from './stats.ts';
 import { rssMiB } from '../test/support/process-stats.ts';
 import { sleep } from '../test/support/wait.ts';
+import { silentLogger } from '../src/platform/logger.ts';
 
 export async function run(): Promise<BenchResult> {
   const bins = await ensureBinaries();
@@ -17,7 +18,7 @@ export async function run(): Promise<BenchResult> {
   let memory = '';
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const cluster = await startCluster({ log: () => {} });
+    const cluster = await startCluster({ logger: silentLogger });
     starts.push((performance.now() - t0) / 1000);
     if (i === 0) {
       await sleep(5000); // let the controllers settle

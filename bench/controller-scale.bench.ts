@@ -162,7 +162,7 @@ async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, 
   const start = Date.now();
   const c = await spawnMeasured(env, `scale-${level}`, [`--push-port=${sink.port}`]);
   procs.push(c);
-  const listening = (c.logs.find((o) => o.msg === 'controller listening')?.time as number) ?? Date.now();
+  const listening = Date.parse(String(c.logs.find((o) => o.msg === 'controller listening')?.time)) || Date.now();
   const readyAt = await waitReadyz(c);
   const seen = new Set<string>();
   let allAt = 0;
@@ -170,7 +170,7 @@ async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, 
     for (const o of c.logs) {
       if ((o.msg === 'app state changed' || o.msg === 'announcing new version') && typeof o.app === 'string' && !seen.has(o.app)) {
         seen.add(o.app);
-        allAt = o.time as number;
+        allAt = Date.parse(String(o.time));
       }
     }
     return seen.size >= apps;

@@ -35,6 +35,7 @@ import { Load, PodTracker, type ClientReport } from './e2e/harness.ts';
 import type { BenchResult } from './run.ts';
 import { fmt, percentile } from './stats.ts';
 import { sleep, waitFor } from '../test/support/wait.ts';
+import { silentLogger } from '../src/platform/logger.ts';
 
 const NS = 'shop';
 const APP = 'storefront';
@@ -78,7 +79,7 @@ async function watchDeployment(cluster: Cluster, api: KubeHttp): Promise<{ compl
     if (v && isDeploymentComplete(slimDeployment(d).view) && !completeAt.has(v)) completeAt.set(v, Date.now());
   };
   const path = `/apis/apps/v1/namespaces/${NS}/deployments?fieldSelector=${encodeURIComponent(`metadata.name=${APP}`)}`;
-  const informer: LocalInformer<V1Deployment> = startInformer<V1Deployment>(cluster.kubeConfig, api, path, { add: onDeployment, update: onDeployment }, () => {});
+  const informer: LocalInformer<V1Deployment> = startInformer<V1Deployment>(cluster.kubeConfig, api, path, { add: onDeployment, update: onDeployment });
   await informer.synced();
   return { completeAt, stop: () => informer.stop() };
 }
@@ -96,7 +97,7 @@ export async function run(): Promise<BenchResult> {
   let deployWatch: { completeAt: Map<string, number>; stop: () => Promise<void> } | undefined;
   let api: KubeHttp | undefined;
   try {
-    cluster = await startCluster({ log: () => {} });
+    cluster = await startCluster({ logger: silentLogger });
     log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const installed = await installController(cluster);
     log('controller installed (helm, 2 replicas)');

@@ -1,5 +1,7 @@
 /**
- * `npm run build`: compiles src/ to dist/ (tsc rewrites .ts imports to .js), bundles the
+ * `npm run build`: compiles src/ to dist/ (tsc rewrites .ts imports to .js, in code; this script
+ * does it in the client's and core's .d.ts files, which the npm subpath exports
+ * `version-observer/client`, `/react`, `/vue`, `/svelte`, `/chunk-errors` point at), bundles the
  * browser client (src/client) into one minified ESM file the sidecar serves, and bundles the
  * sidecar command into one file that replaces tsc's dist/sidecar/cli.js (what
  * `version-observer sidecar` loads). One file instead of ~430 modules keeps ~5 MiB less resident
@@ -8,6 +10,7 @@
  * the optional requires left external (ws's native helpers), which fail as they did before.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** esbuild arguments of the browser client bundle (tests that build the client reuse them). */
@@ -36,8 +39,29 @@ function step(label: string, cmd: string, args: string[]): void {
   console.log(`build: ${label} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * tsc leaves `from './observer.ts'` as written in the declarations it emits; an app's TypeScript
+ * reading the package expects the `.js` of the files beside them. Relative specifiers only.
+ */
+export function declarationsWithJsSpecifiers(text: string): string {
+  return text.replace(/(\bfrom\s+|\bimport\s*\(\s*)(['"])(\.{1,2}\/[^'"]*?)\.ts\2/g, '$1$2$3.js$2');
+}
+
+function rewriteDeclarations(dirs: string[]): void {
+  for (const dir of dirs) {
+    for (const name of readdirSync(`${root}${dir}`)) {
+      if (!name.endsWith('.d.ts')) continue;
+      const file = `${root}${dir}/${name}`;
+      const text = readFileSync(file, 'utf8');
+      const rewritten = declarationsWithJsSpecifiers(text);
+      if (rewritten !== text) writeFileSync(file, rewritten);
+    }
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   step('tsc', 'node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
+  rewriteDeclarations(['dist/client', 'dist/core']);
   step('client bundle', 'node_modules/.bin/esbuild', CLIENT_BUNDLE_ARGS);
   step('sidecar bundle', 'node_modules/.bin/esbuild', SIDECAR_BUNDLE_ARGS);
 }

@@ -81,7 +81,8 @@ export async function heapAfterGc(c: ControllerProc): Promise<HeapReading> {
 export function logMatching(c: ControllerProc, pred: (o: Record<string, unknown>) => boolean, from = 0, timeoutMs = 30_000): Promise<Record<string, unknown> & { time: number }> {
   let i = from;
   return waitFor('a matching controller log line', () => {
-    for (; i < c.logs.length; i++) if (pred(c.logs[i]!)) return c.logs[i] as Record<string, unknown> & { time: number };
+    // pino writes ISO times (src/platform/logger.ts): the record's time is returned in ms.
+    for (; i < c.logs.length; i++) if (pred(c.logs[i]!)) return { ...c.logs[i]!, time: Date.parse(String(c.logs[i]!.time)) };
     return undefined;
   }, timeoutMs, 2);
 }

@@ -51,7 +51,7 @@ export class PodTracker {
       add: (pod) => this.#event(false, pod),
       update: (pod) => this.#event(false, pod),
       delete: (pod) => this.#event(true, pod),
-    }, () => {});
+    });
     await this.#informer.synced();
   }
 

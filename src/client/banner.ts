@@ -8,7 +8,7 @@
  * tests find the banner by `.b` and its text by `.t`. The buttons need no type="button": in a
  * shadow root they have no form to submit.
  */
-import { currentObserver, type UpdateDetail, type VersionObserver } from './observer.ts';
+import { SNAPSHOT_EVENTS, currentObserver, type UpdateDetail, type VersionObserver } from './observer.ts';
 
 // One string without newlines (esbuild joins the literals): every byte of the bundle counts.
 const CSS =
@@ -26,8 +26,6 @@ const CSS =
   '@media (prefers-reduced-motion:reduce){.b{animation:none}}';
 
 const Base = (typeof HTMLElement === 'function' ? HTMLElement : class {}) as typeof HTMLElement;
-
-const BOUND_EVENTS = ['update', 'rollback', 'current'] as const;
 
 // Fields are `declare`d and set in the constructor (see VersionObserver: a smaller bundle).
 export class VersionBanner extends Base {
@@ -52,7 +50,7 @@ export class VersionBanner extends Base {
   }
 
   set observer(observer: VersionObserver | null) {
-    for (const type of BOUND_EVENTS) {
+    for (const type of SNAPSHOT_EVENTS) {
       this.boundObserver?.removeEventListener(type, this);
       observer?.addEventListener(type, this);
     }

@@ -14,7 +14,9 @@
  *   once on `online` and when a tab becomes visible (server-connection.ts); a socket silent for
  *   90 s (app-level pings every 30 s) is replaced;
  * - auto-reload (opt-in) only ever reloads a hidden tab, after a random delay, at most once per
- *   target version per tab session (no reload loops when a cache still serves the old page).
+ *   target version per tab session (no reload loops when a cache still serves the old page);
+ * - getSnapshot() is `pending`: the same object until an `update`, `rollback` or `current`
+ *   changes it, which is when subscribe()'s listeners run (what useSyncExternalStore and stores need).
  */
 import type { AppState, Change, Policy } from '../core/app-state.ts';
 import { isOlder } from '../core/order.ts';
@@ -54,10 +56,35 @@ export interface StatusDetail {
   /** true in the tab that holds the socket */
   leader: boolean;
 }
+/** `pending` and getSnapshot(): the announced update or rollback, until the page's version is served again. */
+export type PendingUpdate = UpdateDetail & { kind: 'update' | 'rollback' };
+export interface StateDetail {
+  state: AppState;
+}
+
+/** The events of a VersionObserver, each a CustomEvent, so `e.detail.version` typechecks. */
+export interface VersionObserverEventMap {
+  update: CustomEvent<UpdateDetail>;
+  rollback: CustomEvent<UpdateDetail>;
+  progress: CustomEvent<StateDetail>;
+  current: CustomEvent<StateDetail>;
+  status: CustomEvent<StatusDetail>;
+}
+
+/** The events after which getSnapshot() may differ (the banner listens to the same). */
+export const SNAPSHOT_EVENTS = ['update', 'rollback', 'current'] as const;
 
 let latest: VersionObserver | null = null;
 /** The most recently created observer (a `<version-banner>` without one binds to it). */
 export const currentObserver = (): VersionObserver | null => latest;
+
+// Typed listeners (declaration merging: types only, nothing in the bundle).
+export interface VersionObserver {
+  addEventListener<K extends keyof VersionObserverEventMap>(type: K, listener: (this: VersionObserver, event: VersionObserverEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof VersionObserverEventMap>(type: K, listener: (this: VersionObserver, event: VersionObserverEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
 
 // The fields are `declare`d and set in the constructor: initialised fields would cost the bundle
 // a defineProperty helper and a call per field (the client targets ES2020).
@@ -67,12 +94,19 @@ export class VersionObserver extends EventTarget {
   /** the newest state seen */
   declare state: AppState | null;
   /** the pending `update`/`rollback` detail, until the page's version is served again */
-  declare pending: (UpdateDetail & { kind: 'update' | 'rollback' }) | null;
+  declare pending: PendingUpdate | null;
   declare status: Status;
   /** true in the tab that holds the socket */
   declare leader: boolean;
   /** Stops everything this observer started (socket, timers, listeners, lock). */
   declare readonly close: () => void;
+  /**
+   * Calls `listener` whenever getSnapshot() may have changed; returns the unsubscribe. Bound, so
+   * `useSyncExternalStore(vo.subscribe, vo.getSnapshot)` works as is.
+   */
+  declare readonly subscribe: (listener: () => void) => () => void;
+  /** The pending update or rollback (`pending`), or null. Bound. */
+  declare readonly getSnapshot: () => PendingUpdate | null;
 
   constructor(options: ObserverOptions) {
     super();
@@ -153,6 +187,14 @@ export class VersionObserver extends EventTarget {
 
     if (options.share !== false) tabs = joinTabs(`version-observer ${url.replace(/\?.*/, '')}`, onTabMessage, lead);
     if (!tabs) lead();
+
+    this.getSnapshot = () => this.pending;
+    this.subscribe = (listener) => {
+      for (const type of SNAPSHOT_EVENTS) this.addEventListener(type, listener);
+      return () => {
+        for (const type of SNAPSHOT_EVENTS) this.removeEventListener(type, listener);
+      };
+    };
 
     this.close = () => {
       closed = true;

@@ -14,8 +14,13 @@ import { createTrustMetrics, Trust } from './trust.ts';
 import { publishTrust, TRUST_CONFIGMAP } from './trust-configmap.ts';
 import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
 import { createMetrics } from './metrics.ts';
+import { instrumentKubeConfig } from './api-metrics.ts';
+import { packageVersion } from '../platform/version.ts';
+import { startInjector, type Injector } from './webhook/index.ts';
+import { publishedTrust } from './webhook/trust.ts';
 import { backoffStep } from '../core/backoff.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
+import { realClock } from '../platform/clock.ts';
 
 /** Shutdown must finish within this, else exit 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -36,8 +41,10 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const log: Logger = createLogger({ level: config.logLevel, base: { component: 'controller', identity: config.identity } });
+  log.info({ version: packageVersion(), node: process.version }, `version-observer ${packageVersion()} controller starting`);
   const kubeConfig = loadKubeConfig(config);
   const metrics = createMetrics();
+  instrumentKubeConfig(kubeConfig, metrics.runtime.apiRequest);
 
   // The key set: retried until the API answers (the Secret is needed before any push).
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -59,18 +66,41 @@ export async function run(argv: string[]): Promise<void> {
   void publishTrustUntilDone(core, config.namespace, trust, log);
 
   const controller = new Controller({ config, kubeConfig, trust, metrics, log: log });
+  metrics.runtime.bindStates(() => controller.apps());
   const healthz = new LeaderElectionHealthz();
+  let injector: Injector | undefined;
   const server = await buildServer({
     logger: log,
     apps: () => controller.apps(),
     app: (k) => controller.app(k),
     keys: () => ({ installation: trust.installation, keys: trust.published() }),
-    notReady: () => (controller.hasSynced() ? healthz.check() : 'informer caches not synced'),
+    notReady: () => {
+      if (!controller.hasSynced()) return 'informer caches not synced';
+      // a replica the Service routes admissions to must answer them (else: a pod without sidecar)
+      if (config.webhookPort > 0 && injector === undefined) return 'injection webhook not listening yet';
+      return healthz.check();
+    },
     registry: metrics.registry,
   });
   const address = await server.listen({ host: config.listenHost, port: config.port });
   log.info({ address, namespaces: config.namespaces.length ? config.namespaces : 'all' }, 'controller listening');
   controller.start();
+  // The injection webhook (every replica, leader or not): TLS first, then its own HTTPS port.
+  // In the background: pushes and leadership never wait on certificates; /readyz does.
+  if (config.webhookPort > 0) {
+    startInjector({
+      config,
+      kubeConfig,
+      trust: publishedTrust(trust),
+      metrics,
+      log,
+      clock: realClock,
+      leading: () => controller.leading,
+    }).then(
+      (started) => (injector = started),
+      (err: unknown) => log.error({ err }, 'injection webhook failed to start; this replica stays unready'),
+    );
+  }
 
   const elector = createElector(
     {
@@ -116,10 +146,13 @@ export async function run(argv: string[]): Promise<void> {
     hard.unref();
     controller.stopLeading();
     (async () => {
+      // the webhook keeps answering while endpoints drop this pod (index.ts), in parallel
+      const injectorStopped = injector?.stop();
       await elector.release();
       await electing;
       await server.close();
       await controller.stop();
+      await injectorStopped;
     })().then(
       () => {
         log.info({}, 'stopped');

@@ -15,6 +15,10 @@ import { DEFAULT_VERSION_LABEL } from '../core/labels.ts';
 import { asksForHelp, invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
 import { DEFAULT_HEALTH_TOLERANCE_MS } from './leaderelection/config.ts';
 import { SIDECAR_ADMIN_PORT } from '../core/ports.ts';
+import { packageVersion } from '../platform/version.ts';
+
+/** Where the project's one image is published (the sidecar's default image with this version's tag). */
+export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/version-observer/version-observer';
 
 /** Defined in core/labels.ts; re-exported only until controller.ts and slim.ts import it from there. */
 
@@ -39,7 +43,7 @@ export interface ControllerConfig {
   readonly settleMs: number;
   /** Global bound on pushes in flight. Default 64. */
   readonly pushConcurrency: number;
-  /** Per-push timeout. Default 5 s. */
+  /** Absolute deadline of one push: connect, request and response. Default 5 s. */
   readonly pushTimeoutMs: number;
   /** Port of the sidecar's admin server on each pod. Default 8788. */
   readonly pushPort: number;
@@ -60,6 +64,25 @@ export interface ControllerConfig {
   readonly eventDedupMs: number;
   /** pino level. Default `info`. */
   readonly logLevel: string;
+  // --- sidecar injection webhook (docs/install.md "Injection"); off unless webhookPort > 0
+  /** HTTPS port of the admission webhook (/mutate-v1-pod); 0 = no webhook. Default 0 (the chart sets 9443). */
+  readonly webhookPort: number;
+  /** `managed`: the controller issues and renews the CA and serving certificate; `external`: cert-manager does. */
+  readonly webhookCertMode: 'managed' | 'external';
+  /** Secret holding the webhook's TLS material, in `namespace`. */
+  readonly webhookSecretName: string;
+  /** The MutatingWebhookConfiguration whose caBundle the controller keeps current. */
+  readonly webhookConfigName: string;
+  /** The webhook's Service (its DNS names go into the serving certificate). */
+  readonly webhookServiceName: string;
+  /** Serving certificate lifetime; the CA lives 10× as long; both renewed at 2/3 of their life. Default 1 year. */
+  readonly webhookCertValidityMs: number;
+  /** Extra namespaces never injected (the controller's own and kube-system always are). */
+  readonly webhookExcludeNamespaces: readonly string[];
+  /** How often opted-in pods are checked for a missing sidecar; 0 off. Default 30 s. */
+  readonly missingSidecarSweepMs: number;
+  /** Image of the injected sidecar. Default: this version's image. */
+  readonly sidecarImage: string;
 }
 
 /** One row per ControllerConfig field; the order is the order of --help. */
@@ -74,7 +97,7 @@ const FLAGS = {
   versionLabel: { kind: 'text', flag: 'version-label', env: 'VERSION_OBSERVER_VERSION_LABEL', help: 'pod label holding the version', default: DEFAULT_VERSION_LABEL },
   settleMs: { kind: 'duration', flag: 'settle', env: 'VERSION_OBSERVER_SETTLE', help: 'converged state must hold this long before it is announced', default: 0 },
   pushConcurrency: { kind: 'int', flag: 'push-concurrency', env: 'VERSION_OBSERVER_PUSH_CONCURRENCY', help: 'pushes in flight at most', default: 64, min: 1, max: 10_000 },
-  pushTimeoutMs: { kind: 'duration', flag: 'push-timeout', env: 'VERSION_OBSERVER_PUSH_TIMEOUT', help: 'timeout of one push', default: 5_000 },
+  pushTimeoutMs: { kind: 'duration', flag: 'push-timeout', env: 'VERSION_OBSERVER_PUSH_TIMEOUT', help: 'deadline of one push: connect, request and response', default: 5_000 },
   pushPort: { kind: 'int', flag: 'push-port', env: 'VERSION_OBSERVER_PUSH_PORT', help: 'sidecar admin port on each pod', default: SIDECAR_ADMIN_PORT, min: 1, max: 65_535 },
   resyncMs: { kind: 'duration', flag: 'resync-period', env: 'VERSION_OBSERVER_RESYNC_PERIOD', help: 're-push current state to every pod this often; 0 off', default: 5 * 60_000 },
   watchSilenceMs: { kind: 'duration', flag: 'watch-silence-timeout', env: 'VERSION_OBSERVER_WATCH_SILENCE_TIMEOUT', help: 'relist a watch silent this long; 0 off', default: 10 * 60_000 },
@@ -86,6 +109,15 @@ const FLAGS = {
   healthToleranceMs: { kind: 'duration', flag: 'health-tolerance', env: 'VERSION_OBSERVER_HEALTH_TOLERANCE', help: '/readyz fails when leading and not renewed for lease-duration + this', default: DEFAULT_HEALTH_TOLERANCE_MS },
   eventDedupMs: { kind: 'duration', flag: 'event-dedup-window', env: 'VERSION_OBSERVER_EVENT_DEDUP_WINDOW', help: 'identical Events are not re-created within this window', default: 10 * 60_000 },
   logLevel: LOG_LEVEL_SETTING,
+  webhookPort: { kind: 'int', flag: 'webhook-port', env: 'VERSION_OBSERVER_WEBHOOK_PORT', help: 'HTTPS port of the sidecar injection webhook; 0 = off', default: 0, min: 0, max: 65_535 },
+  webhookCertMode: { kind: 'text', flag: 'webhook-cert-mode', env: 'VERSION_OBSERVER_WEBHOOK_CERT_MODE', help: 'managed (the controller issues and renews) or external (cert-manager)', default: 'managed', oneOf: ['managed', 'external'] },
+  webhookSecretName: { kind: 'text', flag: 'webhook-secret', env: 'VERSION_OBSERVER_WEBHOOK_SECRET', help: "Secret holding the webhook's TLS material", default: 'version-observer-webhook-tls' },
+  webhookConfigName: { kind: 'text', flag: 'webhook-config', env: 'VERSION_OBSERVER_WEBHOOK_CONFIG', help: 'MutatingWebhookConfiguration whose caBundle is kept current', default: 'version-observer' },
+  webhookServiceName: { kind: 'text', flag: 'webhook-service', env: 'VERSION_OBSERVER_WEBHOOK_SERVICE', help: "the webhook's Service (certificate DNS names)", default: 'version-observer-webhook' },
+  webhookCertValidityMs: { kind: 'duration', flag: 'webhook-cert-validity', env: 'VERSION_OBSERVER_WEBHOOK_CERT_VALIDITY', help: 'serving certificate lifetime (CA: 10x); renewed at 2/3', default: 365 * 24 * 3_600_000 },
+  webhookExcludeNamespaces: { kind: 'list', flag: 'webhook-exclude-namespaces', env: 'VERSION_OBSERVER_WEBHOOK_EXCLUDE_NAMESPACES', help: 'namespaces never injected besides --namespace and kube-system', defaultText: 'none' },
+  missingSidecarSweepMs: { kind: 'duration', flag: 'missing-sidecar-sweep', env: 'VERSION_OBSERVER_MISSING_SIDECAR_SWEEP', help: 'check opted-in pods for a missing sidecar this often; 0 off', default: 30_000 },
+  sidecarImage: { kind: 'text', flag: 'sidecar-image', env: 'VERSION_OBSERVER_SIDECAR_IMAGE', help: 'image of the injected sidecar', defaultText: `${DEFAULT_IMAGE_REPOSITORY}:<version>` },
 } as const satisfies SettingTable & Record<keyof ControllerConfig, unknown>;
 
 export function usage(): string {
@@ -104,6 +136,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     kubeconfig: v.kubeconfig ?? null,
     leaseNamespace: v.leaseNamespace ?? v.namespace,
     identity: v.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
+    webhookCertMode: v.webhookCertMode as ControllerConfig['webhookCertMode'],
+    sidecarImage: v.sidecarImage ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`,
   };
   validate(config);
   return Object.freeze(config);
@@ -139,4 +173,9 @@ function validate(c: ControllerConfig): void {
   if (c.pushTimeoutMs <= 0) throw invalidConfig('--push-timeout must be > 0');
   if (c.resyncMs !== 0 && c.resyncMs < 1000) throw invalidConfig('--resync-period must be 0 (off) or ≥ 1s');
   if (c.watchSilenceMs !== 0 && c.watchSilenceMs < 1000) throw invalidConfig('--watch-silence-timeout must be 0 (off) or ≥ 1s');
+  if (c.webhookCertValidityMs < 30_000) throw invalidConfig('--webhook-cert-validity must be ≥ 30s');
+  if (c.missingSidecarSweepMs !== 0 && c.missingSidecarSweepMs < 1000) throw invalidConfig('--missing-sidecar-sweep must be 0 (off) or ≥ 1s');
+  for (const [flag, name] of [['webhook-secret', c.webhookSecretName], ['webhook-config', c.webhookConfigName], ['webhook-service', c.webhookServiceName]] as Array<[string, string]>) {
+    if (!DNS_SUBDOMAIN.test(name) || name.length > 253) throw invalidConfig(`--${flag}: "${name}" is not a valid object name`);
+  }
 }

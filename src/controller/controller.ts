@@ -70,7 +70,7 @@ export class Controller {
     this.#metrics = metrics;
     this.#clock = deps.clock ?? realClock;
     this.#trust = deps.trust;
-    this.#queue = new WorkQueue({ clock: this.#clock });
+    this.#queue = new WorkQueue({ clock: this.#clock, observer: metrics.runtime.queue });
     resetControllerGauges(metrics);
     this.#records = new AppRecords(phaseCounter(metrics));
     this.#pusher = new Pusher({

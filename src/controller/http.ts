@@ -7,6 +7,9 @@
  *   GET /v1/keys                      { installation, keys: [{ kid, alg: "Ed25519", publicKey, role,
  *                                     pods, retired }] } (for operators: sidecars never fetch it)
  *   GET /healthz                      200 { status: "ok" } while the process runs
+ *   GET /livez                        200 { status: "ok" } whenever the event loop gets to answer;
+ *                                     never asks the Kubernetes API or the election (a liveness
+ *                                     probe must not restart a replica for a control-plane outage)
  *   GET /readyz                       200 once caches synced and, when leading, the Lease was
  *                                     renewed within leaseDuration + tolerance; else 503
  *   GET /metrics                      Prometheus text
@@ -127,6 +130,7 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
 
   const statusSchema = { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } } as const;
   app.get('/healthz', { schema: { response: { 200: statusSchema } }, handler: async () => ({ status: 'ok' }) });
+  app.get('/livez', { schema: { response: { 200: statusSchema } }, handler: async () => ({ status: 'ok' }) });
   app.get('/readyz', {
     schema: { response: { 200: statusSchema, 503: errorSchema } },
     handler: async (_req, reply) => {

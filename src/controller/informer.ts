@@ -19,6 +19,7 @@
  *
  * Event callbacks receive slim objects; `delete` may carry the last cached object (relist).
  */
+import { apiObserverOf, codeOfError } from './api-metrics.ts';
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { backoffStep } from '../core/backoff.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
@@ -206,8 +207,11 @@ export class Informer<T extends KubernetesObject> {
 class SlimWatch<T extends KubernetesObject> extends Watch {
   readonly #informer: Informer<T>;
 
+  readonly #kubeConfig: KubeConfig;
+
   constructor(kc: KubeConfig, informer: Informer<T>) {
     super(kc);
+    this.#kubeConfig = kc;
     this.#informer = informer;
   }
 
@@ -220,7 +224,17 @@ class SlimWatch<T extends KubernetesObject> extends Watch {
     const informer = this.#informer;
     let finished = false;
     let controller: AbortController | undefined;
+    // The request metric of a watch: time to the response headers, or to the failure before them.
+    const observe = apiObserverOf(this.#kubeConfig);
+    const t0 = performance.now();
+    let observed = false;
+    const observeOnce = (code: string) => {
+      if (observed) return;
+      observed = true;
+      observe?.('WATCH', code, (performance.now() - t0) / 1000);
+    };
     const finish = (err: unknown) => {
+      if (err) observeOnce(codeOfError(err));
       if (finished) return;
       finished = true;
       informer._watchClosed();
@@ -239,6 +253,7 @@ class SlimWatch<T extends KubernetesObject> extends Watch {
     };
     try {
       controller = await super.watch(path, query, onEvent, finish);
+      observeOnce('200');
       if (finished) controller.abort();
       return controller;
     } catch (err) {

@@ -1,11 +1,19 @@
 /**
  * The controller's Prometheus metrics (prom-client), one registry per process, and the
  * bookkeeping that feeds them from the controller's parts. Every name starts with
- * `version_observer_`; label values are bounded (phases, changes, reasons, resources).
+ * `version_observer_`, except Node's default metrics (process_*, nodejs_*, standard names);
+ * label values are bounded (phases, changes, reasons, resources).
+ *
+ * Kept for existing dashboards: Node's default metrics also under their old prefixed names
+ * (`version_observer_process_*`, `version_observer_nodejs_*`), deprecated: query the standard
+ * names. The controller-runtime-style metrics live in runtime-metrics.ts (`runtime`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerProcessMetrics } from '../platform/process-metrics.ts';
+import { createRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
 import { PHASES, type Phase } from '../core/app-state.ts';
 import { outcomeOf } from '../core/push-policy.ts';
+import type { PushReport } from './pusher.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -14,19 +22,37 @@ export interface ControllerMetrics {
   announcements: Counter<'change'>;
   pushDuration: Histogram<'result'>;
   pushFailures: Counter<'reason'>;
+  pushNotListening: Counter<never>;
+  pushQueueWait: Histogram<never>;
+  pushInFlight: Gauge<never>;
+  pushQueued: Gauge<never>;
+  pushNamespacesAtBound: Gauge<never>;
+  pushSidecarsNotListening: Gauge<never>;
   informerRestarts: Counter<'resource' | 'reason'>;
   announceLatency: Histogram<never>;
   reconciles: Counter<'result'>;
   queueDepth: Gauge<never>;
   events: Counter<'reason' | 'outcome'>;
+  /** reconcile, work-queue and API-request metrics named like controller-runtime's */
+  runtime: RuntimeMetrics;
+  // --- admission webhook (src/controller/webhook/)
+  webhookAdmissions: Counter<'outcome'>;
+  webhookDuration: Histogram<never>;
+  webhookVersionLabelProblems: Counter<never>;
+  webhookOverrideRejections: Counter<'annotation'>;
+  webhookCertRenewals: Counter<'certificate'>;
+  webhookCertNotAfter: Gauge<'certificate'>;
+  podsMissingSidecar: Gauge<never>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ControllerMetrics {
   const registry = new Registry();
+  registerProcessMetrics(registry, 'controller', opts);
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'version_observer_' });
   const registers = [registry];
   return {
     registry,
+    runtime: createRuntimeMetrics(registry),
     leader: new Gauge({ name: 'version_observer_leader', help: '1 while this replica holds the Lease and pushes, else 0', registers }),
     apps: new Gauge({ name: 'version_observer_apps', help: 'Apps by current phase', labelNames: ['phase'], registers }),
     announcements: new Counter({
@@ -37,15 +63,38 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Controll
     }),
     pushDuration: new Histogram({
       name: 'version_observer_push_duration_seconds',
-      help: 'Duration of one push to a sidecar, by result (applied, stale, failed)',
+      help: 'Duration of one push to a sidecar, by result (applied, stale, failed, not_listening)',
       labelNames: ['result'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     pushFailures: new Counter({
       name: 'version_observer_push_failures_total',
-      help: 'Failed pushes by reason (timeout, refused, reset, unreachable, network, http_<status>)',
+      help: 'Failed pushes by reason (timeout, reset, unreachable, too_large, network, http_<status>)',
       labelNames: ['reason'],
+      registers,
+    }),
+    pushNotListening: new Counter({
+      name: 'version_observer_push_not_listening_total',
+      help: 'Pushes whose connect was refused (the sidecar was not listening; nothing sent, not a failure)',
+      registers,
+    }),
+    pushQueueWait: new Histogram({
+      name: 'version_observer_push_queue_wait_seconds',
+      help: 'From a push being ready to send to its start (waiting for a slot in its namespace or in total)',
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    pushInFlight: new Gauge({ name: 'version_observer_push_in_flight', help: 'Pushes in flight (at the last push result)', registers }),
+    pushQueued: new Gauge({ name: 'version_observer_push_queued', help: 'Pushes waiting for a slot (at the last push result)', registers }),
+    pushNamespacesAtBound: new Gauge({
+      name: 'version_observer_push_namespaces_at_bound',
+      help: 'Namespaces with pushes waiting only because they hold their per-namespace share of slots (at the last push result)',
+      registers,
+    }),
+    pushSidecarsNotListening: new Gauge({
+      name: 'version_observer_push_sidecars_not_listening',
+      help: 'Pods whose sidecar refused the last connect (at the last push result)',
       registers,
     }),
     informerRestarts: new Counter({
@@ -68,6 +117,46 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Controll
       labelNames: ['reason', 'outcome'],
       registers,
     }),
+    webhookAdmissions: new Counter({
+      name: 'version_observer_webhook_admissions_total',
+      help: 'Pod admission reviews answered by this replica, by outcome (injected, already_injected, opted_out, no_app_label, excluded_namespace, not_a_pod_create, malformed)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookDuration: new Histogram({
+      name: 'version_observer_webhook_admission_duration_seconds',
+      help: 'Time to answer one admission review, from request body parsed to response built',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+      registers,
+    }),
+    webhookVersionLabelProblems: new Counter({
+      name: 'version_observer_webhook_version_label_problems_total',
+      help: 'Injected pods admitted with a missing or invalid version label (each got an admission warning)',
+      registers,
+    }),
+    webhookOverrideRejections: new Counter({
+      name: 'version_observer_webhook_override_rejections_total',
+      help: 'Resource override annotations ignored (malformed or out of bounds), by annotation',
+      labelNames: ['annotation'],
+      registers,
+    }),
+    webhookCertRenewals: new Counter({
+      name: 'version_observer_webhook_certificate_renewals_total',
+      help: 'Webhook certificates issued by this replica, by certificate (ca, serving)',
+      labelNames: ['certificate'],
+      registers,
+    }),
+    webhookCertNotAfter: new Gauge({
+      name: 'version_observer_webhook_certificate_not_after_seconds',
+      help: 'Expiry (unix seconds) of the serving certificate this replica serves and of the newest CA in the bundle',
+      labelNames: ['certificate'],
+      registers,
+    }),
+    podsMissingSidecar: new Gauge({
+      name: 'version_observer_pods_missing_sidecar',
+      help: 'Running pods labelled for injection that lack the sidecar (created while the webhook was unreachable), at the last sweep',
+      registers,
+    }),
   };
 }
 
@@ -87,9 +176,20 @@ export function phaseCounter(m: ControllerMetrics): (phase: Phase, delta: number
   };
 }
 
-/** One push attempt: its duration by result (applied, stale, failed) and, when failed, why. */
-export function recordPushResult(m: ControllerMetrics, r: { status: number | null; error: string | null; seconds: number }): void {
-  const result = outcomeOf(r.status);
+/**
+ * One push attempt: its duration by result (applied, stale, failed, not_listening), when failed
+ * why, how long it waited for a slot, and the pusher's counts at that moment.
+ */
+export function recordPushResult(m: ControllerMetrics, r: Pick<PushReport, 'status' | 'error' | 'seconds'> & Partial<Pick<PushReport, 'queueSeconds' | 'stats'>>): void {
+  const result = outcomeOf(r.status, r.error);
   m.pushDuration.observe({ result }, r.seconds);
   if (result === 'failed') m.pushFailures.inc({ reason: r.error ?? `http_${r.status}` });
+  if (result === 'not_listening') m.pushNotListening.inc();
+  if (r.queueSeconds !== undefined) m.pushQueueWait.observe(r.queueSeconds);
+  if (r.stats) {
+    m.pushInFlight.set(r.stats.inFlight);
+    m.pushQueued.set(r.stats.queued);
+    m.pushNamespacesAtBound.set(r.stats.namespacesAtBound);
+    m.pushSidecarsNotListening.set(r.stats.notListening);
+  }
 }

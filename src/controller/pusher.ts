@@ -2,27 +2,41 @@
  * The pusher (leader only): sends each pod of an app its app's current signed state (the push
  * of docs/protocol.md). The per-pod decisions (coalescing, one in flight, backoff,
  * 409 = acknowledged) are src/core/push-policy.ts; the HTTP put is push-transport.ts; this file
- * only schedules.
+ * only schedules; which namespace's push starts next is src/core/push-fairness.ts, its queues
+ * fair-queue.ts.
+ *
+ * Longer than our ~300 lines: it is one state machine's shell (a target is idle, waiting on a
+ * timer, queued or in flight, never two at once), and splitting the timers from the queue would
+ * spread that one invariant over two files.
  *
  * Invariants:
  * - A pod is a target while core's isPushTarget holds (Running with an IP); a new IP is a new
  *   target. A target of an app with a state is pushed as soon as it appears.
- * - Running comes before the sidecar listens, so the first pushes to a new pod are often refused
- *   and back off; when the pod turns Ready (the sidecar's admin port answers its readiness probe)
- *   a target that is backing off is retried at once, so a state that arrives later (typically the
- *   announcement at the end of the rollout that started the pod) never waits out a long backoff.
+ * - Only sidecars that listen get pushes: the push's own connect is the probe. A refused
+ *   connect (nothing sent yet) means "not listening": no failure, a short backoff of its own
+ *   (core: 100 ms → 2 s), then the next try. Pod readiness does not say the sidecar listens (a
+ *   native sidecar with no probe does not gate Ready) but hints at it: the sidecar starts
+ *   before the app's containers, so when a pod turns Ready while its sidecar was refusing, it
+ *   is tried again at once. That keeps a late announcement (the one the pod's own Ready
+ *   triggers, at the end of a rollout) from waiting out a listen backoff; a pod that failed
+ *   otherwise (timeout, error) is not retried early.
  * - Latest wins: a push always carries the app's state at the moment it starts; states that
  *   arrive while a push is in flight or backing off are coalesced into the next one.
- * - At most `concurrency` pushes are in flight in total; waiting targets queue FIFO.
- * - Work per state change is O(targets of that app); per pod event O(1).
+ * - At most `concurrency` pushes are in flight in total and `namespaceConcurrency` per
+ *   namespace; waiting targets queue FIFO per namespace, and a free slot goes to the waiting
+ *   namespace with the fewest pushes in flight (core: push-fairness.ts). Every push ends within
+ *   the transport's absolute deadline, so a namespace whose pods never answer holds at most
+ *   `namespaceConcurrency` slots, each for at most `timeoutMs`, and delays only itself.
+ * - Work per state change is O(targets of that app); per pod event O(1); per start O(namespaces waiting).
  * - Nothing is sent unless `start()`ed (leading); `stop()` aborts in-flight pushes, cancels
  *   timers and forgets acknowledgements (a new leader re-stamps every state anyway).
  * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
  *   when it holds it), which repairs a sidecar that restarted and lost its state.
- * - Each (state, key) is signed once, on its first send (the body comes from trust.ts).
+ * - Each (state, key) is signed once, on its first send: `#signedBody` is the one place the
+ *   pusher asks for a body, and trust.ts (which picks the newest key the pod pins) caches it.
  * - A 409 whose body names an order newer than the app's current state is foreign: reported,
  *   not acknowledged (an announcement waiting for that pod does not complete), retried with
- *   backoff.
+ *   failure backoff. `#finished` decides that, with core's outcomeOf, and nowhere else.
  *
  * Who owns what:
  * - App states are the controller's (its records: it evaluates and stamps them on every replica
@@ -37,18 +51,43 @@
 import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
-import { heldOrderOf, isForeignOrder } from '../core/trust.ts';
+import { defaultPerNamespace } from '../core/push-fairness.ts';
 import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
+import { heldOrderOf, isForeignOrder } from '../core/trust.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
-import { PushTransport, type PutHandle } from './push-transport.ts';
+import { FairQueue } from './fair-queue.ts';
+import { PushTransport, type PutHandle, type PutResult } from './push-transport.ts';
+
+/** The pusher's counts at one moment (metrics gauges). */
+export interface PusherStats {
+  inFlight: number;
+  queued: number;
+  /** Namespaces with waiting pushes held back by their own bound while slots were free. */
+  namespacesAtBound: number;
+  /** Targets whose last connect was refused. */
+  notListening: number;
+}
+
+/** One push attempt, as `onResult` reports it. status null = no HTTP answer (error says why). */
+export interface PushReport extends PutResult {
+  app: string;
+  /** "namespace/name" of the pod. */
+  pod: string;
+  /** How long the push waited for a slot. */
+  queueSeconds: number;
+  /** The pusher's counts right after this push was handled (and the next ones started). */
+  stats: PusherStats;
+}
 
 export interface PusherOptions {
   /** The sidecar's admin port on every pod. */
   port: number;
   /** Pushes in flight at most, in total. */
   concurrency: number;
-  /** Per-push timeout, ms. */
+  /** Pushes in flight at most per namespace; default core's defaultPerNamespace (a quarter of `concurrency`). */
+  namespaceConcurrency?: number;
+  /** Absolute deadline of one push (connect + request + response), ms. */
   timeoutMs: number;
   /** Re-send every target its app's state this often, ms; 0 = never. */
   resyncMs: number;
@@ -61,10 +100,12 @@ export interface PusherOptions {
    * not counted as acknowledged; the pod is retried with backoff.
    */
   onForeignOrder?: (r: { app: string; pod: PodView; held: Order; current: Order }) => void;
-  /** Retry bounds; default core's 250 ms → 30 s (full jitter). */
+  /** Retry bounds after a failure; default core's 250 ms → 30 s (full jitter). */
   backoff?: BackoffConfig;
-  /** Called after every push attempt. status null = no HTTP answer. */
-  onResult?: (r: { app: string; pod: string; status: number | null; error: string | null; seconds: number }) => void;
+  /** Retry bounds after a refused connect (sidecar not listening); default core's 100 ms → 2 s. */
+  listenBackoff?: BackoffConfig;
+  /** Called after every push attempt. */
+  onResult?: (r: PushReport) => void;
   log?: Logger;
   /** Backoff, retry and resync time. Default: the real clock. */
   clock?: Clock;
@@ -89,6 +130,8 @@ interface Target {
   push: PodPush;
   timer: Timer | undefined;
   queued: boolean;
+  /** When it joined the queue (clock ms), for the queue-wait metric. */
+  queuedAt: number;
   request: PutHandle | undefined;
 }
 
@@ -100,15 +143,16 @@ export class Pusher {
   readonly #targets = new Map<string, Target>();
   /** "namespace/name" of a pod → its current target key. */
   readonly #byPod = new Map<string, string>();
-  #queue: Target[] = [];
-  #active = 0;
+  readonly #queue: FairQueue<Target>;
+  #notListening = 0;
   #running = false;
   #resync: Timer | undefined;
 
   constructor(options: PusherOptions) {
     this.#options = options;
     this.#clock = options.clock ?? realClock;
-    this.#transport = new PushTransport({ port: options.port, timeoutMs: options.timeoutMs });
+    this.#transport = new PushTransport({ port: options.port, deadlineMs: options.timeoutMs });
+    this.#queue = new FairQueue({ total: options.concurrency, perNamespace: Math.min(options.concurrency, options.namespaceConcurrency ?? defaultPerNamespace(options.concurrency)) });
   }
 
   get running(): boolean {
@@ -116,7 +160,16 @@ export class Pusher {
   }
 
   get inFlight(): number {
-    return this.#active;
+    return this.#queue.active;
+  }
+
+  /** Pushes in flight for pods of one namespace. */
+  inFlightIn(namespace: string): number {
+    return this.#queue.activeIn(namespace);
+  }
+
+  get stats(): PusherStats {
+    return { inFlight: this.#queue.active, queued: this.#queue.waiting, namespacesAtBound: this.#queue.lanesAtNamespaceBound, notListening: this.#notListening };
   }
 
   start(): void {
@@ -131,14 +184,14 @@ export class Pusher {
     this.#running = false;
     this.#resync?.cancel();
     this.#resync = undefined;
-    this.#queue = [];
+    this.#queue.clearWaiting();
     for (const t of this.#targets.values()) {
       t.timer?.cancel();
       t.timer = undefined;
       t.queued = false;
       t.request?.cancel('pusher stopped');
       t.request = undefined;
-      t.push = IDLE_POD;
+      this.#setPush(t, IDLE_POD);
     }
     for (const a of this.#apps.values()) a.announcement = null;
   }
@@ -182,16 +235,16 @@ export class Pusher {
     if (known) {
       const becameReady = pod.ready && !known.pod.ready;
       known.pod = pod;
-      if (becameReady && known.timer !== undefined) {
-        // backing off after refused pushes: the sidecar answers now, retry at once
+      if (becameReady && known.push.refusals > 0 && known.timer !== undefined) {
+        // a hint only (see the header): the sidecar probably listens now; one connect tells
         known.timer.cancel();
         known.timer = undefined;
-        known.push = { ...known.push, retryAtMs: 0 };
+        this.#setPush(known, { ...known.push, retryAtMs: 0 });
         this.#kick(known);
       }
       return;
     }
-    const t: Target = { key: target, app, pod, push: IDLE_POD, timer: undefined, queued: false, request: undefined };
+    const t: Target = { key: target, app, pod, push: IDLE_POD, timer: undefined, queued: false, queuedAt: 0, request: undefined };
     this.#targets.set(target, t);
     this.#byPod.set(id, target);
     this.#entry(app).targets.add(target);
@@ -239,6 +292,7 @@ export class Pusher {
     this.#byPod.delete(podId);
     if (!t) return;
     this.#targets.delete(key);
+    this.#setPush(t, IDLE_POD);
     t.timer?.cancel();
     t.request?.cancel('pod gone');
     t.request = undefined;
@@ -256,13 +310,20 @@ export class Pusher {
     announcement?.onAll();
   }
 
+  /** Replaces a target's push state, keeping the not-listening count in step. */
+  #setPush(t: Target, push: PodPush): void {
+    this.#notListening += Number(push.refusals > 0) - Number(t.push.refusals > 0);
+    t.push = push;
+  }
+
   #kick(t: Target): void {
     if (!this.#running || t.queued || t.timer !== undefined) return;
     const step = nextStep(t.push, this.#options.stateOf(t.app) ?? null, this.#clock.now());
     switch (step.kind) {
       case 'send':
         t.queued = true;
-        this.#queue.push(t);
+        t.queuedAt = this.#clock.now();
+        this.#queue.enqueue(t.pod.namespace, t);
         this.#pump();
         return;
       case 'wait':
@@ -278,8 +339,10 @@ export class Pusher {
   }
 
   #pump(): void {
-    while (this.#running && this.#active < this.#options.concurrency && this.#queue.length > 0) {
-      const t = this.#queue.shift() as Target;
+    while (this.#running) {
+      const next = this.#queue.take();
+      if (next === null) return;
+      const t = next.item;
       t.queued = false;
       if (this.#targets.get(t.key) !== t) continue;
       const state = this.#options.stateOf(t.app);
@@ -288,34 +351,46 @@ export class Pusher {
         this.#kick(t);
         continue;
       }
-      this.#send(t, step.order, this.#options.body(state, t.pod));
+      this.#send(t, next.namespace, step.order, this.#signedBody(t, state));
     }
   }
 
-  #send(t: Target, order: Order, body: string): void {
+  /**
+   * The one place the pusher gets a signed body: the state signed for this pod's key (the
+   * newest it pins), built once per (state, key) by trust.ts and shared by every pod of that key.
+   */
+  #signedBody(t: Target, state: AppState): string {
+    return this.#options.body(state, t.pod);
+  }
+
+  #send(t: Target, namespace: string, order: Order, body: string): void {
     t.push = started(t.push, order);
-    this.#active++;
+    this.#queue.begin(namespace);
+    const queueSeconds = (this.#clock.now() - t.queuedAt) / 1000;
     const podName = `${t.pod.namespace}/${t.pod.name}`;
-    t.request = this.#transport.put(t.pod.podIP as string, body, (status, error, seconds, answer) => {
-      this.#active--;
+    t.request = this.#transport.put(t.pod.podIP as string, body, (result) => {
+      this.#queue.end(namespace);
       t.request = undefined;
-      this.#options.onResult?.({ app: t.app, pod: podName, status, error, seconds });
-      if (this.#targets.get(t.key) === t && this.#running) {
-        const outcome = status === 409 && this.#foreign(t, answer) ? 'failed' : outcomeOf(status);
-        t.push = finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#options.backoff);
-        if (outcome === 'failed') this.#options.log?.debug({ app: t.app, pod: podName, status, error, failures: t.push.failures }, 'push failed');
-        const announcement = this.#apps.get(t.app)?.announcement;
-        if (announcement && outcome !== 'failed' && t.push.acked !== null && !isOlder(t.push.acked, announcement.order)) {
-          if (announcement.remaining.delete(t.key) && announcement.remaining.size === 0) this.#announcementAcked(this.#apps.get(t.app) as AppEntry);
-        }
-        this.#kick(t);
-      }
+      if (this.#targets.get(t.key) === t && this.#running) this.#finished(t, podName, result);
       this.#pump();
+      this.#options.onResult?.({ ...result, app: t.app, pod: podName, queueSeconds, stats: this.stats });
     });
   }
 
+  #finished(t: Target, podName: string, result: PutResult): void {
+    const outcome = result.status === 409 && this.#foreign(t, result.body) ? 'failed' : outcomeOf(result.status, result.error);
+    this.#setPush(t, finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#options.backoff, this.#options.listenBackoff));
+    if (outcome === 'failed') this.#options.log?.debug({ app: t.app, pod: podName, status: result.status, error: result.error, failures: t.push.failures }, 'push failed');
+    const entry = this.#apps.get(t.app);
+    const announcement = entry?.announcement;
+    if (entry && announcement && (outcome === 'applied' || outcome === 'stale') && t.push.acked !== null && !isOlder(t.push.acked, announcement.order)) {
+      if (announcement.remaining.delete(t.key) && announcement.remaining.size === 0) this.#announcementAcked(entry);
+    }
+    this.#kick(t);
+  }
+
   /** Whether a 409 answer names an order this controller never issued for the app (reported). */
-  #foreign(t: Target, answer: string | undefined): boolean {
+  #foreign(t: Target, answer: string | null): boolean {
     const held = heldOrderOf(answer);
     const current = this.#options.stateOf(t.app);
     if (held === null || current === undefined || !isForeignOrder(held, current)) return false;

@@ -14,6 +14,10 @@
  *
  * `runWorker` drives a handler: success → forget (and optional requeue-after); a thrown
  * TerminalError → counted and forgotten, never retried; any other error → rate-limited retry.
+ *
+ * An optional `observer` hears what client-go's workqueue metrics count (adds after dedup,
+ * depth, wait and work time, retries, work in progress) and each reconciliation's result and
+ * duration; times are read from the queue's clock.
  */
 import { backoffStep } from '../core/backoff.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
@@ -26,6 +30,22 @@ export class TerminalError extends Error {
   }
 }
 
+export type ReconcileResult = 'success' | 'error' | 'terminal' | 'requeue_after';
+
+/** Hooks for the work-queue and reconcile metrics (src/controller/runtime-metrics.ts). */
+export interface QueueObserver {
+  added(): void;
+  depth(n: number): void;
+  /** Seconds a key waited between being queued and a worker taking it. */
+  waited(seconds: number): void;
+  /** Seconds a worker spent on a key (get → done). */
+  worked(seconds: number): void;
+  retried(): void;
+  /** Called once at construction: the start times (clock ms) of the keys being worked on, and the clock. */
+  running(startedAt: () => readonly number[], now: () => number): void;
+  reconciled(result: ReconcileResult, seconds: number): void;
+}
+
 export interface QueueOptions {
   /** First retry delay, ms. Default 50. */
   baseMs?: number;
@@ -33,6 +53,8 @@ export interface QueueOptions {
   maxMs?: number;
   /** Default: the real clock. */
   clock?: Clock;
+  /** Default: none. */
+  observer?: QueueObserver;
 }
 
 export interface HandlerResult {
@@ -44,6 +66,9 @@ export class WorkQueue {
   readonly #baseMs: number;
   readonly #maxMs: number;
   readonly #clock: Clock;
+  readonly observer: QueueObserver | undefined;
+  readonly #queuedAt = new Map<string, number>();
+  readonly #startedAt = new Map<string, number>();
   #items: string[] = [];
   #head = 0;
   readonly #dirty = new Set<string>();
@@ -57,6 +82,8 @@ export class WorkQueue {
     this.#baseMs = opts.baseMs ?? 50;
     this.#maxMs = opts.maxMs ?? 5 * 60_000;
     this.#clock = opts.clock ?? realClock;
+    this.observer = opts.observer;
+    this.observer?.running(() => [...this.#startedAt.values()], () => this.#clock.now());
   }
 
   get length(): number {
@@ -65,6 +92,7 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.#shutdown || this.#dirty.has(key)) return;
+    this.observer?.added();
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
     this.#push(key);
@@ -87,6 +115,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const n = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, n);
+    this.observer?.retried();
     this.addAfter(key, backoffStep(n, { baseMs: this.#baseMs, maxMs: this.#maxMs, jitter: 'none' }, 0));
   }
 
@@ -107,6 +136,11 @@ export class WorkQueue {
   }
 
   done(key: string): void {
+    const startedAt = this.#startedAt.get(key);
+    if (startedAt !== undefined) {
+      this.#startedAt.delete(key);
+      this.observer?.worked((this.#clock.now() - startedAt) / 1000);
+    }
     this.#processing.delete(key);
     if (this.#dirty.has(key) && !this.#shutdown) this.#push(key);
   }
@@ -127,6 +161,14 @@ export class WorkQueue {
   #begin(key: string): string {
     this.#dirty.delete(key);
     this.#processing.add(key);
+    if (this.observer) {
+      const now = this.#clock.now();
+      const queuedAt = this.#queuedAt.get(key);
+      this.#queuedAt.delete(key);
+      this.observer.waited(queuedAt === undefined ? 0 : (now - queuedAt) / 1000);
+      this.#startedAt.set(key, now);
+      this.observer.depth(this.length);
+    }
     return key;
   }
 
@@ -134,6 +176,10 @@ export class WorkQueue {
     const waiter = this.#waiters.shift();
     if (waiter) return waiter(this.#begin(key));
     this.#items.push(key);
+    if (this.observer) {
+      this.#queuedAt.set(key, this.#clock.now());
+      this.observer.depth(this.length);
+    }
   }
 
   #shift(): string | undefined {
@@ -163,12 +209,17 @@ export async function runWorker(
   for (;;) {
     const key = await queue.get();
     if (key === undefined) return;
+    // Wall time of the handler, as controller-runtime's reconcile_time: what the work costs,
+    // not when it was scheduled (scheduling reads the queue's clock).
+    const t0 = performance.now();
     try {
       const result = await handler(key);
       queue.forget(key);
       if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+      queue.observer?.reconciled(result?.requeueAfterMs !== undefined ? 'requeue_after' : 'success', (performance.now() - t0) / 1000);
     } catch (err) {
       const terminal = err instanceof TerminalError;
+      queue.observer?.reconciled(terminal ? 'terminal' : 'error', (performance.now() - t0) / 1000);
       hooks.onError?.(key, err, terminal);
       if (terminal) queue.forget(key);
       else queue.addRateLimited(key);

@@ -22,13 +22,21 @@ export const ERRORS = {
   VO_PUSH_TOO_LARGE: { message: 'push body exceeds the size limit', status: 413 },
   VO_PUSH_WRONG_APP: { message: 'pushed state is for another app', status: 400 },
   VO_PUSH_WRONG_INSTALLATION: { message: 'pushed state is signed for another installation', status: 403 },
+  // --- sidecar, both ports: HTTP limits
+  VO_ADMIN_AT_CAPACITY: { message: 'admin port connection cap reached; the connection was dropped without an answer' },
+  VO_HTTP_TIMEOUT: { message: 'request headers or body did not arrive in time', status: 408 },
   // --- sidecar public port: /version/ws, /version/client.js
   VO_CLIENT_BUNDLE_MISSING: { message: 'browser client bundle not built; run `node scripts/build.ts`', status: 503 },
-  VO_WS_AT_CAPACITY: { message: 'connection cap reached; try again later', close: 1013 },
+  // At capacity is answered before the upgrade (HTTP 503 + Retry-After); close 1013 remains only
+  // as a backstop in the hub (admission and accept run in one turn of the event loop).
+  VO_WS_AT_CAPACITY: { message: 'connection cap reached; try again after Retry-After', status: 503, close: 1013 },
   VO_WS_BAD_MESSAGE: { message: 'only {"type":"ping"} may be sent', close: 1008 },
   VO_WS_FRAME_TOO_LARGE: { message: 'client frame exceeds 1 KiB', close: 1009 },
   VO_WS_GOING_AWAY: { message: 'server is shutting down; reconnect elsewhere', close: 1001 },
-  VO_WS_ORIGIN_FORBIDDEN: { message: 'Origin is not in the allowlist', status: 403 },
+  VO_WS_IP_AT_CAPACITY: { message: 'too many connections from this address; try again after Retry-After', status: 429 },
+  VO_WS_ORIGIN_FORBIDDEN: { message: 'Origin is neither this host nor in the allowlist', status: 403 },
+  VO_WS_RATE_LIMITED: { message: 'client sent messages faster than the rate limit', close: 1008 },
+  VO_WS_WRONG_PATH: { message: 'WebSocket upgrades are served only on /version/ws', status: 404 },
   VO_WS_SLOW_CONSUMER: { message: 'client is not reading; its send buffer overflowed (socket terminated)' },
   // --- controller
   VO_APP_NOT_FOUND: { message: 'no such app', status: 404 },

@@ -12,6 +12,9 @@
  * - Failures back off with full jitter (core backoffStep, 'full': delay = random ×
  *   min(maxMs, baseMs × 2^(failures-1)), spreading the pods of an app the most), `random` in
  *   [0, 1) injected; a success resets the failure count.
+ * - A refused connect means the sidecar is not listening yet (or restarting): nothing was sent,
+ *   so it is no push failure. It waits its own short backoff (`refusals`, default 100 ms → 2 s,
+ *   full jitter) and leaves `failures` alone; any answer or other failure resets `refusals`.
  * - Nothing here reads a clock (`now` is an argument) or schedules anything.
  */
 import { backoffStep, type BackoffPolicy } from './backoff.ts';
@@ -23,21 +26,30 @@ export type BackoffConfig = Pick<BackoffPolicy, 'baseMs' | 'maxMs'>;
 
 export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 250, maxMs: 30_000 });
 
+/**
+ * Retry bounds after a refused connect (sidecar not listening). Short, because a sidecar that
+ * starts listening should get the app's state (often an announcement) soon; a refused connect
+ * costs the pod network one SYN and one RST, so 2 s caps what a pod without a listening sidecar costs.
+ */
+export const DEFAULT_LISTEN_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 100, maxMs: 2_000 });
+
 /** What the pusher remembers about one pod. */
 export interface PodPush {
   /** Newest (epoch, seq) the pod acknowledged (204 or 409); null when none yet. */
   acked: Order | null;
   /** (epoch, seq) of the push in flight; null when none. */
   inFlight: Order | null;
-  /** Consecutive failed pushes. */
+  /** Consecutive failed pushes (refused connects not counted). */
   failures: number;
+  /** Consecutive refused connects: the sidecar was not listening at the last try. */
+  refusals: number;
   /** Not before this time (ms) may the next push start; 0 = at once. */
   retryAtMs: number;
 }
 
-export const IDLE_POD: Readonly<PodPush> = Object.freeze({ acked: null, inFlight: null, failures: 0, retryAtMs: 0 });
+export const IDLE_POD: Readonly<PodPush> = Object.freeze({ acked: null, inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 });
 
-export type PushOutcome = 'applied' | 'stale' | 'failed';
+export type PushOutcome = 'applied' | 'stale' | 'failed' | 'not_listening';
 
 export type Step =
   | { kind: 'idle' } // nothing to send: acknowledged up to the current state (or no state yet)
@@ -63,22 +75,32 @@ export function started(pod: PodPush, order: Order): PodPush {
   return { ...pod, inFlight: orderOf(order) };
 }
 
-/** Maps the sidecar's HTTP answer (null = no answer: network error or timeout) to an outcome. */
-export function outcomeOf(status: number | null): PushOutcome {
+/**
+ * Maps the sidecar's HTTP answer (null = no answer; then `error` is the transport's reason) to
+ * an outcome. A refused connect is `not_listening`, not a failure.
+ */
+export function outcomeOf(status: number | null, error: string | null = null): PushOutcome {
   if (status === 204 || status === 200) return 'applied';
   if (status === 409) return 'stale';
+  if (status === null && error === 'refused') return 'not_listening';
   return 'failed';
 }
 
 /** The pod after the push in flight finished with `outcome`. */
-export function finished(pod: PodPush, outcome: PushOutcome, now: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): PodPush {
+export function finished(
+  pod: PodPush, outcome: PushOutcome, now: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF, listen: BackoffConfig = DEFAULT_LISTEN_BACKOFF,
+): PodPush {
   const sent = pod.inFlight;
+  if (outcome === 'not_listening') {
+    const refusals = pod.refusals + 1;
+    return { ...pod, inFlight: null, refusals, retryAtMs: now + backoffStep(refusals, { ...listen, jitter: 'full' }, random) };
+  }
   if (outcome === 'failed') {
     const failures = pod.failures + 1;
-    return { acked: pod.acked, inFlight: null, failures, retryAtMs: now + backoffStep(failures, { ...config, jitter: 'full' }, random) };
+    return { acked: pod.acked, inFlight: null, failures, refusals: 0, retryAtMs: now + backoffStep(failures, { ...config, jitter: 'full' }, random) };
   }
   const acked = isNewer(sent, pod.acked) ? sent : pod.acked;
-  return { acked, inFlight: null, failures: 0, retryAtMs: 0 };
+  return { acked, inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 };
 }
 
 /**

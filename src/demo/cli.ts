@@ -19,7 +19,7 @@ const step = (n: number, line: string) => say(`\n\x1b[1m[${n}/6] ${line}\x1b[0m`
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { once: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, out: { type: 'string', default: 'demo-output' } } });
   if (values.help) {
-    say('usage: version-observer demo [--once] [--out DIR]\n\nStarts the local cluster, installs the controller with Helm, deploys the example SPA at 0.1.0\n(3 replicas + sidecar), opens it in headless Chromium, rolls out 1.0.0 and rolls back.\n--once exits when the story is done (0 on success); otherwise the cluster stays up until Ctrl-C.');
+    say('usage: version-observer demo [--once] [--out DIR]\n\nStarts the local cluster, installs the controller with Helm, deploys the example SPA at 0.1.0\n(3 replicas, labels only: the webhook injects the sidecar), opens it in headless Chromium, rolls out 1.0.0 and rolls back.\n--once exits when the story is done (0 on success); otherwise the cluster stays up until Ctrl-C.');
     return;
   }
   let cluster: Cluster | undefined;
@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<void> {
     const installed = await installController(cluster, { log: (l) => say(`  ${l}`) });
     say(`  controller API ${installed.apiUrl}/v1/apps`);
 
-    step(3, 'Deploying the example SPA "shop/storefront" at 0.1.0 (3 replicas, sidecar in each pod)');
+    step(3, 'Deploying the example SPA "shop/storefront" at 0.1.0 (3 replicas, labels only; the webhook injects the sidecar)');
     const app = await deployExampleApp(cluster, installed, { namespace: 'shop', name: 'storefront', version: '0.1.0', replicas: 3 });
     await waitForRollout(cluster.kubeConfig.makeApiClient(AppsV1Api), app.namespace, app.name);
     say(`  the app: ${app.url}  (through the local service proxy, as a Service would route it)`);

@@ -1,11 +1,13 @@
 /**
  * The example SPA as an app team would deploy it: a Deployment whose pod template carries the
- * two documented labels and the sidecar container (the snippet from the chart's NOTES), plus a
- * Service. Used by the demo, the end-to-end tests and the benchmarks.
+ * documented labels (app, version, inject) and nothing else of ours — the chart's webhook adds
+ * the sidecar — plus a Service. Used by the demo, the end-to-end tests and the benchmarks; the
+ * `inline` form carries the sidecar block itself, for clusters without the webhook.
  */
 import type { V1Deployment, V1Service, V1Container } from '@kubernetes/client-node';
-import { SIDECAR_NODE_OPTIONS } from '../sidecar/config.ts';
-import { APP_LABEL, DEFAULT_VERSION_LABEL as VERSION_LABEL, POLICY_ANNOTATION } from '../core/labels.ts';
+import { APP_LABEL, DEFAULT_VERSION_LABEL as VERSION_LABEL, INJECT_LABEL, POLICY_ANNOTATION } from '../core/labels.ts';
+import { sidecarContainer as coreSidecarContainer } from '../core/sidecar-container.ts';
+import { parseKeyList } from '../core/trust.ts';
 
 export { VERSION_LABEL };
 
@@ -25,43 +27,26 @@ export interface ExampleAppOptions {
   progressDeadlineSeconds?: number;
   /** App container image; default the example SPA. */
   image?: string;
+  /**
+   * `labels` (what app teams do): only the labels, the chart's webhook injects the sidecar.
+   * `inline`: the sidecar block in the template, for clusters without the webhook. Default inline.
+   */
+  sidecar?: 'labels' | 'inline';
 }
 
-/** The sidecar container exactly as docs/install.md tells app teams to add it. */
+/**
+ * The sidecar inline, for setups without the webhook (tests of the sidecar itself, benchmarks
+ * that compare with and without it): the one block from src/core/sidecar-container.ts with the
+ * demo's image. The example app itself gets it by label (injected by the chart's webhook).
+ */
 export function sidecarContainer(opts: { publicKey?: string; installation?: string } = {}): V1Container {
-  const env: V1Container['env'] = [
-    { name: 'VERSION_OBSERVER_APP', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${APP_LABEL}']` } } },
-    { name: 'VERSION_OBSERVER_POD_VERSION', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${VERSION_LABEL}']` } } },
-    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    { name: 'VERSION_OBSERVER_LISTEN_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-    { name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS },
-  ];
-  if (opts.publicKey) env.push({ name: 'VERSION_OBSERVER_PUBLIC_KEY', value: opts.publicKey });
-  if (opts.installation) env.push({ name: 'VERSION_OBSERVER_INSTALLATION', value: opts.installation });
-  return {
-    name: 'version-observer',
-    image: IMAGE,
-    args: ['sidecar'],
-    env,
-    ports: [
-      { name: 'vo-public', containerPort: 8787 },
-      { name: 'vo-admin', containerPort: 8788 },
-    ],
-    readinessProbe: { httpGet: { path: '/readyz', port: 8788 }, periodSeconds: 1, failureThreshold: 1 },
-    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-  };
+  return coreSidecarContainer({ image: IMAGE, publicKeys: parseKeyList(opts.publicKey), installation: opts.installation });
 }
 
 export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Service] {
   const labels = { app: o.name, [APP_LABEL]: o.name };
+  const byLabel = o.sidecar === 'labels';
+  const templateLabels = { ...labels, [VERSION_LABEL]: o.version, ...(byLabel ? { [INJECT_LABEL]: 'true' } : {}) };
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -77,7 +62,7 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
       progressDeadlineSeconds: o.progressDeadlineSeconds ?? 600,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
-        metadata: { labels: { ...labels, [VERSION_LABEL]: o.version } },
+        metadata: { labels: templateLabels },
         spec: {
           terminationGracePeriodSeconds: 5,
           containers: [
@@ -91,8 +76,8 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
               ports: [{ name: 'http', containerPort: 8080 }],
               readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
             },
-            sidecarContainer({ publicKey: o.publicKey, installation: o.installation }),
           ],
+          ...(byLabel ? {} : { initContainers: [sidecarContainer({ publicKey: o.publicKey, installation: o.installation })] }),
         },
       },
     },

@@ -5,7 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../local/cluster.ts';
+import { APP_LABEL, DEFAULT_VERSION_LABEL, INJECT_LABEL } from '../core/labels.ts';
+import { SIDECAR_CONTAINER_NAME } from '../core/sidecar-container.ts';
 import { realClock } from '../platform/clock.ts';
 
 const run = promisify(execFile);
@@ -39,6 +42,10 @@ export async function installController(
   const apiUrl = await cluster.serviceUrl(namespace, release, 'http');
   const { publicKey, installation } = await waitForKeys(apiUrl, 60_000);
   log(`controller installed; public key ${publicKey.slice(0, 12)}…, installation ${installation}`);
+  if (opts.values?.['injection.enabled'] !== 'false') {
+    await waitForInjection(cluster, 60_000);
+    log('sidecar injection in effect');
+  }
   return { namespace, release, apiUrl, publicKey, installation };
 }
 
@@ -59,4 +66,32 @@ async function waitForKeys(apiUrl: string, timeoutMs: number): Promise<{ publicK
     await realClock.sleep(250);
   }
   throw new Error(`controller /v1/keys not available within ${timeoutMs} ms (${last})`);
+}
+
+/**
+ * The API server applies a new webhook configuration (and the caBundle the controller sets) a
+ * moment after the change: a labelled pod created before that is admitted without its sidecar.
+ * A server-side dry run (the webhook has no side effects) shows when injection is in effect.
+ */
+export async function waitForInjection(cluster: Cluster, timeoutMs: number, namespace = 'default'): Promise<void> {
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const body: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'injection-probe', labels: { [APP_LABEL]: 'injection-probe', [DEFAULT_VERSION_LABEL]: '0.0.0', [INJECT_LABEL]: 'true' } },
+    spec: { containers: [{ name: 'app', image: 'example.invalid/probe:1' }] },
+  };
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const pod = await core.createNamespacedPod({ namespace, body, dryRun: 'All' });
+      if (pod.spec?.initContainers?.some((c) => c.name === SIDECAR_CONTAINER_NAME)) return;
+      last = 'admitted without the sidecar';
+    } catch (err) {
+      last = String(err);
+    }
+    await realClock.sleep(250);
+  }
+  throw new Error(`sidecar injection not in effect within ${timeoutMs} ms (${last})`);
 }

@@ -1,6 +1,6 @@
 /**
  * The rollout story the demo walks (and the end-to-end tests check): three pods of the example
- * SPA at 0.1.0 with the sidecar, a browser open on the app through the service proxy, a rolling
+ * SPA at 0.1.0, deployed with labels only (the chart's webhook injects the sidecar), a browser open on the app through the service proxy, a rolling
  * update to 1.0.0 during which nothing is announced, the banner once every pod runs 1.0.0, a
  * reload, then a rollback to 0.1.0 shown as such.
  */
@@ -27,7 +27,7 @@ export async function deployExampleApp(cluster: Cluster, installed: Installed, o
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace } }).catch((e: { code?: number }) => {
     if (e.code !== 409) throw e;
   });
-  for (const obj of exampleAppObjects({ ...o, publicKey: installed.publicKey, installation: installed.installation })) await client.create(obj as KubernetesObject);
+  for (const obj of exampleAppObjects({ ...o, sidecar: 'labels' })) await client.create(obj as KubernetesObject);
   return { namespace: o.namespace, name: o.name, url: await cluster.serviceUrl(o.namespace, o.name, 'http') };
 }
 

@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../platform/logger.ts';
-import { lineLogger, toLogger } from './log.ts';
-import type { LineSink } from './log.ts';
+import { lineLogger } from './log.ts';
 
 export interface Binaries {
   etcd: string;
@@ -29,8 +28,8 @@ const stderrLines: Logger = lineLogger((line) => process.stderr.write(`${line}\n
  * `logger` gets the build's progress (default: readable lines on stderr); a line callback is
  * still accepted (deprecated).
  */
-export function ensureBinaries(logger?: Logger | LineSink): Promise<Binaries> {
-  const log = toLogger(logger, stderrLines).child({ component: 'binaries' });
+export function ensureBinaries(logger: Logger = stderrLines): Promise<Binaries> {
+  const log = logger.child({ component: 'binaries' });
   cached ??= resolve(log).catch((err: unknown) => {
     cached = undefined;
     throw err;

@@ -10,6 +10,11 @@
  * stop() (also run on SIGINT/SIGTERM and process exit) ends every process it started and
  * removes its temp dir.
  *
+ * Addresses: the cluster first claims its own 127.B.0.0/16 (kubelet/ip-allocator.ts) and uses
+ * it for both pod IPs and the Service ClusterIP range (kube-apiserver
+ * --service-cluster-ip-range=127.B.240.0/20); the service proxy listens on every ClusterIP:port,
+ * so the API server reaches a webhook Service by reference, as in a real cluster.
+ *
  * Logging: every part logs through one Logger with its own `component` (binaries,
  * control-plane, kubelet, proxy, cluster). By default a person sees them as readable lines on
  * stderr (`[cluster] control-plane: kube-apiserver ready elapsedMs=2301`); pass createLogger()
@@ -22,7 +27,8 @@ import { startControlPlane, type ControlPlane } from './control-plane/index.ts';
 import type { ImageMap } from './images.ts';
 import { defaultImages } from './images.ts';
 import { startProcessKubelet, type ProcessKubelet } from './kubelet/index.ts';
-import { errorMessage, lineLogger, toLogger } from './log.ts';
+import { claimBlock } from './kubelet/ip-allocator.ts';
+import { errorMessage, lineLogger } from './log.ts';
 import { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
 
 export interface ClusterOptions {
@@ -30,11 +36,6 @@ export interface ClusterOptions {
   images?: ImageMap;
   /** Progress and component records; default: readable lines on stderr with a [cluster] prefix. */
   logger?: Logger;
-  /**
-   * @deprecated pass `logger`. One readable line per record (`component: message key=value …`);
-   * `() => {}` for silence. Ignored when `logger` is given.
-   */
-  log?: (line: string) => void;
   /** Start the process kubelet (default true). */
   kubelet?: boolean;
   nodeName?: string;
@@ -47,11 +48,15 @@ export interface Cluster {
   kubeConfig: KubeConfig;
   server: string;
   binaries: Binaries;
+  /** The Service ClusterIP range (127.B.240.0/20, local to this machine and to this cluster). */
+  serviceCIDR: string;
   /** The cluster's temp dir (kubeconfig, component logs); removed on stop(). */
   dir: string;
   kubelet: ProcessKubelet | undefined;
   /** http://127.0.0.1:<port> that forwards to the ready pods of a Service. */
   serviceUrl(namespace: string, service: string, port?: number | string): Promise<string>;
+  /** Waits until the Service is reachable at its ClusterIP (the way the API server dials a webhook); its ClusterIP:port addresses. */
+  serviceClusterIPAddresses(namespace: string, service: string): Promise<string[]>;
   /** Stops kube-apiserver only (etcd and the rest keep running), for outage tests. */
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
@@ -64,11 +69,18 @@ const stderrLines: Logger = lineLogger((line) => process.stderr.write(`[cluster]
 const running = new Set<Cluster>();
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const logger = opts.logger ?? toLogger(opts.log, stderrLines);
+  const logger = opts.logger ?? stderrLines;
   const log = logger.child({ component: 'cluster' });
   const t0 = performance.now();
   const binaries = await ensureBinaries(logger);
-  const controlPlane: ControlPlane = await startControlPlane({ binaries, logger });
+  const block = await claimBlock();
+  let controlPlane: ControlPlane;
+  try {
+    controlPlane = await startControlPlane({ binaries, logger, serviceCIDR: block.serviceCIDR });
+  } catch (err) {
+    await block.release();
+    throw err;
+  }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
   let kubelet: ProcessKubelet | undefined;
@@ -81,12 +93,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         images: { ...defaultImages(), ...opts.images },
         logger,
         logDir: opts.logDir ?? `${controlPlane.dir}/logs`,
+        block,
       });
     }
-    proxy = await startServiceProxy({ kubeConfig, logger });
+    const api = new URL(controlPlane.server);
+    proxy = await startServiceProxy({ kubeConfig, logger, apiServer: { ip: api.hostname, port: Number(api.port) } });
   } catch (err) {
     await kubelet?.stop().catch(() => {});
     await controlPlane.stop();
+    await block.release();
     throw err;
   }
   // KUBECONFIG as the key, so the readable line can be pasted into a shell
@@ -98,9 +113,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     kubeConfig,
     server: controlPlane.server,
     binaries,
+    serviceCIDR: block.serviceCIDR,
     dir: controlPlane.dir,
     kubelet,
     serviceUrl: (ns, svc, port) => proxy!.url(ns, svc, port),
+    serviceClusterIPAddresses: (ns, svc) => proxy!.clusterIPAddresses(ns, svc),
     stopApiServer: () => controlPlane.stopApiServer(),
     startApiServer: () => controlPlane.startApiServer(),
     pids: () => [...controlPlane.pids(), ...(kubelet?.pids() ?? [])],
@@ -110,6 +127,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         await proxy?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'proxy stop failed'));
         await kubelet?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'kubelet stop failed'));
         await controlPlane.stop();
+        await block.release();
         log.info({}, 'cluster stopped');
       })();
       return stopping;

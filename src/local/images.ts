@@ -54,10 +54,12 @@ function cliArgs(c: ContainerLaunch): string[] {
 
 export function defaultImages(): ImageMap {
   const testServer = join(repoRoot, 'src/local/fixtures/test-server.ts');
+  const testWebhook = join(repoRoot, 'src/local/fixtures/test-webhook.ts');
   const cli = join(repoRoot, 'src/cli/main.ts');
   const spa = join(repoRoot, 'examples/spa/server.ts');
   return {
     'version-observer/test-server': () => ({ command: process.execPath, args: [testServer], cwd: repoRoot }),
+    'version-observer/test-webhook': () => ({ command: process.execPath, args: [testWebhook], cwd: repoRoot }),
     'ghcr.io/version-observer/version-observer': (c) => ({ command: process.execPath, args: [cli, ...cliArgs(c)], cwd: repoRoot }),
     'version-observer/example-spa': (c) => ({ command: process.execPath, args: [spa, ...(c.args ?? [])], cwd: repoRoot }),
   };

@@ -14,8 +14,7 @@ import type { BackoffPolicy } from '../core/backoff.ts';
 import { silentLogger } from '../platform/logger.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { KubeHttp } from './kube-http.ts';
-import { errorMessage, toLogger } from './log.ts';
-import type { LineSink } from './log.ts';
+import { errorMessage } from './log.ts';
 
 const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 30_000, jitter: 'none' };
 
@@ -38,10 +37,10 @@ export function startInformer<T extends KubernetesObject>(
   api: KubeHttp,
   path: string,
   handlers: Handlers<T>,
-  /** default silent; a line callback is still accepted (deprecated) */
-  logger?: Logger | LineSink,
+  /** default silent */
+  logger: Logger = silentLogger,
 ): LocalInformer<T> {
-  const log = toLogger(logger, silentLogger);
+  const log = logger;
   let resolveSynced!: () => void;
   const syncedP = new Promise<void>((r) => (resolveSynced = r));
   const listFn = async (): Promise<KubernetesListObject<T>> => {

@@ -74,12 +74,6 @@ function show(value: unknown): string {
   }
 }
 
-/** The Logger to use: the one given, a line sink wrapped as one, or `fallback`. */
-export function toLogger(log: Logger | LineSink | undefined, fallback: Logger): Logger {
-  if (log === undefined) return fallback;
-  return typeof log === 'function' ? lineLogger(log) : log;
-}
-
 /** A thrown value's message, for the `err` field of a record (the message is the fact; a stack would drown it). */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -9,6 +9,8 @@
  * deletionTimestamp; Ready condition True (any readiness with publishNotReadyAddresses).
  * targetPort: a number, a name looked up in the pod's container ports (pods without it are
  * skipped), or absent (= port).
+ *
+ * clusterIPRoutes() says where the proxy listens besides its own ports: on each local ClusterIP.
  */
 import type { V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 
@@ -82,6 +84,38 @@ export function backendsFromSlices(slices: Iterable<V1EndpointSlice>, portName: 
     }
   }
   return sortBackends(out);
+}
+
+/** Where a Service port is reachable at its ClusterIP, as kube-proxy would make it reachable. */
+export interface ClusterIPRoute {
+  /** the ClusterIP */
+  address: string;
+  /** the Service port (spec.ports[].port), not the target port */
+  port: number;
+  namespace: string;
+  service: string;
+}
+
+/**
+ * The ClusterIP:port pairs to listen on, one per TCP port of each Service whose ClusterIP is a
+ * local address (127/8, the local cluster's Service range); headless (None) and ExternalName
+ * Services have none. Sorted by address then port.
+ */
+export function clusterIPRoutes(services: Iterable<V1Service>): ClusterIPRoute[] {
+  const out: ClusterIPRoute[] = [];
+  for (const svc of services) {
+    const spec = svc.spec;
+    if (!spec || spec.type === 'ExternalName') continue;
+    const addresses = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+    for (const address of addresses) {
+      if (!/^127\.\d+\.\d+\.\d+$/.test(address)) continue;
+      for (const p of spec.ports ?? []) {
+        if ((p.protocol ?? 'TCP') !== 'TCP') continue;
+        out.push({ address, port: p.port, namespace: svc.metadata?.namespace ?? '', service: svc.metadata?.name ?? '' });
+      }
+    }
+  }
+  return out.sort((x, y) => (x.address === y.address ? x.port - y.port : x.address < y.address ? -1 : 1));
 }
 
 function sortBackends(b: Backend[]): Backend[] {

@@ -1,7 +1,10 @@
 /**
- * The local service proxy: one local port per Service port, forwarding TCP connections (so
- * HTTP, keep-alive and WebSocket upgrades alike) to the ready endpoints of that Service, round
- * robin, as kube-proxy would. Endpoints are computed from Pods as the endpointslice controller
+ * The local service proxy: forwards TCP connections (so HTTP, keep-alive, WebSocket upgrades
+ * and TLS alike) to the ready endpoints of a Service, round robin, as kube-proxy would. It
+ * listens in two ways: on each Service's ClusterIP:port when the ClusterIP is local (the local
+ * cluster's Service range is on loopback, cluster-ip-listeners.ts), which is how the API server
+ * reaches webhooks by `service:` reference; and on one free port of `host` per Service port
+ * that url() is asked for (for tests and the demo, which need no fixed address). Endpoints are computed from Pods as the endpointslice controller
  * would (see service-endpoints.ts: the API refuses the loopback pod IPs of the local cluster
  * in EndpointSlices); Services without a selector use their EndpointSlices.
  *
@@ -15,10 +18,11 @@ import net from 'node:net';
 import type { KubeConfig, V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { silentLogger } from '../platform/logger.ts';
 import type { Logger } from '../platform/logger.ts';
+import { ClusterIPListeners } from './cluster-ip-listeners.ts';
 import { startInformer } from './informer.ts';
 import { createKubeHttp } from './kube-http.ts';
 import { pollUntil } from './poll.ts';
-import { backendsFromPods, backendsFromSlices, pickServicePort } from './service-endpoints.ts';
+import { backendsFromPods, backendsFromSlices, clusterIPRoutes, pickServicePort } from './service-endpoints.ts';
 import type { Backend } from './service-endpoints.ts';
 
 export interface ServiceProxyOptions {
@@ -29,6 +33,11 @@ export interface ServiceProxyOptions {
   logger?: Logger;
   /** how long url() waits for a Service to appear; default 10000 ms */
   waitForServiceMs?: number;
+  /**
+   * Where the `kubernetes` Service in `default` leads: the API server. Its endpoints are never
+   * written here (loopback addresses are refused), so the proxy is told instead.
+   */
+  apiServer?: Backend;
 }
 
 export interface ServiceProxy {
@@ -36,14 +45,22 @@ export interface ServiceProxy {
   url(namespace: string, service: string, port?: number | string): Promise<string>;
   /** The ready backends (ip:port) a new connection could go to now. */
   backends(namespace: string, service: string, port?: number | string): string[];
+  /**
+   * Waits until the proxy listens on every ClusterIP:port of the Service (as a client inside the
+   * cluster, or the API server calling a webhook, would reach it) and returns those addresses;
+   * rejects when one cannot be bound or the Service has no local ClusterIP within the wait.
+   */
+  clusterIPAddresses(namespace: string, service: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 interface Listener {
   server: net.Server;
   url: string;
-  next: number;
 }
+
+/** Round-robin position per Service port, shared by all listeners of that port. */
+type Cursors = Map<string, number>;
 
 export async function startServiceProxy(opts: ServiceProxyOptions): Promise<ServiceProxy> {
   const log = (opts.logger ?? silentLogger).child({ component: 'proxy' });
@@ -83,20 +100,34 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     if (m?.size === 0) slicesBySvc.delete(sliceKey(s));
     bump(s);
   };
-  const services = startInformer<V1Service>(opts.kubeConfig, api, '/api/v1/services', { add: bump, update: bump, delete: bump }, log);
+  const clusterIPs = new ClusterIPListeners((client, route) => forward(client, route.namespace, route.service, route.port, `${route.namespace}/${route.service}:${route.port}`), log);
+  let syncQueued = false;
+  const onService = (svc: V1Service) => {
+    bump(svc);
+    if (syncQueued) return;
+    syncQueued = true;
+    queueMicrotask(() => {
+      syncQueued = false;
+      clusterIPs.sync(clusterIPRoutes(services.list()));
+    });
+  };
+  const services = startInformer<V1Service>(opts.kubeConfig, api, '/api/v1/services', { add: onService, update: onService, delete: onService }, log);
   const pods = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: putPod, update: putPod, delete: dropPod }, log);
   const slices = startInformer<V1EndpointSlice>(opts.kubeConfig, api, '/apis/discovery.k8s.io/v1/endpointslices', { add: upsert, update: upsert, delete: remove }, log);
   const listeners = new Map<string, Promise<Listener>>();
   const sockets = new Set<net.Socket>();
   const cache = new Map<string, { gen: number; backends: Backend[] }>();
+  const cursors: Cursors = new Map();
   let stopped = false;
   await Promise.all([services.synced(), pods.synced(), slices.synced()]);
+  clusterIPs.sync(clusterIPRoutes(services.list()));
 
   const backendsFor = (ns: string, svcName: string, portKey: number | string | undefined): Backend[] => {
     const gen = generation.get(ns) ?? 0;
     const key = `${ns}/${svcName}/${portKey ?? ''}`;
     const hit = cache.get(key);
     if (hit && hit.gen === gen) return hit.backends;
+    if (opts.apiServer && ns === 'default' && svcName === 'kubernetes') return [opts.apiServer];
     const svc = services.get(svcName, ns);
     const servicePort = svc && pickServicePort(svc, portKey);
     let backends: Backend[] = [];
@@ -121,51 +152,55 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
     );
   }
 
-  function open(ns: string, svcName: string, servicePort: V1ServicePort): Promise<Listener> {
-    const portKey = servicePort.port;
-    const label = `${ns}/${svcName}:${servicePort.name || servicePort.port}`;
-    const listener: Listener = { server: net.createServer(), url: '', next: 0 };
-    listener.server.on('connection', (client) => {
-      sockets.add(client);
-      client.on('close', () => sockets.delete(client));
-      client.on('error', () => {});
-      client.pause();
-      const backends = backendsFor(ns, svcName, portKey);
-      if (backends.length === 0) {
-        log.warn({ service: label }, 'no ready endpoints; closing connection');
+  /** Pipes one client connection to a ready backend of the Service port, or closes it when there is none. */
+  function forward(client: net.Socket, ns: string, svcName: string, portKey: number, label: string): void {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    client.pause();
+    const backends = backendsFor(ns, svcName, portKey);
+    if (backends.length === 0) {
+      log.warn({ service: label }, 'no ready endpoints; closing connection');
+      client.destroy();
+      return;
+    }
+    const cursorKey = `${ns}/${svcName}/${portKey}`;
+    const next = cursors.get(cursorKey) ?? 0;
+    cursors.set(cursorKey, next + 1);
+    const start = next % backends.length;
+    const tryBackend = (attempt: number) => {
+      if (attempt >= backends.length || client.destroyed) {
         client.destroy();
         return;
       }
-      const start = listener.next++ % backends.length;
-      const tryBackend = (attempt: number) => {
-        if (attempt >= backends.length || client.destroyed) {
+      const backend = backends[(start + attempt) % backends.length]!;
+      const upstream = net.connect({ host: backend.ip, port: backend.port });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      let connected = false;
+      upstream.once('connect', () => {
+        connected = true;
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      upstream.on('error', (err) => {
+        if (!connected) {
+          log.warn({ service: label, backend: `${backend.ip}:${backend.port}`, err: err.message }, 'backend failed; trying the next one');
+          tryBackend(attempt + 1);
+        } else {
           client.destroy();
-          return;
         }
-        const backend = backends[(start + attempt) % backends.length]!;
-        const upstream = net.connect({ host: backend.ip, port: backend.port });
-        sockets.add(upstream);
-        upstream.on('close', () => sockets.delete(upstream));
-        let connected = false;
-        upstream.once('connect', () => {
-          connected = true;
-          client.pipe(upstream);
-          upstream.pipe(client);
-          client.resume();
-          client.on('close', () => upstream.destroy());
-          upstream.on('close', () => client.destroy());
-        });
-        upstream.on('error', (err) => {
-          if (!connected) {
-            log.warn({ service: label, backend: `${backend.ip}:${backend.port}`, err: err.message }, 'backend failed; trying the next one');
-            tryBackend(attempt + 1);
-          } else {
-            client.destroy();
-          }
-        });
-      };
-      tryBackend(0);
-    });
+      });
+    };
+    tryBackend(0);
+  }
+
+  function open(ns: string, svcName: string, servicePort: V1ServicePort): Promise<Listener> {
+    const label = `${ns}/${svcName}:${servicePort.name || servicePort.port}`;
+    const listener: Listener = { server: net.createServer((client) => forward(client, ns, svcName, servicePort.port, label)), url: '' };
     return new Promise((resolve, reject) => {
       listener.server.once('error', reject);
       listener.server.listen(0, host, () => {
@@ -198,10 +233,24 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
       if (!servicePort) return [];
       return backendsFor(namespace, service, servicePort.port).map((b) => `${b.ip}:${b.port}`);
     },
+    async clusterIPAddresses(namespace, service) {
+      const what = `service ${namespace}/${service}`;
+      return pollUntil(
+        () => {
+          const state = clusterIPs.state(namespace, service);
+          const failed = [...state].find(([, error]) => error);
+          if (failed) throw new Error(`${what}: cannot listen on ClusterIP ${failed[0]}: ${failed[1]}`);
+          const all = [...state.values()];
+          return all.length > 0 && all.every((error) => error === '') ? [...state.keys()] : undefined;
+        },
+        { timeoutMs: opts.waitForServiceMs ?? 10_000, timeoutError: () => new Error(`${what}: no local ClusterIP listener (missing Service, headless, or not in the local Service range)`) },
+      );
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await Promise.all([services.stop(), pods.stop(), slices.stop()]);
+      await clusterIPs.close();
       for (const s of sockets) s.destroy();
       const ls = await Promise.allSettled(listeners.values());
       await Promise.all(ls.map((r) => (r.status === 'fulfilled' ? new Promise<void>((res) => r.value.server.close(() => res())) : undefined)));

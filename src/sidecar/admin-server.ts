@@ -4,11 +4,13 @@
  *                            the held order) | 401 unsigned, bad signature or nothing pinned |
  *                            403 other installation | 400 malformed, other app or far-future
  *                            epoch | 413 too large
- *   GET /healthz, /readyz, /metrics
+ *   GET /healthz, /livez (answers whenever the event loop does; no other dependency), /readyz, /metrics
  * Invariant: a push changes nothing unless it is well-formed, signed by a pinned key over the
  * canonical JSON of exactly `{ installation, state }`, for this installation and app, not
  * implausibly far in the future, and newer in (epoch, seq) (core checkPush).
  * Checks run in that order; every refusal is counted by code and logged with its reason.
+ * The port has its own small caps (http-limits.ts): at most `adminMaxConnections` sockets, the
+ * same header/request/keep-alive/idle timeouts as the public port, bodies up to 64 KiB.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { checkPush } from '../core/push-envelope.ts';
@@ -18,6 +20,7 @@ import type { Hub } from './hub.ts';
 import type { StateStore } from './state-store.ts';
 import type { PinnedTrust } from './keys.ts';
 import type { SidecarMetrics } from './metrics.ts';
+import { capConnections, clientErrorHandler, timeoutOptions } from './http-limits.ts';
 
 export interface AdminServerDeps {
   config: SidecarConfig;
@@ -43,7 +46,14 @@ const errorBody = {
 
 export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyInstance> {
   const { config, hub, store, keys, metrics } = deps;
-  const app = Fastify({ loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.pushBodyLimitBytes });
+  const app = Fastify({
+    loggerInstance: deps.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.pushBodyLimitBytes,
+    ...timeoutOptions(config),
+    clientErrorHandler: clientErrorHandler('admin', metrics, deps.log),
+  });
+  capConnections(app.server, config.adminMaxConnections, metrics, deps.log);
 
   const refuse = (reply: FastifyReply, code: ErrorCode, detail: string, level: 'warn' | 'info' = 'warn'): FastifyReply => {
     const spec: ErrorSpec = ERRORS[code];
@@ -93,6 +103,7 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
   );
 
   app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/livez', () => ({ status: 'ok' }));
   app.get('/readyz', (_req, reply) => {
     const ready = deps.isReady();
     return reply.code(ready ? 200 : 503).send({

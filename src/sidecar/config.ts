@@ -10,6 +10,9 @@ import { publicKeyFromBase64 } from '../core/signature.ts';
 import { INSTALLATION_ENV, isInstallationId, PUBLIC_KEY_ENV } from '../core/trust.ts';
 import { invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
 import { SIDECAR_ADMIN_PORT, SIDECAR_PUBLIC_PORT } from '../core/ports.ts';
+import { parseCidr, type Cidr, type ProxyTrust } from '../core/client-address.ts';
+import type { OriginPolicy } from '../core/origin-policy.ts';
+import type { MessageRate } from '../core/connection-admission.ts';
 
 export interface SidecarConfig {
   /** "namespace/name": VERSION_OBSERVER_APP, prefixed by POD_NAMESPACE (default "default") unless it holds a "/" */
@@ -28,10 +31,28 @@ export interface SidecarConfig {
   readonly installation: string | null;
   /** VERSION_OBSERVER_CONTROLLER_URL was set: ignored (keys are never fetched), warned about at start */
   readonly controllerUrlIgnored: boolean;
-  /** Origin allowlist for /version/ws; null = any origin */
-  readonly allowedOrigins: readonly string[] | null;
-  /** connection cap; beyond it new sockets are closed with 1013; default 50000 */
+  /** who may open /version/ws from a browser: the same origin, plus VERSION_OBSERVER_ALLOWED_ORIGINS (`*` = any) */
+  readonly originPolicy: OriginPolicy;
+  /** connection cap; beyond it handshakes get HTTP 503 + Retry-After before any upgrade; default 50000 */
   readonly maxConnections: number;
+  /** cap per client address (IPv6: per /64); beyond it HTTP 429 + Retry-After; default 1000 */
+  readonly maxConnectionsPerAddress: number;
+  /** which proxies' forwarding headers name the client address; default none (the TCP peer counts) */
+  readonly proxyTrust: ProxyTrust;
+  /** per-socket message budget (token bucket); over it → close 1008; default burst 20, 120/min */
+  readonly messageRate: MessageRate;
+  /** base of Retry-After on 503/429; the answer is jittered within [base, 2 × base]; default 5000 */
+  readonly retryAfterMs: number;
+  /** both ports: complete request headers within this, else 408 and close; default 10000 */
+  readonly headersTimeoutMs: number;
+  /** both ports: complete request (headers and body) within this, else 408 and close; default 30000 */
+  readonly requestTimeoutMs: number;
+  /** both ports: an idle keep-alive socket is closed after this; default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** both ports: a socket with no traffic for this long (e.g. a response nobody reads) is destroyed; default 30000 */
+  readonly idleTimeoutMs: number;
+  /** admin port: TCP connections beyond this are dropped at accept; default 64 */
+  readonly adminMaxConnections: number;
   /** a client whose unsent bytes exceed this is dropped; default 256 KiB */
   readonly sendBufferLimitBytes: number;
   /** WebSocket-level ping interval; a peer that missed the previous pong is terminated; default 25000 */
@@ -76,12 +97,24 @@ export const OPTIONS = {
   publicKey: { kind: 'list', flag: 'public-key', env: PUBLIC_KEY_ENV, help: 'trusted base64 raw Ed25519 public key(s), comma-separated (without one every push is refused)' },
   installation: { kind: 'text', flag: 'installation', env: INSTALLATION_ENV, help: 'installation id pushes must be signed for (without one every push is refused)' },
   controllerUrl: { kind: 'text', flag: 'controller-url', env: 'VERSION_OBSERVER_CONTROLLER_URL', help: 'ignored (keys are only pinned, never fetched); a warning is logged' },
-  allowedOrigins: { kind: 'list', flag: 'allowed-origins', env: 'VERSION_OBSERVER_ALLOWED_ORIGINS', help: 'comma-separated Origin allowlist for /version/ws', defaultText: 'any' },
-  maxConnections: { kind: 'int', flag: 'max-connections', env: 'VERSION_OBSERVER_MAX_CONNECTIONS', help: 'connection cap, close 1013 beyond it', default: 50_000, min: 1, max: 10_000_000 },
-  sendBufferLimit: { kind: 'int', flag: 'send-buffer-limit-bytes', env: 'VERSION_OBSERVER_SEND_BUFFER_LIMIT_BYTES', help: 'drop a client with more unsent bytes', default: 256 * 1024, min: 1024, max: 1 << 30 },
+  allowedOrigins: { kind: 'list', flag: 'allowed-origins', env: 'VERSION_OBSERVER_ALLOWED_ORIGINS', help: 'Origins allowed on /version/ws besides the same origin (comma-separated), or * for any', defaultText: 'same origin only' },
+  maxConnections: { kind: 'int', flag: 'max-connections', env: 'VERSION_OBSERVER_MAX_CONNECTIONS', help: 'WebSocket cap; beyond it HTTP 503 + Retry-After before the upgrade', default: 50_000, min: 1, max: 10_000_000 },
+  maxConnectionsPerAddress: { kind: 'int', flag: 'max-connections-per-ip', env: 'VERSION_OBSERVER_MAX_CONNECTIONS_PER_IP', help: 'WebSocket cap per client address (IPv6: per /64); beyond it HTTP 429', default: 1000, min: 1, max: 10_000_000 },
+  trustedProxies: { kind: 'list', flag: 'trusted-proxies', env: 'VERSION_OBSERVER_TRUSTED_PROXIES', help: 'proxy addresses/CIDRs whose forwarding header names the client (comma-separated)', defaultText: 'none' },
+  trustedProxyHops: { kind: 'int', flag: 'trusted-proxy-hops', env: 'VERSION_OBSERVER_TRUSTED_PROXY_HOPS', help: 'trust this many proxy hops nearest to the sidecar, whatever their address', default: 0, min: 0, max: 16 },
+  forwardedHeader: { kind: 'text', flag: 'forwarded-header', env: 'VERSION_OBSERVER_FORWARDED_HEADER', help: 'the header trusted proxies append the client to', default: 'x-forwarded-for', oneOf: ['x-forwarded-for', 'forwarded'] },
+  messageBurst: { kind: 'int', flag: 'message-burst', env: 'VERSION_OBSERVER_MESSAGE_BURST', help: 'messages a socket may send back to back; beyond the rate → close 1008', default: 20, min: 1, max: 1_000_000_000 },
+  messagesPerMinute: { kind: 'int', flag: 'messages-per-minute', env: 'VERSION_OBSERVER_MESSAGES_PER_MINUTE', help: 'sustained messages per minute per socket (the client sends 2)', default: 120, min: 1, max: 1_000_000_000 },
+  retryAfter: { kind: 'duration', bareMs: true, flag: 'retry-after-ms', env: 'VERSION_OBSERVER_RETRY_AFTER_MS', help: 'base of Retry-After on 503/429, jittered up to twice that', default: 5000, min: 1000, max: 3_600_000 },
+  sendBufferLimit: { kind: 'int', flag: 'send-buffer-limit-bytes', env: 'VERSION_OBSERVER_SEND_BUFFER_LIMIT_BYTES', help: 'terminate a client with more unsent bytes (every send)', default: 256 * 1024, min: 1024, max: 1 << 30 },
   heartbeat: { kind: 'duration', bareMs: true, flag: 'heartbeat-ms', env: 'VERSION_OBSERVER_HEARTBEAT_MS', help: 'WebSocket ping interval', default: 25_000, min: 100, max: 3_600_000 },
   shutdownGrace: { kind: 'duration', bareMs: true, flag: 'shutdown-grace-ms', env: 'VERSION_OBSERVER_SHUTDOWN_GRACE_MS', help: 'exit within this after SIGTERM', default: 10_000, min: 0, max: 3_600_000 },
   drain: { kind: 'duration', bareMs: true, flag: 'drain-ms', env: 'VERSION_OBSERVER_DRAIN_MS', help: 'after SIGTERM keep open sockets this long before 1001', default: 1000, min: 0, max: 3_600_000 },
+  headersTimeout: { kind: 'duration', bareMs: true, flag: 'headers-timeout-ms', env: 'VERSION_OBSERVER_HEADERS_TIMEOUT_MS', help: 'both ports: request headers must arrive within this (408)', default: 10_000, min: 100, max: 600_000 },
+  requestTimeout: { kind: 'duration', bareMs: true, flag: 'request-timeout-ms', env: 'VERSION_OBSERVER_REQUEST_TIMEOUT_MS', help: 'both ports: the whole request must arrive within this (408); ≥ headers timeout', default: 30_000, min: 100, max: 600_000 },
+  keepAliveTimeout: { kind: 'duration', bareMs: true, flag: 'keep-alive-timeout-ms', env: 'VERSION_OBSERVER_KEEP_ALIVE_TIMEOUT_MS', help: 'both ports: close an idle keep-alive connection after this', default: 5000, min: 100, max: 600_000 },
+  idleTimeout: { kind: 'duration', bareMs: true, flag: 'idle-timeout-ms', env: 'VERSION_OBSERVER_IDLE_TIMEOUT_MS', help: 'both ports: destroy an HTTP socket without traffic for this long', default: 30_000, min: 100, max: 3_600_000 },
+  adminMaxConnections: { kind: 'int', flag: 'admin-max-connections', env: 'VERSION_OBSERVER_ADMIN_MAX_CONNECTIONS', help: 'admin port: TCP connections beyond this are dropped', default: 64, min: 1, max: 100_000 },
   logLevel: LOG_LEVEL_SETTING,
 } as const satisfies SettingTable;
 
@@ -119,7 +152,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
     throw invalidConfig(`${name('installation')} must be 1-64 characters of A-Z a-z 0-9 . _ - (as the trust ConfigMap holds it), got "${installation}"`);
   }
 
-  const origins = v.allowedOrigins.map((o) => {
+  const anyOrigin = v.allowedOrigins.includes('*');
+  if (anyOrigin && v.allowedOrigins.length > 1) throw invalidConfig(`${name('allowedOrigins')}: "*" allows every origin; list nothing else with it`);
+  const origins = anyOrigin ? [] : v.allowedOrigins.map((o) => {
     try {
       const u = new URL(o);
       if (u.origin === 'null') throw new Error();
@@ -128,6 +163,15 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
       throw invalidConfig(`${name('allowedOrigins')}: "${o}" is not an origin like https://shop.example.com`);
     }
   });
+
+  const cidrs: Cidr[] = v.trustedProxies.map((text) => {
+    const cidr = parseCidr(text);
+    if (cidr === null) throw invalidConfig(`${name('trustedProxies')}: "${text}" is not an IP address or CIDR like 10.0.0.0/8`);
+    return cidr;
+  });
+  if (v.headersTimeout > v.requestTimeout) {
+    throw invalidConfig(`${name('headersTimeout')} (${v.headersTimeout} ms) must not exceed ${name('requestTimeout')} (${v.requestTimeout} ms)`);
+  }
 
   const { port, adminPort } = v;
   if (port !== 0 && port === adminPort) throw invalidConfig(`${name('port')} and ${name('adminPort')} must differ (both ${port})`);
@@ -141,8 +185,17 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
     publicKeys,
     installation,
     controllerUrlIgnored: v.controllerUrl !== undefined,
-    allowedOrigins: origins.length > 0 ? origins : null,
+    originPolicy: Object.freeze({ any: anyOrigin, origins: Object.freeze(origins) }),
     maxConnections: v.maxConnections,
+    maxConnectionsPerAddress: v.maxConnectionsPerAddress,
+    proxyTrust: Object.freeze({ hops: v.trustedProxyHops, cidrs: Object.freeze(cidrs), header: v.forwardedHeader as ProxyTrust['header'] }),
+    messageRate: Object.freeze({ burst: v.messageBurst, perMinute: v.messagesPerMinute }),
+    retryAfterMs: v.retryAfter,
+    headersTimeoutMs: v.headersTimeout,
+    requestTimeoutMs: v.requestTimeout,
+    keepAliveTimeoutMs: v.keepAliveTimeout,
+    idleTimeoutMs: v.idleTimeout,
+    adminMaxConnections: v.adminMaxConnections,
     sendBufferLimitBytes: v.sendBufferLimit,
     heartbeatIntervalMs: v.heartbeat,
     shutdownGraceMs: v.shutdownGrace,
@@ -152,5 +205,5 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
     logLevel: v.logLevel,
     ...overrides,
   };
-  return Object.freeze({ ...config, publicKeys: Object.freeze([...config.publicKeys]), allowedOrigins: config.allowedOrigins && Object.freeze([...config.allowedOrigins]) });
+  return Object.freeze({ ...config, publicKeys: Object.freeze([...config.publicKeys]) });
 }

@@ -2,8 +2,10 @@
  * Sidecar metrics: one prom-client Registry per sidecar (never the global one, so several
  * sidecars can live in one test process). Names start `version_observer_sidecar_`.
  * Connection gauges are read from the hub at scrape time, so the hot path only bumps counters.
+ * Node's default metrics keep their standard names (process_*, nodejs_*), as on the controller.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from '../platform/process-metrics.ts';
 
 const PREFIX = 'version_observer_sidecar_';
 
@@ -23,12 +25,24 @@ export interface SidecarMetrics {
   readonly slowConsumersDropped: Counter;
   readonly deadPeersTerminated: Counter;
   readonly connectionsRefused: Counter<'reason'>;
+  readonly connectionsClosed: Counter<'reason'>;
+  readonly httpConnectionsDropped: Counter<'server' | 'reason'>;
   readonly keysLoaded: Gauge;
 }
 
-export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: boolean } = {}): SidecarMetrics {
+export interface SidecarMetricsOptions {
+  /** process_*, nodejs_*; default true */
+  defaultMetrics?: boolean;
+  /** the connection cap, exported so "near the cap" is a ratio of two series */
+  maxConnections?: number;
+  /** the state this sidecar holds, exported as (epoch, seq) so a stale sidecar is visible */
+  held?: () => HeldState | null;
+}
+
+export function createMetrics(stats: ConnectionStats, opts: SidecarMetricsOptions = {}): SidecarMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry, 'sidecar', opts);
+  registerOperatorGauges(registry, opts);
   new Gauge({
     name: `${PREFIX}connections`,
     help: 'Open browser WebSocket connections.',
@@ -60,7 +74,51 @@ export function createMetrics(stats: ConnectionStats, opts: { defaultMetrics?: b
     pushesRejected: new Counter({ name: `${PREFIX}pushes_rejected_total`, help: 'State pushes refused, by error code.', labelNames: ['reason'], registers: [registry] }),
     slowConsumersDropped: new Counter({ name: `${PREFIX}slow_consumers_dropped_total`, help: 'Sockets dropped because their send buffer overflowed.', registers: [registry] }),
     deadPeersTerminated: new Counter({ name: `${PREFIX}dead_peers_terminated_total`, help: 'Sockets terminated for missing a WebSocket pong.', registers: [registry] }),
-    connectionsRefused: new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket connections refused, by error code.', labelNames: ['reason'], registers: [registry] }),
+    connectionsRefused: new Counter({ name: `${PREFIX}connections_refused_total`, help: 'WebSocket handshakes refused (before the upgrade, except the 1013 backstop), by error code.', labelNames: ['reason'], registers: [registry] }),
+    connectionsClosed: new Counter({ name: `${PREFIX}connections_closed_total`, help: 'Open sockets closed by the server for what the client sent (1008), by error code.', labelNames: ['reason'], registers: [registry] }),
+    httpConnectionsDropped: new Counter({
+      name: `${PREFIX}http_connections_dropped_total`,
+      help: 'HTTP connections the server closed for a limit (VO_HTTP_TIMEOUT: slow headers or body; VO_ADMIN_AT_CAPACITY), by server and error code.',
+      labelNames: ['server', 'reason'],
+      registers: [registry],
+    }),
     keysLoaded: new Gauge({ name: `${PREFIX}trusted_keys`, help: 'Trusted public keys loaded (0 → every push is refused).', registers: [registry] }),
   };
+}
+
+export interface HeldState {
+  app: string;
+  epoch: number;
+  seq: number;
+}
+
+/**
+ * The gauges the chart's alerts compare with the controller's: the held (epoch, seq) against
+ * the controller's `version_observer_app_state_{epoch,seq}`, the open connections against the cap.
+ * No held state yet → no series (nothing to compare).
+ */
+function registerOperatorGauges(registry: Registry, opts: SidecarMetricsOptions): void {
+  const registers = [registry];
+  const held = opts.held ?? (() => null);
+  if (opts.maxConnections !== undefined) {
+    new Gauge({
+      name: `${PREFIX}max_connections`,
+      help: 'The connection cap (VERSION_OBSERVER_MAX_CONNECTIONS); beyond it connections are refused.',
+      registers,
+    }).set(opts.maxConnections);
+  }
+  const parts = { epoch: 'The epoch of the state this sidecar holds (absent before the first push).', seq: 'The seq of the state this sidecar holds, within its epoch (absent before the first push).' };
+  for (const [part, help] of Object.entries(parts) as Array<[keyof typeof parts, string]>) {
+    new Gauge({
+      name: `${PREFIX}state_${part}`,
+      help,
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        const s = held();
+        if (s) this.set({ app: s.app }, s[part]);
+      },
+    });
+  }
 }

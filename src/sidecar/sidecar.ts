@@ -15,6 +15,8 @@ import { StateStore } from './state-store.ts';
 import { loadClientBundle, DEFAULT_BUNDLE_PATH, type ClientBundle } from './client-bundle.ts';
 import { buildPublicServer } from './public-server.ts';
 import { buildAdminServer } from './admin-server.ts';
+import { jsonLineOptions } from '../platform/logger.ts';
+import { packageVersion } from '../platform/version.ts';
 
 export interface SidecarHandle {
   readonly config: SidecarConfig;
@@ -37,11 +39,12 @@ export interface StartOptions {
 
 export async function startSidecar(config: SidecarConfig, opts: StartOptions = {}): Promise<SidecarHandle> {
   // One pino logger for both servers (JSON lines); the admin instance owns it.
-  const base = Fastify({ logger: { level: config.logLevel, base: { component: 'sidecar', app: config.app, podVersion: config.podVersion } } });
+  const base = Fastify({ logger: jsonLineOptions({ level: config.logLevel, base: { component: 'sidecar', app: config.app, podVersion: config.podVersion } }) });
   const log = base.log;
+  log.info({ version: packageVersion(), node: process.version }, `version-observer ${packageVersion()} sidecar starting`);
   const store = new StateStore(config.app, config.podVersion);
   const hub = new Hub(config, log);
-  const metrics = createMetrics(hub, { defaultMetrics: opts.defaultMetrics });
+  const metrics = createMetrics(hub, { defaultMetrics: opts.defaultMetrics, maxConnections: config.maxConnections, held: () => store.state });
   hub.metrics = metrics;
   const keys = new PinnedTrust(config.publicKeys, config.installation);
   metrics.keysLoaded.set(keys.keys.length);

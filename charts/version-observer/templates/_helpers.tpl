@@ -81,6 +81,20 @@ app.kubernetes.io/component: controller
 {{- printf "%s.%s.svc" (include "version-observer.fullname" .) .Release.Namespace }}
 {{- end }}
 
-{{- define "version-observer.controllerUrl" -}}
-{{- default (printf "http://%s:%v" (include "version-observer.serviceHost" .) .Values.service.port) .Values.sidecar.controllerUrl }}
+{{- /* --- sidecar injection webhook (templates/webhook.yaml) --- */}}
+{{- define "version-observer.webhookService" -}}
+{{- printf "%s-webhook" (include "version-observer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "version-observer.webhookSecret" -}}
+{{- printf "%s-webhook-tls" (include "version-observer.fullname" .) | trunc 253 }}
+{{- end }}
+
+{{/* Cluster-scoped: the namespace is in the name, so two releases of the same name do not collide. */}}
+{{- define "version-observer.webhookConfig" -}}
+{{- printf "%s.%s" (include "version-observer.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "." }}
+{{- end }}
+
+{{- define "version-observer.sidecarImage" -}}
+{{- default (include "version-observer.image" .) .Values.injection.sidecarImage }}
 {{- end }}

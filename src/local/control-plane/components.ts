@@ -1,6 +1,13 @@
 /**
  * Command lines of the three control-plane components, as pure functions of their settings.
  * Everything binds to 127.0.0.1 on free ports, so several clusters can run side by side.
+ *
+ * The Service ClusterIP range is a loopback range of the cluster's own 127.B.0.0/16 block
+ * (kubelet/ip-allocator.ts): every 127/8 address is local on Linux, so the service proxy can
+ * listen on each ClusterIP:port, and kube-apiserver reaches a webhook or aggregated API through
+ * its `service:` reference exactly as in a real cluster (it resolves the Service to its
+ * ClusterIP and dials that). Validation refuses loopback addresses in Endpoints and
+ * EndpointSlices, not in ClusterIPs or the range.
  */
 import { join } from 'node:path';
 import type { Credentials } from './credentials.ts';
@@ -29,7 +36,10 @@ export function etcdArgs(dir: string, ports: Ports): string[] {
   ];
 }
 
-export function apiserverArgs(dir: string, ports: Ports, creds: Credentials): string[] {
+/** The range when the caller claimed none (a control plane without the cluster's block). */
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
+
+export function apiserverArgs(dir: string, ports: Ports, creds: Credentials, serviceCIDR = DEFAULT_SERVICE_CIDR): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',
@@ -41,7 +51,7 @@ export function apiserverArgs(dir: string, ports: Ports, creds: Credentials): st
     `--service-account-signing-key-file=${creds.saKeyFile}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     '--api-audiences=https://kubernetes.default.svc.cluster.local',
-    '--service-cluster-ip-range=10.96.0.0/16',
+    `--service-cluster-ip-range=${serviceCIDR}`,
     // The 'kubernetes' Service endpoints may not point at loopback; nothing here needs them.
     '--endpoint-reconciler-type=none',
     '--authorization-mode=RBAC',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../platform/logger.ts';
 import type { Binaries } from '../binaries.ts';
-import { apiserverArgs, controllerManagerArgs, etcdArgs, type Ports } from './components.ts';
+import { apiserverArgs, controllerManagerArgs, DEFAULT_SERVICE_CIDR, etcdArgs, type Ports } from './components.ts';
 import { kubeconfigYaml, readServingCa, writeCredentials } from './credentials.ts';
 import { pollUntil } from '../poll.ts';
 import { freePort } from './ports.ts';
@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   /** progress; records carry component "control-plane" */
   logger: Logger;
   readyTimeoutMs?: number;
+  /** --service-cluster-ip-range; default DEFAULT_SERVICE_CIDR (not local: ClusterIPs are then unreachable) */
+  serviceCIDR?: string;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -63,14 +65,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     procs.push(etcd);
     log.info({ address: `127.0.0.1:${ports.etcdClient}` }, 'etcd starting');
 
-    const apiArgs = apiserverArgs(dir, ports, creds);
+    const apiArgs = apiserverArgs(dir, ports, creds, opts.serviceCIDR);
     const launchApiserver = () => {
       apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, apiArgs, join(dir, 'logs/kube-apiserver.log'));
       procs.push(apiserver);
       return apiserver;
     };
     launchApiserver();
-    log.info({ server }, 'kube-apiserver starting');
+    log.info({ server, serviceCIDR: opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR }, 'kube-apiserver starting');
     const caPem = await waitForReady(server, () => readServingCa(join(dir, 'pki')), creds.adminToken, readyTimeoutMs, [etcd, apiserver!]);
     log.info({ elapsedMs: elapsedMs() }, 'kube-apiserver ready');
 

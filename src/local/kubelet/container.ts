@@ -8,7 +8,8 @@
  *
  * Invariants: at most one process per container at a time; every start failure (config error,
  * runner error, missing command) ends up as a waiting state with a reason and a message, never
- * as an exception; after terminate() nothing restarts it; every change calls onChange().
+ * as an exception; after holdRestarts() or terminate() nothing restarts it; every change calls
+ * onChange().
  */
 import type { ChildProcess } from 'node:child_process';
 import type { V1Container, V1ContainerState, V1Pod } from '@kubernetes/client-node';
@@ -258,11 +259,19 @@ export class ContainerProcess {
     this.#scheduleLaunch(next.delayMs, true);
   }
 
-  /** Stops the container for good: SIGTERM, wait up to graceMs, SIGKILL. Resolves when the process is gone. */
-  async terminate(graceMs: number): Promise<void> {
+  /**
+   * The pod is terminating: from now on an exit is final and nothing is started again, while
+   * the process (a sidecar waiting for its turn to stop) keeps running and being probed.
+   */
+  holdRestarts(): void {
     this.#stopping = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
+  }
+
+  /** Stops the container for good: SIGTERM, wait up to graceMs, SIGKILL. Resolves when the process is gone. */
+  async terminate(graceMs: number): Promise<void> {
+    this.holdRestarts();
     this.#probes?.stop();
     const child = this.#child;
     if (child) await this.#stopProcess(child, graceMs);

@@ -22,7 +22,8 @@ import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
 import { errorMessage } from '../log.ts';
 import { Binder } from './binder.ts';
-import { claimBlock } from './ip-allocator.ts';
+import { blockNetworks, claimBlock } from './ip-allocator.ts';
+import type { IpBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
 import { PodWorker } from './pod-worker.ts';
 import type { PodWorkerDeps } from './pod-worker.ts';
@@ -52,6 +53,8 @@ export interface ProcessKubeletOptions {
   concurrency?: number;
   /** preferred B of the 127.B.0.0/16 pod IP block (the first free one from there is used); default from the pid */
   ipBlock?: number;
+  /** a block the caller has claimed already (and releases itself): pod IPs come from it; ipBlock is then ignored */
+  block?: IpBlock;
   /** KUBECONFIG given to every container process; default: per pod, a kubeconfig with a token of the pod's ServiceAccount */
   kubeconfigPath?: string;
 }
@@ -84,14 +87,16 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   const credentials = opts.kubeconfigPath ? undefined : serviceAccountCredentials(api, opts.kubeConfig, tmpDir);
   for (const k of ['LANG', 'TMPDIR', 'TZ']) if (process.env[k]) baseEnv[k] = process.env[k]!;
 
-  const block = await claimBlock(opts.ipBlock);
+  const block = opts.block ?? (await claimBlock(opts.ipBlock));
+  const releaseBlock = () => (opts.block ? Promise.resolve() : block.release());
   const ips = block.allocator;
-  log.info({ node: nodeName, podCIDR: `127.${block.block}.0.0/16` }, 'pod IPs claimed');
+  const nets = blockNetworks(block.block);
+  log.info({ node: nodeName, podIPs: `${nets.podFirst}-${nets.podLast}` }, 'pod IPs claimed');
   let heartbeat;
   try {
     heartbeat = await registerNode(api, { nodeName, hostIP }, log);
   } catch (err) {
-    await block.release();
+    await releaseBlock();
     api.close();
     rmSync(tmpDir, { recursive: true, force: true });
     throw err;
@@ -212,7 +217,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       const all = [...workers.values()];
       await Promise.all(all.map((worker) => worker.terminate(opts.stopGraceMs ?? 3000)));
       process.off('exit', onExit);
-      await block.release();
+      await releaseBlock();
       api.close();
       rmSync(tmpDir, { recursive: true, force: true });
       log.info({ node: nodeName, pods: all.length }, 'kubelet stopped');

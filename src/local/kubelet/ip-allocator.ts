@@ -4,9 +4,12 @@
  * service proxy listen on 127.0.0.1), and addresses ending in .0 or .255 are never handed out.
  *
  * Several local clusters may run on one machine (tests in parallel, a demo next to them), so
- * each kubelet first claims a /16 block 127.B.0.0/16 with claimBlock(): it listens on
+ * each cluster first claims a /16 block 127.B.0.0/16 with claimBlock(): it listens on
  * 127.B.0.255:65000, which the OS gives to one process at a time and frees when that process
- * dies (no stale lock files). Pod IPs then come from 127.B.0.1 … 127.B.255.254.
+ * dies (no stale lock files). The block holds both networks of that cluster, so neither can
+ * collide with another cluster's: pod IPs come from 127.B.0.1 … 127.B.239.254, and
+ * 127.B.240.0/20 is the Service ClusterIP range (kube-apiserver's --service-cluster-ip-range;
+ * the service proxy listens on each ClusterIP:port).
  *
  * Invariants: an address is handed out to at most one holder at a time; allocation walks a
  * cursor forward and wraps, so a released address is reused as late as possible (a stale
@@ -89,8 +92,16 @@ export class IpAllocator {
 export interface IpBlock {
   /** B of 127.B.0.0/16 */
   block: number;
+  /** pod IPs, 127.B.0.1 … 127.B.239.254 */
   allocator: IpAllocator;
+  /** 127.B.240.0/20: the cluster's Service ClusterIP range */
+  serviceCIDR: string;
   release(): Promise<void>;
+}
+
+/** The pod range and Service range of block B (see the module comment). */
+export function blockNetworks(block: number): { podFirst: string; podLast: string; serviceCIDR: string } {
+  return { podFirst: `127.${block}.0.1`, podLast: `127.${block}.239.254`, serviceCIDR: `127.${block}.240.0/20` };
 }
 
 const LOCK_PORT = 65000;
@@ -115,11 +126,13 @@ export async function claimBlock(prefer = (process.pid % 254) + 1): Promise<IpBl
     const b = ((prefer - 1 + i) % 254) + 1;
     const server = await tryListen(`127.${b}.0.255`);
     if (!server) continue;
+    const nets = blockNetworks(b);
     return {
       block: b,
-      allocator: new IpAllocator(ip4ToInt(`127.${b}.0.1`), ip4ToInt(`127.${b}.255.254`)),
+      allocator: new IpAllocator(ip4ToInt(nets.podFirst), ip4ToInt(nets.podLast)),
+      serviceCIDR: nets.serviceCIDR,
       release: () => new Promise<void>((r) => server.close(() => r())),
     };
   }
-  throw new Error('no free 127.B.0.0/16 block for pod IPs (254 local clusters running?)');
+  throw new Error('no free 127.B.0.0/16 block for pod and Service IPs (254 local clusters running?)');
 }

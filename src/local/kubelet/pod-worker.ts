@@ -4,12 +4,15 @@
  * process (SIGTERM, grace, SIGKILL), then remove the pod from the API and free its IP.
  *
  * Invariants: a worker belongs to one pod UID; it starts containers once; it holds no timer of
- * its own (virtual containers cost one object and one status write); terminate() runs at most
- * once and always ends with every process gone.
+ * its own while the pod runs (virtual containers cost one object and one status write);
+ * terminate() runs at most once and always ends with every process gone; once the pod
+ * terminates no container is started or restarted again.
  *
  * Each container carries its role (restart-policy.ts: init, sidecar, main). The role decides
- * its restarts inside ContainerProcess and, here, when init moves on (a sidecar counts once
- * started); rules that differ by role (such as the order of stopping) belong beside those two.
+ * its restarts inside ContainerProcess and, through container-order.ts, when init moves on (a
+ * native sidecar counts once started) and the order of stopping (app containers first, then
+ * the sidecars in reverse order). When every app container has finished for good (restartPolicy
+ * Never/OnFailure), the sidecars are stopped in that same order, as the kubelet does.
  */
 import type { V1Container, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import type { Logger } from '../../platform/logger.ts';
@@ -17,6 +20,8 @@ import { findRunner } from '../images.ts';
 import type { ImageMap } from '../images.ts';
 import { rfc3339 } from '../kube-http.ts';
 import { ContainerProcess } from './container.ts';
+import { graceAfterWait, nextInitStep, stopPrerequisites } from './container-order.ts';
+import type { InitSlotState } from './container-order.ts';
 import { buildEnv } from './env.ts';
 import type { DataLookup } from './env.ts';
 import { containerRole } from './restart-policy.ts';
@@ -54,6 +59,27 @@ interface Slot {
   virtual: boolean;
   /** the process has been started once */
   launched: boolean;
+  /** set when its stop began; resolves when its process is gone */
+  stopped?: Promise<void>;
+}
+
+function initSlotState(slot: Slot): InitSlotState {
+  const proc = slot.proc;
+  return {
+    role: slot.role,
+    virtual: slot.virtual,
+    launched: slot.launched,
+    started: proc?.snapshot().started ?? false,
+    succeeded: !!proc?.done && proc.exitCode === 0,
+  };
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  return Promise.race([p.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
 
 export class PodWorker {
@@ -154,31 +180,25 @@ export class PodWorker {
 
   #onContainerChange(slot: Slot): void {
     if (!this.#initDone && this.#init[this.#initIndex] === slot) this.#advanceInit();
+    if (slot.role === 'main' && this.#initDone && !this.#terminating && this.#main.every((s) => !s.virtual && s.proc!.done)) {
+      // every app container finished for good: the sidecars have nothing left to serve
+      void this.#stopSlots(this.#init.filter((s) => s.role === 'sidecar'), this.#podGraceMs());
+    }
     this.#deps.dirty(this);
   }
 
-  /** Runs init containers in order; sidecars count as done once started. Then starts the main containers. */
+  /** Runs init containers in order (container-order.ts), then starts the main containers. */
   #advanceInit(): void {
     if (this.#terminating) return;
-    while (this.#initIndex < this.#init.length) {
-      const slot = this.#init[this.#initIndex]!;
-      if (slot.virtual) {
-        this.#initIndex++;
-        continue;
-      }
-      const proc = slot.proc!;
-      if (!slot.launched) {
-        slot.launched = true;
-        proc.start();
-        return;
-      }
-      const snap = proc.snapshot();
-      if (slot.role === 'sidecar' ? snap.started : proc.done && proc.exitCode === 0) {
-        this.#initIndex++;
-        continue;
-      }
-      return; // still running, or failed (restarting or, with restartPolicy Never, the pod fails)
+    const step = nextInitStep(this.#init.map(initSlotState), this.#initIndex);
+    this.#initIndex = step.index;
+    if (step.kind === 'launch') {
+      const slot = this.#init[step.index]!;
+      slot.launched = true;
+      slot.proc!.start();
+      return;
     }
+    if (step.kind === 'wait') return; // running, or failed (restarting or, with restartPolicy Never, the pod fails)
     this.#initDone = true;
     for (const s of this.#main) {
       s.launched = true;
@@ -186,15 +206,46 @@ export class PodWorker {
     }
   }
 
+  #podGraceMs(): number {
+    return (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+  }
+
+  /**
+   * Stops these slots in the kubelet's order (container-order.ts) within graceMs overall; a
+   * slot already stopping keeps its first stop. Resolves when all their processes are gone.
+   */
+  #stopSlots(slots: Slot[], graceMs: number): Promise<void> {
+    const t0 = Date.now();
+    const waits = stopPrerequisites(
+      this.#init.map((s) => ({ name: s.spec.name, role: s.role })),
+      this.#main.map((s) => s.spec.name),
+    );
+    const byName = new Map([...this.#init, ...this.#main].map((s) => [s.spec.name, s]));
+    for (const s of slots) s.proc?.holdRestarts();
+    // prerequisites first: app and init containers, then the sidecars from the last declared
+    const order = [...slots.filter((s) => s.role !== 'sidecar'), ...slots.filter((s) => s.role === 'sidecar').reverse()];
+    for (const slot of order) {
+      const proc = slot.proc;
+      if (!proc || slot.stopped) continue;
+      const before = (waits.get(slot.spec.name) ?? []).map((name) => byName.get(name)?.stopped).filter((p) => p !== undefined);
+      slot.stopped = (async () => {
+        if (before.length > 0) await within(Promise.all(before), graceMs - (Date.now() - t0));
+        await proc.terminate(graceAfterWait(graceMs, Date.now() - t0));
+      })();
+    }
+    return Promise.all(slots.map((s) => s.stopped)).then(() => undefined);
+  }
+
   buildStatus(): V1PodStatus {
     const viewOf = (slot: Slot, index: number, init: boolean): ContainerView => {
       const view: ContainerView = { name: slot.spec.name, image: slot.spec.image ?? '', snap: slot.proc?.snapshot() };
+      if (slot.role === 'sidecar') view.sidecar = true;
       if (init) {
         const reached = slot.virtual ? index < this.#initIndex || this.#initDone : slot.launched;
         if (!reached) {
           view.pending = true;
           view.snap = undefined;
-        } else if (slot.virtual || slot.proc!.done) {
+        } else if (slot.virtual ? slot.role !== 'sidecar' : slot.proc!.done) {
           view.done = true;
         }
       } else if (slot.proc?.done) {
@@ -231,13 +282,16 @@ export class PodWorker {
     return [...this.#init, ...this.#main].find((s) => s.spec.name === container)?.proc?.output();
   }
 
-  /** Stops all processes: SIGTERM, wait up to graceMs, SIGKILL. Idempotent. Frees the IP afterwards. */
+  /**
+   * Stops all processes: SIGTERM, wait up to graceMs, SIGKILL; app containers first, sidecars
+   * after them in reverse order within what is left of graceMs. Idempotent. Frees the IP afterwards.
+   */
   terminate(graceMs: number): Promise<void> {
     if (!this.#terminating) {
       this.#terminating = (async () => {
-        const procs = [...this.#main, ...this.#init].map((s) => s.proc).filter((p): p is ContainerProcess => !!p);
-        if (procs.length > 0) this.#log.info({ containers: procs.length, graceMs }, 'stopping pod');
-        await Promise.all(procs.map((p) => p.terminate(graceMs)));
+        const slots = [...this.#main, ...this.#init].filter((s) => s.proc);
+        if (slots.length > 0) this.#log.info({ containers: slots.length, graceMs }, 'stopping pod');
+        await this.#stopSlots(slots, graceMs);
         if (this.#ownsIP) this.#deps.releaseIP(this.podIP);
         this.#ownsIP = false;
       })();

@@ -6,6 +6,11 @@
  * PodScheduled are always present (conditions of other types are passed through untouched);
  * a condition's lastTransitionTime changes only when its status changes; Ready is never True
  * while any container is not ready or a readiness gate is not True.
+ *
+ * Native sidecars (init containers with restartPolicy Always) follow the kubelet
+ * (pkg/kubelet/status/generate.go, prober_manager.go): their readiness counts toward
+ * ContainersReady and Ready like an app container's, listed first; one counts as initialized
+ * once started. A regular init container that exited 0 is reported ready (and not started).
  */
 import type { V1ContainerState, V1ContainerStatus, V1PodCondition, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ContainerSnapshot } from './container.ts';
@@ -19,6 +24,8 @@ export interface ContainerView {
   done?: boolean;
   /** init containers not reached yet */
   pending?: boolean;
+  /** a native sidecar: an init container with restartPolicy Always */
+  sidecar?: boolean;
 }
 
 export interface PodView {
@@ -37,11 +44,13 @@ export interface PodView {
 const OWNED = ['PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready', 'PodScheduled'];
 
 function containerStatus(c: ContainerView, pod: V1Pod, startTime: string, init: boolean): V1ContainerStatus {
+  // a regular init container runs to completion; a sidecar runs like an app container
+  const runsToCompletion = init && !c.sidecar;
   if (!c.snap) {
     const uid = pod.metadata?.uid ?? '';
     const state: V1ContainerState = c.pending
       ? { waiting: { reason: 'PodInitializing' } }
-      : init
+      : runsToCompletion
         ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: startTime as unknown as Date, finishedAt: startTime as unknown as Date } }
         : { running: { startedAt: startTime as unknown as Date } };
     return {
@@ -49,8 +58,8 @@ function containerStatus(c: ContainerView, pod: V1Pod, startTime: string, init: 
       image: c.image,
       imageID: `virtual://${c.image}`,
       containerID: `virtual://${uid}/${c.name}`,
-      ready: !init && !c.pending,
-      started: !init && !c.pending,
+      ready: !c.pending,
+      started: !runsToCompletion && !c.pending,
       restartCount: 0,
       state,
     };
@@ -60,7 +69,7 @@ function containerStatus(c: ContainerView, pod: V1Pod, startTime: string, init: 
     name: c.name,
     image: c.image,
     imageID: s.imageID,
-    ready: s.ready,
+    ready: runsToCompletion ? !c.pending && s.state.terminated?.exitCode === 0 : s.ready,
     started: s.started,
     restartCount: s.restartCount,
     state: c.pending ? { waiting: { reason: 'PodInitializing' } } : s.state,
@@ -100,7 +109,8 @@ export function buildPodStatus(view: PodView): V1PodStatus {
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const initStatuses = view.initContainers.map((c) => containerStatus(c, view.pod, view.startTime, true));
   const statuses = view.containers.map((c) => containerStatus({ ...c, pending: !view.initDone }, view.pod, view.startTime, false));
-  const unready = view.containers.filter((c, i) => !statuses[i]!.ready);
+  const sidecars = view.initContainers.flatMap((c, i) => (c.sidecar ? [{ c, status: initStatuses[i]! }] : []));
+  const unready = [...sidecars, ...view.containers.map((c, i) => ({ c, status: statuses[i]! }))].filter((x) => !x.status.ready).map((x) => x.c);
   const details = unready.map(notReadyDetail).filter(Boolean).join('; ');
   const unreadyMsg = `containers with unready status: [${unready.map((c) => c.name).join(' ')}]${details ? ` (${details})` : ''}`.slice(0, 2000);
   const containersReady = unready.length === 0 && view.initDone;
@@ -109,7 +119,7 @@ export function buildPodStatus(view: PodView): V1PodStatus {
   const gatesOpen = gates.filter((t) => current.find((c) => c.type === t)?.status !== 'True');
 
   type Cond = { type: string; ok: boolean; reason?: string; message?: string };
-  const incomplete = view.initContainers.filter((c) => !c.done).map((c) => c.name);
+  const incomplete = view.initContainers.filter((c, i) => (c.sidecar ? !initStatuses[i]!.started : !c.done)).map((c) => c.name);
   const conds: Cond[] = [
     { type: 'PodReadyToStartContainers', ok: true },
     view.initDone ? { type: 'Initialized', ok: true } : { type: 'Initialized', ok: false, reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` },

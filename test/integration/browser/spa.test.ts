@@ -65,6 +65,21 @@ async function openSpa(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+/**
+ * Resolves once the page's observer has handled the state pushed last (its (epoch, seq)): the
+ * positive signal that a quiet period was observed, instead of sleeping and seeing nothing.
+ */
+async function handledLastPush(page: Page): Promise<void> {
+  await page.waitForFunction(
+    ([e, s]) => {
+      const st = (window as unknown as { versionObserver?: { state: { epoch: number; seq: number } | null } }).versionObserver?.state;
+      return !!st && (st.epoch > e! || (st.epoch === e && st.seq >= s!));
+    },
+    [epoch, seq],
+    { timeout: 10_000 },
+  );
+}
+
 /** The version the banner shows, or null when it is hidden. */
 const bannerVersion = (page: Page): Promise<string | null> =>
   page.evaluate(() => {
@@ -102,7 +117,7 @@ test('the SPA at 1.0.0 shows its version and no banner; progressing states show 
   await page.waitForFunction(() => /progress: progressing \(MixedVersions\)/.test(document.getElementById('log')!.textContent!));
   await pushState({ phase: 'degraded', version: '1.0.0', previousVersion: null, change: 'none', reason: 'ProgressDeadlineExceeded', serving: { '1.0.0': 2, '1.1.0': 1 } });
   await page.waitForFunction(() => /progress: degraded/.test(document.getElementById('log')!.textContent!));
-  await sleep(100);
+  await handledLastPush(page);
   assert.equal(await bannerVersion(page), null, 'no banner while pods are mixed');
   await context.close();
 });
@@ -125,7 +140,7 @@ test('a signed push of converged 1.1.0 → the banner shows the new version; Lat
   await page.locator('version-banner').locator('button', { hasText: 'Later' }).click();
   assert.equal(await bannerVersion(page), null);
   await pushState({ phase: 'converged', version: '1.1.0', previousVersion: '1.0.0', change: 'minor', serving: { '1.1.0': 4 } });
-  await sleep(200);
+  await handledLastPush(page);
   assert.equal(await bannerVersion(page), null, 'snoozed until the next version');
   await pushState({ phase: 'converged', version: '1.2.0', previousVersion: '1.1.0', change: 'minor', serving: { '1.2.0': 3 } });
   await until('banner for 1.2.0', async () => (await bannerVersion(page)) === '1.2.0');
@@ -139,11 +154,15 @@ test('two tabs share one WebSocket; both show the banner; the other tab takes ov
   const a = await openSpa(context);
   const b = await openSpa(context);
   await until('tab b shares tab a\'s socket', async () => (await b.textContent('#status')) === 'open (shared)' && (await metric('version_observer_sidecar_connections')) === 1);
-  await sleep(300);
-  assert.equal(await metric('version_observer_sidecar_connections'), 1, 'still one socket for two tabs');
 
+  // One socket for two tabs, checked after both tabs handled a later push (not after a pause):
+  // the sidecar sent that state exactly once, and still holds one connection.
+  const sentBefore = await metric('version_observer_sidecar_messages_sent_total{type="state"}');
   await pushState({ phase: 'converged', version: '1.3.0', previousVersion: '1.2.0', change: 'minor', serving: { '1.3.0': 3 } });
   await until('banner in both tabs', async () => (await bannerVersion(a)) === '1.3.0' && (await bannerVersion(b)) === '1.3.0');
+  await Promise.all([handledLastPush(a), handledLastPush(b)]);
+  assert.equal(await metric('version_observer_sidecar_messages_sent_total{type="state"}'), sentBefore + 1, 'the state went out on one socket');
+  assert.equal(await metric('version_observer_sidecar_connections'), 1, 'still one socket for two tabs');
 
   await a.close();
   await until('tab b holds the socket', async () => (await b.textContent('#status')) === 'open' && (await metric('version_observer_sidecar_connections')) === 1);
@@ -155,9 +174,11 @@ test('two tabs share one WebSocket; both show the banner; the other tab takes ov
 test('the sidecar restarted → the page reconnects and gets hello with the new state', async () => {
   const context = await browser.newContext();
   const page = await openSpa(context);
+  // Listen before signalling: the exit may come while the page is still being polled.
+  const exited = new Promise((r) => sidecar.once('exit', r));
   sidecar.kill('SIGTERM');
   await page.waitForFunction(() => document.getElementById('status')?.dataset.status !== 'open');
-  await new Promise((r) => sidecar.once('exit', r));
+  await exited;
   sidecar = startSidecar();
   await until('sidecar back', async () => (await fetch(`${admin}/readyz`)).ok);
   // the restarted sidecar starts empty; the controller's next push (here: at once) brings it the state

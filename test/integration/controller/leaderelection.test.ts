@@ -9,10 +9,19 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { createElector, type Elector } from '../../../src/controller/leaderelection/index.ts';
 import type { ElectorConfig } from '../../../src/controller/leaderelection/index.ts';
-import { EPOCH_ANNOTATION } from '../../../src/core/election.ts';
+import { DEFAULT_ELECTION_CONFIG, EPOCH_ANNOTATION, leaseDurationSeconds, retryDelayMs } from '../../../src/core/election.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const NS = 'default';
 const SHORT = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 500 } as const;
+/**
+ * Every time bound below is derived from the election config; this is the one allowance added
+ * for the machine: how late a timer may fire plus the few Lease requests of one step, on a
+ * loaded 2-core host shared with other work (the control plane runs on it too).
+ */
+const SCHEDULING_ALLOWANCE_MS = 600;
+/** The longest wait between two acquire attempts: retryPeriod + the 20 % jitter. */
+const longestRetry = (c: { retryPeriodMs: number; leaseDurationMs: number; renewDeadlineMs: number }) => retryDelayMs(c, 1);
 
 interface Candidate {
   id: string;
@@ -35,7 +44,7 @@ const violations: string[] = [];
 let sampler: NodeJS.Timeout | undefined;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   coord = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
   // Never two leaders of one Lease at once, sampled finely throughout the file.
   sampler = setInterval(() => {
@@ -115,8 +124,10 @@ test('two electors: exactly one leads, and the Lease names it with its epoch', a
   assert.deepEqual(violations, []);
 });
 
-test('SIGTERM path (release) with the default timings: the other leads within 3 s, with a higher epoch', async () => {
-  // Default timings (15 s / 10 s / 2 s): the waiting elector polls every 2–2.4 s.
+test('SIGTERM path (release) with the default timings: the other leads within one jittered retry (+ allowance), with a higher epoch', async () => {
+  // Default timings (15 s / 10 s / 2 s): the waiting elector polls every 2–2.4 s and acquires a
+  // released Lease at its next attempt: 2.4 s + 0.6 s allowance = the documented 3 s.
+  const bound = longestRetry(DEFAULT_ELECTION_CONFIG) + SCHEDULING_ALLOWANCE_MS;
   const times: number[] = [];
   let leader = candidate('rel-0', 'release');
   await until('first leader', () => leader.elector.isLeader(), 5_000);
@@ -129,7 +140,7 @@ test('SIGTERM path (release) with the default timings: the other leads within 3 
     const released = leader.elector.release();
     assert.equal(leader.elector.isLeader(), false, 'release ends leading synchronously');
     assert.equal(leader.aborted.length, 1, 'the leading signal aborts at once');
-    const t1 = await until('takeover after release', () => next.elector.isLeader(), 3_000);
+    const t1 = await until('takeover after release', () => next.elector.isLeader(), bound);
     await released;
     times.push(t1 - t0);
     assert.ok(next.elector.epoch()! > epoch, 'higher epoch');
@@ -137,13 +148,18 @@ test('SIGTERM path (release) with the default timings: the other leads within 3 
     assert.equal(leader.stopped, 1);
     leader = next;
   }
-  console.log(`[takeover] release, default timings (15s/10s/2s): ${times.map(ms).join(', ')}`);
-  assert.ok(times.every((t) => t < 3_000));
+  console.log(`[takeover] release, default timings (15s/10s/2s): ${times.map(ms).join(', ')} (bound ${bound} ms)`);
+  assert.ok(times.every((t) => t <= bound), `every takeover within ${bound} ms`);
   await leader.elector.release();
   assert.deepEqual(violations, []);
 });
 
-test('SIGKILL path (stops renewing, no release): takeover within leaseDuration + 1.2 × retryPeriod', async () => {
+test('SIGKILL path (stops renewing, no release): takeover within leaseDuration + one jittered retry (+ allowance)', async () => {
+  // From the kill at t0 the dead leader's last renewal L ≤ t0; the waiting peer sees that write
+  // at its next read, at most one jittered retry later (≤ L + 1.2 × retryPeriod); the record
+  // expires by its observation leaseDurationSeconds after that, and it wakes at that expiry and
+  // writes. So takeover − t0 ≤ 1.2 × retryPeriod + leaseDurationSeconds + the allowance.
+  const bound = longestRetry(SHORT) + leaseDurationSeconds(SHORT) * 1000 + SCHEDULING_ALLOWANCE_MS;
   const times: number[] = [];
   let leader = candidate('kill-0', 'kill', { ...SHORT, releaseOnCancel: false });
   await until('first leader', () => leader.elector.isLeader(), 5_000);
@@ -155,15 +171,12 @@ test('SIGKILL path (stops renewing, no release): takeover within leaseDuration +
     leader.ac.abort(); // as if the process died: no release write
     await leader.done;
     assert.equal((await leaseEpoch('kill')).holder, leader.id, 'the Lease was not released');
-    const t1 = await until('takeover after expiry', () => next.elector.isLeader(), 5_000);
+    const t1 = await until('takeover after expiry', () => next.elector.isLeader(), 2 * bound);
     times.push(t1 - t0);
     assert.ok(next.elector.epoch()! > epoch);
     leader = next;
   }
-  console.log(`[takeover] no release, lease 2s / renew 1.5s / retry 0.5s: ${times.map(ms).join(', ')}`);
-  // From the kill, takeover = (peer's observation of the last renewal) + leaseDuration; that
-  // observation lags the renewal by at most one jittered retry. 300 ms of slack for a busy host.
-  const bound = SHORT.leaseDurationMs + 1.2 * SHORT.retryPeriodMs + 300;
+  console.log(`[takeover] no release, lease 2s / renew 1.5s / retry 0.5s: ${times.map(ms).join(', ')} (bound ${bound} ms)`);
   assert.ok(times.every((t) => t <= bound), `every takeover within ${bound} ms: ${times.map(ms).join(', ')}`);
   leader.ac.abort();
   await leader.done;
@@ -196,15 +209,21 @@ test('renewal failure (kube-apiserver stopped): the leader abdicates within rene
   const stopCalled = performance.now();
   await cluster.stopApiServer();
   const stoppedAt = performance.now();
-  await until('abdication', () => leader.aborted.length === 1, SHORT.renewDeadlineMs + 1_000);
+  const stoppedWall = Date.now();
+  await until('abdication', () => leader.aborted.length === 1, SHORT.renewDeadlineMs + SCHEDULING_ALLOWANCE_MS);
   clearInterval(watching);
   const abortedAt = leader.aborted[0]!;
   const abortedWall = leader.abortedWall[0]!;
   assert.equal(leader.elector.isLeader(), false);
   assert.equal(leader.stopped, 1, 'onStoppedLeading ran');
-  // The deadline counts from the start of the last successful renewal (its renewTime), which
-  // precedes the first failed outside read (50 ms slack for an in-flight write finishing).
+  // The deadline counts from the start of the last successful renewal L (its renewTime is taken
+  // just before L, so L ≥ the last renewTime seen from outside: not before the deadline). That
+  // renewal succeeded, so it started before the API server was gone, i.e. before
+  // stopApiServer() returned: abdication ≤ that return + renewDeadline + the allowance (a late
+  // watchdog timer). The first failed outside read is printed only: a read may fail a while
+  // after the server stopped accepting requests, so it is no bound.
   const sinceRenew = abortedWall - lastRenewSeen;
+  const sinceStopped = abortedWall - stoppedWall;
   const sinceDown = abortedWall - firstFailAt;
   console.log(
     `[takeover] apiserver stopped: leader's signal aborted ${ms(sinceRenew)} after its last renewal seen, ` +
@@ -212,7 +231,7 @@ test('renewal failure (kube-apiserver stopped): the leader abdicates within rene
       `(which took ${ms(stoppedAt - stopCalled)}); renewDeadline ${SHORT.renewDeadlineMs} ms`,
   );
   assert.ok(sinceRenew >= SHORT.renewDeadlineMs - 5, 'not before the deadline');
-  assert.ok(sinceDown <= SHORT.renewDeadlineMs + 50, 'within renewDeadline of the API going away');
+  assert.ok(sinceStopped <= SHORT.renewDeadlineMs + SCHEDULING_ALLOWANCE_MS, `within renewDeadline (+ allowance) of the API going away: ${ms(sinceStopped)} after stopApiServer() returned`);
   await new Promise((r) => setTimeout(r, 1_000));
   assert.equal(leaders([a, b]).length, 0, 'nobody leads while the API is down');
   assert.equal(a.elector.healthy(), true);

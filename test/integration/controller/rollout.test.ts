@@ -9,11 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Watch } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
-  announcements, createNamespace, deployment, kubectl, metric, observe, podsOf, publicKeyOf, receivedBy, setVersion, sleep, spawnController, startEnv, waitFor,
+  announcements, createNamespace, deployment, kubectl, metric, observe, podsOf, publicKeyOf, receivedBy, setVersion, spawnController, startEnv, waitFor,
   type ControllerProc, type Env,
 } from '../../support/controller-harness.ts';
+import { compareOrder } from '../../../src/core/order.ts';
+import { DEFAULT_VERSION_LABEL } from '../../../src/core/labels.ts';
+import { announcementEventRv, firstCompleteRv, lastStoppedServingRv, record, rvOf } from '../ordered-facts.ts';
 
 const NS = 'shop';
 let env: Env;
@@ -32,29 +35,11 @@ after(async () => {
   await env?.cluster.stop();
 });
 
-/** Time (local ms) at which pods of `version` last stopped serving, tracked from a pod watch. */
-function trackServing(ns: string) {
-  const serving = new Map<string, string>(); // pod → version, while serving
-  const lastStop = new Map<string, number>();
-  let req: AbortController | undefined;
-  const watch = new Watch(env.cluster.kubeConfig);
-  void watch
-    .watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, pod: any) => {
-      const name = pod.metadata.name as string;
-      const v = pod.metadata.labels?.['app.kubernetes.io/version'] as string;
-      const isServing = type !== 'DELETED' && !pod.metadata.deletionTimestamp && pod.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-      if (isServing) serving.set(name, v);
-      else if (serving.has(name)) {
-        serving.delete(name);
-        lastStop.set(v, Date.now());
-      }
-    }, () => {})
-    .then((r) => (req = r));
-  return {
-    servingVersions: () => new Set(serving.values()),
-    lastStoppedServing: (v: string) => lastStop.get(v),
-    stop: () => req?.abort(),
-  };
+/** Records the namespace's pods and Deployments, in the API server's order, from now on. */
+async function recordNamespace(ns: string) {
+  const pods = await record<V1Pod>(env.cluster.kubeConfig, `/api/v1/namespaces/${ns}/pods`, () => env.core.listNamespacedPod({ namespace: ns }));
+  const deployments = await record<V1Deployment>(env.cluster.kubeConfig, `/apis/apps/v1/namespaces/${ns}/deployments`, () => env.apps.listNamespacedDeployment({ namespace: ns }));
+  return { pods, deployments, stop: () => (pods.stop(), deployments.stop()) };
 }
 
 test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcement after rollout status, every pod holds it', async () => {
@@ -64,8 +49,8 @@ test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcemen
   const start = await ctl.app('shop/storefront');
   assert.equal(start?.version, '1.0.0');
 
-  const tracker = trackServing(NS);
-  await sleep(300);
+  const facts = await recordNamespace(NS);
+  const patchedFrom = rvOf(await env.apps.readNamespacedDeployment({ namespace: NS, name: 'web' }));
   const obs = observe(() => ctl, 'shop/storefront', 25);
   const t0 = Date.now();
   await setVersion(env, NS, 'web', '1.1.0');
@@ -76,9 +61,9 @@ test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcemen
     const s = await ctl.app('shop/storefront');
     return s?.phase === 'converged' && s.version === '1.1.0' ? s : undefined;
   }, 10_000);
-  await sleep(500);
+  // Stop observing once the observer itself has recorded the final state (it polls separately).
+  await waitFor('the observer saw the final state', () => obs.states.some((o) => compareOrder(o.state, final) >= 0));
   obs.stop();
-  tracker.stop();
   console.log(`[rollout] 1.0.0 → 1.1.0: kubectl rollout status done after ${rolloutDoneAt - t0} ms`);
 
   assert.equal(final.change, 'minor');
@@ -103,7 +88,7 @@ test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcemen
     return p.length === 3 && p.every((x) => x.version === '1.1.0') ? p : undefined;
   });
   const announcedSeqs = new Set<string>();
-  let announcedAt = Infinity;
+  let sawRolloutBeforeAnnouncement = false;
   for (const p of pods) {
     const r = await waitFor(`pod ${p.name} holds the final state`, async () => {
       const got = await receivedBy(p.ip);
@@ -114,15 +99,30 @@ test('1. rollout 1.0.0 → 1.1.0: progressing while mixed, one minor announcemen
     assert.equal(ann.length, 1, `pod ${p.name}: ${JSON.stringify(r.received.map((x) => [x.status, x.state?.phase, x.state?.version]))}`);
     announcedSeqs.add(`${ann[0]!.epoch}/${ann[0]!.seq}`);
     assert.equal(ann[0]!.change, 'minor');
-    const at = r.received.find((x) => x.status === 204 && x.state?.phase === 'converged' && x.state.version === '1.1.0')!.atMs;
-    announcedAt = Math.min(announcedAt, at);
-    // Every state this pod applied before the announcement was not converged on 1.1.0 (never announced early).
-    for (const x of r.received) if (x.atMs < at && x.state) assert.ok(!(x.state.phase === 'converged' && x.state.version === '1.1.0'));
+    assert.deepEqual(ann[0]!.serving, { '1.1.0': 3 }, 'announced with only the new version serving');
+    // The applied states are ordered by (epoch, seq), the controller's own order: nothing applied
+    // below the announcement in that order is converged on 1.1.0, and the rollout itself (a
+    // progressing state with both versions serving) is among them on some pod.
+    const applied = r.received.filter((x) => x.status === 204 && x.state).map((x) => x.state!);
+    for (let i = 1; i < applied.length; i++) assert.ok(compareOrder(applied[i]!, applied[i - 1]!) > 0, `pod ${p.name} applied states out of order`);
+    for (const x of applied.filter((x) => compareOrder(x, ann[0]!) < 0)) {
+      assert.ok(!(x.phase === 'converged' && x.version === '1.1.0'), `converged on 1.1.0 below the announcement: ${JSON.stringify(x)}`);
+      if (x.phase === 'progressing' && x.serving['1.0.0'] && x.serving['1.1.0']) sawRolloutBeforeAnnouncement = true;
+    }
   }
   assert.equal(announcedSeqs.size, 1, 'one announcement, the same (epoch, seq) everywhere');
-  const lastOldStopped = tracker.lastStoppedServing('1.0.0');
-  assert.ok(lastOldStopped !== undefined && announcedAt >= lastOldStopped, `announced at ${announcedAt}, last 1.0.0 pod stopped serving at ${lastOldStopped}`);
-  console.log(`[rollout] announcement ${announcedAt - lastOldStopped!} ms after the last 1.0.0 pod stopped serving`);
+  assert.ok(sawRolloutBeforeAnnouncement, 'a pod applied a mixed-versions progressing state before the announcement');
+
+  // Never early, by the API server's order rather than this process's clock: the controller's
+  // VersionConverged Event (created by the reconcile that decided the announcement) was written
+  // after the Deployment was recorded complete and after the last 1.0.0 pod stopped serving.
+  const announcedRv = await announcementEventRv(env.cluster.kubeConfig, NS, 'web', '1.1.0');
+  const completeRv = firstCompleteRv(facts.deployments.history(), 'web', patchedFrom);
+  const lastOldRv = lastStoppedServingRv(facts.pods.history(), DEFAULT_VERSION_LABEL, '1.0.0');
+  facts.stop();
+  console.log(`[rollout] resourceVersions: Deployment complete ${completeRv}, last 1.0.0 pod stopped serving ${lastOldRv}, announcement Event ${announcedRv}`);
+  assert.ok(announcedRv > completeRv, `announced (rv ${announcedRv}) before the Deployment was complete (rv ${completeRv})`);
+  assert.ok(announcedRv > lastOldRv, `announced (rv ${announcedRv}) before the last 1.0.0 pod stopped serving (rv ${lastOldRv})`);
   assert.equal(metric(await ctl.metrics(), 'version_observer_announcements_total{change="minor"}'), 1);
 });
 
@@ -136,8 +136,18 @@ test('2. a second Deployment of the same app held at 1.0.0: never converged unti
   });
   assert.equal(held.phase, 'progressing');
   assert.deepEqual(held.serving, { '1.0.0': 1, '1.1.0': 3 });
-  await sleep(3000);
-  assert.ok(obs.states.every((o) => o.state.phase !== 'converged' || o.atMs < Date.now() - 10_000 || o.state.version === '1.1.0') && obs.states.every((o) => o.state.phase !== 'converged'), 'held: not converged');
+  // Held, proven by a later state rather than by waiting: scaling the canary must produce a new
+  // state (ordered after `held` by (epoch, seq)) that is still mixed, not converged.
+  assert.equal((await kubectl(env.cluster, ['scale', 'deployment/web-canary', '-n', NS, '--replicas=2'])).status, 0);
+  const fence = await waitFor('a later mixed state with two canary pods', async () => {
+    const x = await ctl.app('shop/storefront');
+    if (x && x.serving['1.0.0'] === 2) {
+      assert.equal(x.reason, 'MixedVersions', JSON.stringify(x));
+      assert.ok(compareOrder(x, held) > 0);
+      return x;
+    }
+    return undefined;
+  }, 30_000);
   await setVersion(env, NS, 'web-canary', '1.1.0');
   assert.equal((await kubectl(env.cluster, ['rollout', 'status', 'deployment/web-canary', '-n', NS, '--timeout=60s'])).status, 0);
   const s = await waitFor('converged again', async () => {
@@ -146,7 +156,20 @@ test('2. a second Deployment of the same app held at 1.0.0: never converged unti
   }, 10_000);
   obs.stop();
   assert.equal(s.version, '1.1.0');
-  assert.deepEqual(s.serving, { '1.1.0': 4 });
+  assert.deepEqual(s.serving, { '1.1.0': 5 });
+  for (const o of obs.states) {
+    if (compareOrder(o.state, held) >= 0 && compareOrder(o.state, s) < 0) assert.notEqual(o.state.phase, 'converged', JSON.stringify(o.state));
+  }
+  // Every state a web pod applied from `held` up to the convergence (each push, in order) was not converged.
+  const web = (await podsOf(env, NS, 'web')).find((p) => !p.terminating)!;
+  const got = await waitFor(`pod ${web.name} holds the convergence`, async () => {
+    const r = await receivedBy(web.ip);
+    return r.held && compareOrder(r.held, s) >= 0 ? r : undefined;
+  }, 10_000);
+  const between = got.received.filter((x) => x.status === 204 && x.state && compareOrder(x.state, held) >= 0 && compareOrder(x.state, s) < 0).map((x) => x.state!);
+  // Pushes coalesce, so the fence itself may be superseded; something at or after it was applied.
+  assert.ok(between.some((x) => compareOrder(x, fence) >= 0), `pod ${web.name} applied a state at or after the fence`);
+  for (const x of between) assert.notEqual(x.phase, 'converged', JSON.stringify(x));
   // Same version as before the canary: nothing new to announce.
   assert.equal(s.change, 'minor');
   assert.equal(metric(await ctl.metrics(), 'version_observer_announcements_total{change="minor"}'), 1);

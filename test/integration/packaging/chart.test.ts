@@ -14,7 +14,7 @@ before(async () => {
 });
 
 describe('helm lint --strict', () => {
-  for (const [label, extra] of [['default values', []], ['ci/full-values.yaml', ['-f', ciValues]]] as const) {
+  for (const [label, extra] of [['default values', []], ['ci/full-values.yaml', ['-f', ciValues]], ['ci/monitoring-values.yaml', ['-f', `${chartDir}/ci/monitoring-values.yaml`]]] as const) {
     it(`passes with ${label}`, () => {
       const r = run(helm, ['lint', '--strict', chartDir, ...extra]);
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
@@ -95,11 +95,17 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
       const role = objs.find((o) => o.kind === 'Role' && o.metadata.namespace === 'version-observer' && !o.metadata.name.endsWith('-watch')) as any;
       const leaseRule = role.rules.find((r: any) => r.resources.includes('leases') && r.resourceNames);
       assert.deepEqual(leaseRule.resourceNames, [arg('lease-name')]);
-      const secretRule = role.rules.find((r: any) => r.resources.includes('secrets') && r.resourceNames);
+      const secretRule = role.rules.find((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(arg('key-secret')));
       assert.deepEqual(secretRule.resourceNames, [arg('key-secret')]);
       assert.deepEqual(secretRule.verbs, ['get', 'update']);
       const trustRule = role.rules.find((r: any) => r.resources.includes('configmaps') && r.resourceNames);
       assert.deepEqual([trustRule.resourceNames, trustRule.verbs], [['version-observer-trust'], ['get', 'update']]);
+      // the injection webhook's TLS Secret and configuration, by the names the controller is given
+      const tlsRule = role.rules.find((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(arg('webhook-secret')));
+      assert.deepEqual([tlsRule.resourceNames, tlsRule.verbs], [[arg('webhook-secret')], ['get', 'update']]);
+      const mwcRule = objs.filter((o) => o.kind === 'ClusterRole').flatMap((o) => (o as any).rules as any[]).find((r) => r.resources.includes('mutatingwebhookconfigurations'));
+      assert.deepEqual([mwcRule.resourceNames, mwcRule.verbs], [[arg('webhook-config')], ['get', 'patch']]);
+      assert.equal((find(objs, 'MutatingWebhookConfiguration') as any).metadata.name, arg('webhook-config'));
       assert.equal(spec.serviceAccountName, (find(objs, 'ServiceAccount') as any).metadata.name);
     });
 
@@ -108,6 +114,8 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
       for (const r of allRules) {
         assert.ok(!r.verbs.includes('*') && !r.resources.includes('*') && !(r.apiGroups ?? []).includes('*'), `no wildcards: ${JSON.stringify(r)}`);
         if (r.resources.includes('secrets')) {
+          // get/update by name only: the key Secret (update adds a missing installation id) and
+          // the webhook's own TLS Secret (the controller renews its certificates)
           assert.ok(!r.verbs.some((v: string) => ['list', 'watch', 'patch', 'delete'].includes(v)), `secrets: ${JSON.stringify(r)}`);
           if (r.verbs.includes('get') || r.verbs.includes('update')) assert.equal(r.resourceNames?.length, 1, 'secret get/update is by name');
         }
@@ -121,7 +129,8 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
       const source = valuesFiles.length ? 'helm' : 'controller';
       assert.equal(secretCreate, source === 'controller', `secrets:create only when the controller makes the key (source=${source})`);
       if (valuesFiles.length) {
-        assert.ok(!objs.some((o) => o.kind === 'ClusterRole'), 'watchNamespaces set: no ClusterRole');
+        const clusterRules = objs.filter((o) => o.kind === 'ClusterRole').flatMap((o) => (o as any).rules as any[]);
+        assert.ok(clusterRules.every((r) => r.resources.join() === 'mutatingwebhookconfigurations' && r.resourceNames?.length === 1), 'watchNamespaces set: no cluster-wide read (only the webhook configuration, by name)');
         assert.deepEqual(objs.filter((o) => o.kind === 'Role' && o.metadata.name.endsWith('-watch')).map((o) => o.metadata.namespace).sort(), ['blog', 'shop']);
       }
     });
@@ -130,8 +139,8 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
 
 it('signingKey.source=existing reads only that Secret and creates none', async () => {
   const objs = await render({ set: ['signingKey.source=existing', 'signingKey.existingSecret=my-key'] });
-  assert.ok(!objs.some((o) => o.kind === 'Secret'));
-  const rules = objs.filter((o) => o.kind === 'Role').flatMap((o) => (o as any).rules as any[]).filter((r) => r.resources.includes('secrets'));
+  assert.ok(!objs.some((o) => o.kind === 'Secret' && !o.metadata.name.endsWith('-webhook-tls')), 'no key Secret (the webhook TLS Secret is apart)');
+  const rules = objs.filter((o) => o.kind === 'Role').flatMap((o) => (o as any).rules as any[]).filter((r) => r.resources.includes('secrets') && !r.resourceNames?.[0]?.endsWith('-webhook-tls'));
   assert.deepEqual(rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['my-key'], verbs: ['get', 'update'] }]);
   const args = ((find(objs, 'Deployment') as any).spec.template.spec.containers[0].args as string[]);
   assert.ok(args.includes('--key-secret=my-key'));

@@ -23,6 +23,17 @@ const helm = (args: string[], timeoutMs = 300_000) => runOkAsync(t.helm, [...arg
 const kubectl = (args: string[], timeoutMs?: number) => runAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 const kubectlOk = (args: string[], timeoutMs?: number) => runOkAsync(KUBECTL, ['--kubeconfig', t.kubeconfigPath, ...args], { timeoutMs });
 
+/**
+ * GET a path on a pod's port from this process: the local cluster's pod IPs are loopback
+ * addresses reachable here (and the API server refuses to proxy to loopback); on an external
+ * cluster, through the API server's pod proxy. Throws (never skips) when the pod has no IP.
+ */
+async function getFromPod(pod: string, ip: string | undefined, port: number, path: string): Promise<string> {
+  if (t.external) return t.kubeConfig.makeApiClient(CoreV1Api).connectGetNamespacedPodProxyWithPath({ name: `${pod}:${port}`, namespace: APP_NS, path });
+  assert.ok(ip, `pod ${pod} has no IP`);
+  return (await fetch(`http://${ip}:${port}/${path}`, { signal: AbortSignal.timeout(5000) })).text();
+}
+
 before(async () => {
   t = await startTarget(await helmPath());
   helmEnv = { HELM_CACHE_HOME: join(t.dir, 'helm/cache'), HELM_CONFIG_HOME: join(t.dir, 'helm/config'), HELM_DATA_HOME: join(t.dir, 'helm/data') };
@@ -45,9 +56,11 @@ it('helm install: controller pods Ready, one holds the Lease, helm test passes',
     return r.status === 0 && r.stdout ? r.stdout : undefined;
   }, 60_000);
   assert.ok(pods.items.some((p) => p.metadata.name === holder), `holder ${holder} is one of the pods`);
-  // In the local cluster pods reach Services through the service proxy; on kind the default
-  // in-cluster URL is used, so only the local run overrides it.
-  if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
+  // The chart's default (http://vo-version-observer.version-observer.svc:8080/readyz) needs
+  // cluster DNS, which the local cluster does not have: its pods are host processes resolving
+  // names with the host's resolver, and Services are reached only through the local service
+  // proxy's ports. So the local run points the test pod at that proxy; on kind the default is used.
+  if (!t.external) await helm(['upgrade', RELEASE, chartDir, '-n', NS, '--reset-then-reuse-values', '--wait', '--set', `tests.url=${await t.serviceUrl(NS, FULL, 'http')}/readyz`]);
   const test = await helm(['test', RELEASE, '-n', NS, '--timeout', '2m']);
   assert.match(test.stdout, /Phase:\s+Succeeded/);
 });
@@ -81,12 +94,15 @@ it('the example app with the documented labels and sidecar is announced after a 
   await kubectlOk(['-n', APP_NS, 'rollout', 'status', 'deployment/storefront', '--timeout=180s'], 200_000);
   const announced = await waitFor('1.1.0 announced', () => state('1.1.0'), 60_000, 250);
   assert.equal(announced.change, 'minor');
-  // Every pod's sidecar holds it (what browsers get).
-  const sidecarUrl = await t.serviceUrl(APP_NS, 'storefront', 'vo-public').catch(() => undefined);
-  if (sidecarUrl) {
-    const seen = await waitFor('sidecar state 1.1.0', async () => {
-      const v = (await (await fetch(`${sidecarUrl}/version`)).json()) as { state: { version: string } | null };
-      return v.state?.version === '1.1.0' ? v : undefined;
+  // Every pod's sidecar holds it (what browsers get). Asked pod by pod on its public port: the
+  // app's Service has no sidecar port, and a Service would answer from one pod only.
+  const running = JSON.parse((await kubectlOk(['get', 'pods', '-n', APP_NS, '-l', 'app=storefront', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { podIP?: string; phase?: string } }> };
+  const pods = running.items.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp);
+  assert.equal(pods.length, 2, `two running storefront pods: ${pods.map((p) => p.metadata.name).join(', ')}`);
+  for (const p of pods) {
+    const seen = await waitFor(`sidecar of ${p.metadata.name} holds 1.1.0`, async () => {
+      const v = JSON.parse(await getFromPod(p.metadata.name, p.status.podIP, 8787, 'version')) as { state: { version: string; phase: string } | null };
+      return v.state?.version === '1.1.0' && v.state.phase === 'converged' ? v : undefined;
     }, 30_000);
     assert.equal(seen.state!.version, '1.1.0');
   }

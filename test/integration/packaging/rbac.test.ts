@@ -4,7 +4,8 @@
  * exactly what the controller does and no for the rest; (2) the controller itself runs with a
  * token of that ServiceAccount (TokenRequest) and the chart's own args: it creates its signing
  * key Secret (with the installation id), publishes the trust ConfigMap, takes the Lease, syncs
- * its caches and reports ready, with no 403 in its logs.
+ * its caches and reports ready, fills its webhook TLS Secret and sets the webhook configuration's
+ * caBundle, with no 403 in its logs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { freePort } from '../../../src/local/control-plane/ports.ts';
 import { chartDir, find, helmPath, kubectlPath, render, repoRoot, run, runOk, waitFor } from './support.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 const NS = 'version-observer';
 const RELEASE = 'vo';
@@ -21,13 +23,16 @@ const SA = 'vo-version-observer';
 const LEASE = 'vo-version-observer';
 const KEY = 'vo-version-observer-signing-key';
 const TRUST = 'version-observer-trust';
+const WEBHOOK_TLS = 'vo-version-observer-webhook-tls';
+const WEBHOOK_CONFIG = `vo-version-observer.${NS}`;
+const MWC = 'mutatingwebhookconfigurations.admissionregistration.k8s.io';
 
 let cluster: Cluster;
 let kubectl: (args: string[], input?: string) => ReturnType<typeof run>;
 let controller: ChildProcess | undefined;
 
 before(async () => {
-  cluster = await startCluster({ kubelet: false, log: () => {} });
+  cluster = await startCluster({ kubelet: false, logger: silentLogger });
   const bin = kubectlPath();
   kubectl = (args, input) => run(bin, ['--kubeconfig', cluster.kubeconfigPath, ...args], { input });
   for (const ns of [NS, 'shop']) assert.equal(kubectl(['create', 'namespace', ns]).status, 0);
@@ -73,6 +78,11 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['get', `configmaps/${TRUST}`, NS],
     ['update', `configmaps/${TRUST}`, NS],
     ['create', 'configmaps', NS],
+    // the injection webhook's TLS: its one Secret and its one configuration, by name
+    ['get', `secrets/${WEBHOOK_TLS}`, NS],
+    ['update', `secrets/${WEBHOOK_TLS}`, NS],
+    ['get', `${MWC}/${WEBHOOK_CONFIG}`],
+    ['patch', `${MWC}/${WEBHOOK_CONFIG}`],
   ];
   const refused: Array<[string, string, string?]> = [
     ['get', 'secrets/other-secret', NS],
@@ -103,6 +113,12 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['delete', 'events', 'shop'],
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
     ['create', 'serviceaccounts/token', NS],
+    ['delete', `secrets/${WEBHOOK_TLS}`, NS],
+    ['list', MWC],
+    ['create', MWC],
+    ['delete', `${MWC}/${WEBHOOK_CONFIG}`],
+    ['patch', `${MWC}/someone-elses-webhook`],
+    ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/' + WEBHOOK_CONFIG],
   ];
   for (const [verb, resource, ns] of allowed) it(`may ${verb} ${resource}${ns ? ` in ${ns}` : ''}`, () => assert.equal(canI(verb, resource, ns), true));
   for (const [verb, resource, ns] of refused) it(`may not ${verb} ${resource}${ns ? ` in ${ns}` : ' anywhere'}`, () => assert.equal(canI(verb, resource, ns), false));
@@ -129,7 +145,7 @@ it('the controller does its job with only the chart ServiceAccount token', async
   const objs = await render({ release: RELEASE, namespace: NS });
   const args = ((find(objs, 'Deployment') as any).spec.template.spec.containers[0].args as string[]).slice();
   const port = await freePort();
-  args.push(`--port=${port}`, '--listen-host=127.0.0.1');
+  args.push(`--port=${port}`, '--listen-host=127.0.0.1', `--webhook-port=${await freePort()}`);
   let logs = '';
   controller = spawn(process.execPath, [`${repoRoot}src/cli/main.ts`, ...args], {
     cwd: repoRoot,
@@ -159,5 +175,12 @@ it('the controller does its job with only the chart ServiceAccount token', async
   assert.equal(keys.keys[0]?.publicKey, signingKeyFromPem(Buffer.from(secret.data['private.pem']!, 'base64').toString('utf8')).publicKeyBase64);
   assert.equal(trust.publicKeys, keys.keys[0]?.publicKey, 'and the key sidecars pin');
   assert.equal((await fetch(`http://127.0.0.1:${port}/v1/apps`)).status, 200);
+  const tls = JSON.parse(runOk(kubectlPath(), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'secret', WEBHOOK_TLS, '-n', NS, '-o', 'json']).stdout) as { data?: Record<string, string> };
+  assert.ok(tls.data?.['tls.crt'] && tls.data['ca.crt'], 'the controller filled the webhook TLS Secret');
+  const bundle = await waitFor('caBundle set', () => {
+    const r = kubectl(['get', MWC, WEBHOOK_CONFIG, '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    return r.status === 0 && r.stdout ? r.stdout : undefined;
+  }, 30_000);
+  assert.equal(bundle, tls.data['ca.crt'], 'the caBundle is the CA bundle of the Secret');
   assert.doesNotMatch(logs, /forbidden|\b403\b/i, logs);
 });

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { ensureBinaries } from '../../../src/local/binaries.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
 export const chartDir = `${repoRoot}charts/version-observer`;
@@ -25,7 +26,7 @@ export interface K8sObject {
 /** VO_HELM overrides (CI on kind uses a released helm instead of building one). */
 export async function helmPath(): Promise<string> {
   if (process.env.VO_HELM) return process.env.VO_HELM;
-  const bins = await ensureBinaries(() => {});
+  const bins = await ensureBinaries(silentLogger);
   return bins.helm;
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startCluster } from '../../../src/local/cluster.ts';
 import { KUBECTL } from './support.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 
 export interface Target {
   external: boolean;
@@ -26,7 +27,7 @@ export interface Target {
 export async function startTarget(helm: string): Promise<Target> {
   const external = process.env.VO_E2E_KUBECONFIG;
   if (!external) {
-    const c = await startCluster({ log: () => {} });
+    const c = await startCluster({ logger: silentLogger });
     return { external: false, kubeconfigPath: c.kubeconfigPath, kubeConfig: c.kubeConfig, dir: c.dir, helm, serviceUrl: (ns, s, p) => c.serviceUrl(ns, s, p), stop: () => c.stop() };
   }
   const kubeConfig = new KubeConfig();

@@ -8,6 +8,7 @@ import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { ensureBinaries } from '../../../src/local/binaries.ts';
 import { helmOk } from '../kubectl.ts';
 import { repoRoot } from '../repo-root.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 export const RELEASE = 'vo';
 export const SYSTEM_NS = 'vo-system';
 /** The Kubernetes version the chart is rendered for (the local cluster's). */
@@ -22,7 +23,7 @@ export interface RenderedChart {
 }
 
 export async function renderControllerChart(): Promise<RenderedChart> {
-  const { helm } = await ensureBinaries(() => {});
+  const { helm } = await ensureBinaries(silentLogger);
   const only = ['templates/serviceaccount.yaml', 'templates/rbac.yaml', 'templates/deployment.yaml'].flatMap((t) => ['--show-only', t]);
   const yaml = await helmOk(helm, ['template', RELEASE, `${repoRoot}charts/version-observer`, '--namespace', SYSTEM_NS, '--kube-version', KUBE_VERSION, ...only]);
   const docs = (loadAllYaml(yaml) as Array<{ kind: string; metadata: { name: string } } | null>).filter((d) => d !== null);

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startCluster } from '../../../src/local/cluster.ts';
+import { silentLogger } from '../../../src/platform/logger.ts';
 import { repoRoot } from '../repo-root.ts';
 import { renderControllerChart, SYSTEM_NS } from './chart.ts';
 import type { FixtureEnv } from './fixtures.ts';
@@ -18,7 +19,7 @@ export interface Env extends FixtureEnv, ControllerLaunch {}
 
 export async function startEnv(): Promise<Env> {
   const cluster = await startCluster({
-    log: () => {},
+    logger: silentLogger,
     images: { 'version-observer/test-receiver': () => ({ command: process.execPath, args: [join(repoRoot, 'test/support/receiver.ts')], cwd: repoRoot }) },
   });
   try {

@@ -5,29 +5,27 @@
  */
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { globalStandIns } from './stand-ins.ts';
 import { ScriptedSocket } from './scripted-socket.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { VersionObserver, type ObserverOptions } from '../../../src/client/observer.ts';
+import { versionUpdateStore } from '../../../src/client/svelte.ts';
 
 const page = { window: new EventTarget(), document: Object.assign(new EventTarget(), { visibilityState: 'visible' }) };
 let reloads = 0;
 const storage = new Map<string, string>();
-const standIns: Record<string, unknown> = {
+const globals = globalStandIns({
   WebSocket: ScriptedSocket,
   document: page.document,
   location: { href: 'https://shop.example.com/cart', reload: () => reloads++ },
   sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
   addEventListener: page.window.addEventListener.bind(page.window),
   removeEventListener: page.window.removeEventListener.bind(page.window),
-};
-const saved = new Map<string, PropertyDescriptor | undefined>();
+});
 const observers: VersionObserver[] = [];
 
 beforeEach(() => {
-  for (const [name, value] of Object.entries(standIns)) {
-    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
-    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
-  }
+  globals.install();
   ScriptedSocket.made = [];
   reloads = 0;
   storage.clear();
@@ -37,10 +35,7 @@ afterEach(() => {
   for (const o of observers.splice(0)) o.close();
   mock.timers.reset();
   mock.restoreAll();
-  for (const [name, descriptor] of saved) {
-    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-    else delete (globalThis as Record<string, unknown>)[name];
-  }
+  globals.restore();
 });
 
 const observe = (options: ObserverOptions): { observer: VersionObserver; events: Array<[string, unknown]> } => {
@@ -156,4 +151,51 @@ test('a leader that closes: status closed at once; its socket\'s late close even
   assert.equal(leader.observer.status, 'closed');
   assert.doesNotThrow(() => held.closes(1000), 'nothing may post to the closed BroadcastChannel');
   assert.deepEqual(leader.events.map(([type, detail]) => [type, (detail as { status: string }).status]), [['status', 'open'], ['status', 'closed']]);
+});
+
+test('subscribe/getSnapshot: the snapshot is `pending`, the same object until update, rollback or current; unsubscribe stops the calls', () => {
+  const { observer } = observe({ version: '1.0.0', share: false });
+  const { subscribe, getSnapshot } = observer; // bound: usable detached, as useSyncExternalStore calls them
+  let calls = 0;
+  const unsubscribe = subscribe(() => calls++);
+  socket().opens();
+  socket().receivesJson({ type: 'hello', podVersion: '1.0.0', state: state({}) });
+  assert.equal(getSnapshot(), null);
+  socket().receivesJson({ type: 'state', state: state({ phase: 'progressing', version: '1.1.0', reason: 'MixedVersions' }) });
+  assert.equal(calls, 0, 'progress and status leave the snapshot as it was');
+  socket().receivesJson({ type: 'state', state: state({ version: '1.1.0', previousVersion: '1.0.0', change: 'minor' }) });
+  const first = getSnapshot();
+  assert.equal(calls, 1);
+  assert.equal(first?.version, '1.1.0');
+  assert.equal(first?.kind, 'update');
+  assert.equal(getSnapshot(), first, 'an unchanged snapshot is the same object');
+  socket().receivesJson({ type: 'state', state: state({ version: '1.0.0', change: 'rollback' }) });
+  assert.equal(calls, 2);
+  assert.equal(getSnapshot(), null);
+  unsubscribe();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.2.0', previousVersion: '1.0.0', change: 'minor' }) });
+  assert.equal(calls, 2);
+  assert.equal(getSnapshot()?.version, '1.2.0');
+});
+
+test('the Svelte store: the current value at once, then every change, until unsubscribed', () => {
+  const { observer } = observe({ version: '1.0.0', share: false });
+  const seen: Array<string | null> = [];
+  const unsubscribe = versionUpdateStore(observer).subscribe((update) => seen.push(update?.version ?? null));
+  socket().opens();
+  socket().receivesJson({ type: 'state', state: state({ version: '2.0.0', previousVersion: '1.0.0', change: 'major' }) });
+  unsubscribe();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.0.0', change: 'rollback' }) });
+  assert.deepEqual(seen, [null, '2.0.0']);
+});
+
+test('typed events: e.detail is typed per event name (checked by tsc, run as a listener here)', () => {
+  const { observer } = observe({ version: '1.0.0', share: false });
+  const seen: string[] = [];
+  observer.addEventListener('update', (e) => seen.push(`${e.detail.version} from ${e.detail.pageVersion}`));
+  observer.addEventListener('status', (e) => seen.push(`${e.detail.status} ${e.detail.leader}`));
+  observer.addEventListener('progress', (e) => seen.push(e.detail.state.phase));
+  socket().opens();
+  socket().receivesJson({ type: 'state', state: state({ version: '1.0.1', previousVersion: '1.0.0', change: 'patch' }) });
+  assert.deepEqual(seen, ['open true', '1.0.1 from 1.0.0']);
 });

@@ -8,6 +8,7 @@ import { pushBody } from '../../../src/core/push-envelope.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
+import { startSlowReceiver } from '../../support/slow-receiver.ts';
 
 const key = generateSigningKey();
 const port = 20000 + Math.floor(Math.random() * 20000);
@@ -78,14 +79,17 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   }
 });
 
-test('retries a failing pod with full-jitter backoff on the clock until it answers; global concurrency is bounded', async () => {
+test('a pod whose sidecar is not listening is retried on the listen backoff until it answers; global concurrency is bounded', async () => {
   // FakeClock.random() is 0.5: each retry waits half its ceiling (20, 40, 80, 100, 100 ms).
+  // The failure backoff is a minute: a refused connect is no failure and never waits that long.
   const clock = new FakeClock();
   const failedAt: number[] = [];
   const errors: Array<string | null> = [];
+  const notListening: number[] = [];
   const p2 = withStates({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 20, maxMs: 100 }, body: (s) => pushBody('test-installation', s, key), clock,
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, listenBackoff: { baseMs: 20, maxMs: 100 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => {
+      notListening.push(r.stats.notListening);
       errors.push(r.error);
       failedAt.push(clock.now());
     },
@@ -105,9 +109,11 @@ test('retries a failing pod with full-jitter backoff on the clock until it answe
       await until(() => errors.length === i + 2);
       assert.equal(failedAt[i + 1]! - failedAt[i]!, wait, `retry ${i + 1} after ${wait} ms`);
     }
+    assert.ok(notListening.every((n) => n === 1), 'counted as not listening');
     const r = await startReceiver({ host: '127.0.0.31', port, publicKeys: [key.publicKeyBase64] });
     await clock.advance(50);
     await until(() => r.held()?.seq === 1);
+    assert.equal(notListening.at(-1), 0, 'listening once it answered');
     await r.close();
     // concurrency bound across many pods (no receivers: all refused quickly)
     pusher.start();
@@ -125,7 +131,7 @@ test('retries a failing pod with full-jitter backoff on the clock until it answe
   assert.equal(clock.pending(), 0, 'close() cancels the backoff timers');
 });
 
-test('a pod backing off after refused pushes is retried at once when it turns Ready', async () => {
+test('a refused pod waits out the listen backoff (default 100 ms → 2 s); turning Ready retries it at once', async () => {
   const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = withStates({
@@ -135,24 +141,51 @@ test('a pod backing off after refused pushes is retried at once when it turns Re
   let r: Receiver | undefined;
   try {
     pusher.start();
-    // Running with an IP, sidecar not listening yet: refused, then a long backoff
+    // Running with an IP, sidecar not listening yet: refused; the listen backoff waits 0.5 × 100 ms
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
     pusher.set('ns/shop', state(1));
-    await until(() => errors.length >= 1);
+    await until(() => errors.length === 1);
     assert.equal(errors[0], 'refused');
+    await clock.advance(49);
+    assert.equal(errors.length, 1);
+    await clock.advance(1);
+    await until(() => errors.length === 2);
+    // listening now; a new state does not jump the backoff (0.5 × 200 ms) while the pod is not Ready
     r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
-    pusher.set('ns/shop', state(2)); // the announcement: coalesced into the pending retry
-    pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false }); // no change: still waits
+    pusher.set('ns/shop', state(2));
+    pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
     await settle();
-    assert.equal(pusher.inFlight, 0, 'still backing off while not Ready');
-    assert.equal(r.received.length, 0);
+    assert.deepEqual([pusher.inFlight, r.received.length], [0, 0], 'still backing off');
     const t0 = clock.now();
-    pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the sidecar answers its probe
+    pusher.upsertPod('ns/shop', pod('fresh', '127.0.0.41')); // Ready: the hint that the sidecar listens
     await until(() => r!.held()?.seq === 2, 2000);
-    assert.equal(clock.now(), t0, 'delivered without waiting out any backoff');
+    assert.equal(clock.now(), t0, 'delivered without waiting out the backoff');
   } finally {
     pusher.close();
     await r?.close();
+  }
+});
+
+test('a pod that failed otherwise (deadline) is not retried early when it turns Ready', async () => {
+  const clock = new FakeClock();
+  const errors: Array<string | null> = [];
+  const slow = await startSlowReceiver({ host: '127.0.0.42', port, mode: 'hang' });
+  const pusher = withStates({
+    port, concurrency: 2, timeoutMs: 100, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
+    onResult: (r) => void errors.push(r.error),
+  });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', { ...pod('slow', '127.0.0.42'), ready: false });
+    pusher.set('ns/shop', state(1));
+    await until(() => errors.length === 1);
+    assert.equal(errors[0], 'timeout', 'the deadline runs on real time, whatever the clock');
+    pusher.upsertPod('ns/shop', pod('slow', '127.0.0.42'));
+    await settle();
+    assert.deepEqual([pusher.inFlight, slow.arrivals.length], [0, 1], 'waits its failure backoff');
+  } finally {
+    pusher.close();
+    await slow.close();
   }
 });
 

@@ -27,7 +27,7 @@ test('one pod: send, busy while in flight, latest state wins, idle when acked', 
   // states 2 and 3 arrive while 1 is in flight: nothing more is started
   assert.deepEqual(nextStep(pod, o(1, 3), 1), { kind: 'busy' });
   pod = finished(pod, 'applied', 5, 0.5, cfg);
-  assert.deepEqual(pod, { acked: o(1, 1), inFlight: null, failures: 0, retryAtMs: 0 });
+  assert.deepEqual(pod, { acked: o(1, 1), inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 });
   // only the latest (3) is sent next; 2 is coalesced away
   assert.deepEqual(nextStep(pod, o(1, 3), 6), { kind: 'send', order: o(1, 3) });
   pod = finished(started(pod, o(1, 3)), 'applied', 7, 0.5, cfg);
@@ -36,7 +36,7 @@ test('one pod: send, busy while in flight, latest state wins, idle when acked', 
 
 test('failures back off with full jitter; a success resets; 409 counts as acknowledged', () => {
   let pod = finished(started(IDLE_POD, o(1, 1)), 'failed', 1000, 0.5, cfg);
-  assert.deepEqual(pod, { acked: null, inFlight: null, failures: 1, retryAtMs: 1050 });
+  assert.deepEqual(pod, { acked: null, inFlight: null, failures: 1, refusals: 0, retryAtMs: 1050 });
   assert.deepEqual(nextStep(pod, o(1, 1), 1010), { kind: 'wait', delayMs: 40 });
   // a newer state does not jump the backoff queue (an unreachable pod is not hammered)
   assert.deepEqual(nextStep(pod, o(1, 2), 1010), { kind: 'wait', delayMs: 40 });
@@ -44,7 +44,7 @@ test('failures back off with full jitter; a success resets; 409 counts as acknow
   pod = finished(started(pod, o(1, 2)), 'failed', 1050, 0.5, cfg);
   assert.deepEqual([pod.failures, pod.retryAtMs], [2, 1150]);
   pod = finished(started(pod, o(1, 2)), 'stale', 1200, 0.5, cfg);
-  assert.deepEqual(pod, { acked: o(1, 2), inFlight: null, failures: 0, retryAtMs: 0 });
+  assert.deepEqual(pod, { acked: o(1, 2), inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 });
   // an ack of an older order never moves acked backwards
   const back = finished(started({ ...pod }, o(1, 1)), 'applied', 1300, 0, cfg);
   assert.deepEqual(back.acked, o(1, 2));
@@ -62,10 +62,31 @@ test('a failure waits a full-jitter step of core backoffStep, growing with failu
   );
 });
 
-test('outcomeOf maps sidecar answers', () => {
+test('outcomeOf maps sidecar answers; a refused connect is "not listening", not a failure', () => {
   assert.equal(outcomeOf(204), 'applied');
   assert.equal(outcomeOf(409), 'stale');
   for (const s of [null, 400, 401, 413, 500, 503]) assert.equal(outcomeOf(s), 'failed');
+  assert.equal(outcomeOf(null, 'refused'), 'not_listening');
+  for (const e of ['timeout', 'reset', 'unreachable', 'network', 'too_large']) assert.equal(outcomeOf(null, e), 'failed');
+});
+
+test('a refused connect waits the short listen backoff and leaves the failure count alone', () => {
+  const listen = { baseMs: 100, maxMs: 2000 };
+  // two real failures, then the sidecar restarts: refused connects do not grow the failure backoff
+  let pod = finished(started({ ...IDLE_POD, failures: 2, acked: o(1, 1) }, o(1, 2)), 'not_listening', 1000, 0.5, cfg, listen);
+  assert.deepEqual(pod, { acked: o(1, 1), inFlight: null, failures: 2, refusals: 1, retryAtMs: 1050 });
+  pod = finished(started(pod, o(1, 2)), 'not_listening', 2000, 0.5, cfg, listen);
+  assert.deepEqual([pod.failures, pod.refusals, pod.retryAtMs], [2, 2, 2100]);
+  for (let i = 0; i < 10; i++) pod = finished(started(pod, o(1, 2)), 'not_listening', 5000, 0.999999, cfg, listen);
+  assert.equal(pod.retryAtMs - 5000, 1999, 'capped at the listen maximum, far below the failure cap');
+  // the default: 100 ms → 2 s
+  assert.equal(finished(started(IDLE_POD, o(1, 1)), 'not_listening', 0, 0.999999).retryAtMs, 99);
+  // listening again: an answer resets both counts
+  pod = finished(started(pod, o(1, 2)), 'applied', 6000, 0.5, cfg, listen);
+  assert.deepEqual(pod, { acked: o(1, 2), inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 });
+  // a failure after listening resets the refusals (the sidecar was there)
+  pod = finished(started({ ...IDLE_POD, refusals: 3 }, o(1, 3)), 'failed', 0, 0.5, cfg, listen);
+  assert.deepEqual([pod.failures, pod.refusals, pod.retryAtMs], [1, 0, 50]);
 });
 
 test('push targets and pod keys', () => {
@@ -81,7 +102,7 @@ test('property: a simulated pod converges to the latest state, with at most one 
   const op = fc.oneof(
     fc.record({ t: fc.constant('state' as const) }),
     fc.record({ t: fc.constant('tick' as const), dt: fc.nat({ max: 500 }) }),
-    fc.record({ t: fc.constant('done' as const), status: fc.constantFrom<number | null>(204, 409, 500, null), r: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) }),
+    fc.record({ t: fc.constant('done' as const), status: fc.constantFrom<number | null>(204, 409, 500, null), error: fc.constantFrom<string | null>(null, 'refused', 'timeout'), r: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) }),
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -104,7 +125,7 @@ test('property: a simulated pod converges to the latest state, with at most one 
         if (x.t === 'state') current = o(1, (current?.seq ?? 0) + 1);
         else if (x.t === 'tick') now += x.dt;
         else if (inFlight === 1) {
-          pod = finished(pod, outcomeOf(x.status), now, x.r, cfg);
+          pod = finished(pod, outcomeOf(x.status, x.error), now, x.r, cfg);
           inFlight--;
         }
         pump();

@@ -42,6 +42,7 @@ test('claimBlock gives each holder its own /16 and frees it on release', async (
     assert.notEqual(a.block, b.block);
     assert.equal(a.allocator.allocate(), `127.${a.block}.0.1`);
     assert.equal(b.allocator.allocate(), `127.${b.block}.0.1`);
+    assert.equal(a.serviceCIDR, `127.${a.block}.240.0/20`, 'the Service range is in the same block, so clusters never share it');
   } finally {
     await a.release();
     await b.release();
@@ -49,4 +50,12 @@ test('claimBlock gives each holder its own /16 and frees it on release', async (
   const c = await claimBlock(a.block);
   assert.equal(c.block, a.block);
   await c.release();
+});
+
+test('a block splits into pod IPs below 127.B.240.0 and the Service range 127.B.240.0/20', async () => {
+  const { blockNetworks } = await import('../../../src/local/kubelet/ip-allocator.ts');
+  assert.deepEqual(blockNetworks(7), { podFirst: '127.7.0.1', podLast: '127.7.239.254', serviceCIDR: '127.7.240.0/20' });
+  const a = new IpAllocator(ip4ToInt('127.7.239.253'), ip4ToInt(blockNetworks(7).podLast));
+  assert.deepEqual([a.allocate(), a.allocate()], ['127.7.239.253', '127.7.239.254']);
+  assert.throws(() => a.allocate(), /no free pod IP/, 'no pod IP is ever handed out from the Service range');
 });

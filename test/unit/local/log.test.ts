@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatLine, lineLogger, recordLogger, toLogger } from '../../../src/local/log.ts';
+import { formatLine, lineLogger, recordLogger } from '../../../src/local/log.ts';
 import type { LogRecord } from '../../../src/local/log.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 
@@ -31,13 +31,4 @@ test('lines read as component: message key=value, quoting what needs it', () => 
   const circular: Record<string, unknown> = {};
   circular.self = circular;
   assert.equal(formatLine({ level: 'info', msg: 'm', circular }), 'm circular=?');
-});
-
-test('a line callback (the old shape) becomes a line logger; a Logger passes through; nothing gives the fallback', () => {
-  const lines: string[] = [];
-  toLogger((l) => lines.push(l), silentLogger).child({ component: 'proxy' }).info({ service: 'ns/svc:80' }, 'listening');
-  assert.deepEqual(lines, ['proxy: listening service=ns/svc:80']);
-  const given = lineLogger(() => {});
-  assert.equal(toLogger(given, silentLogger), given);
-  assert.equal(toLogger(undefined, silentLogger), silentLogger);
 });

@@ -87,3 +87,46 @@ test('ring buffer keeps the tail', () => {
   r.write(Buffer.from('0123456789abc'));
   assert.equal(r.toString(), '3456789abc');
 });
+
+const sidecarPod: V1Pod = {
+  metadata: { name: 'p', namespace: 'n', uid: 'u' },
+  spec: { initContainers: [{ name: 'migrate', image: 'i' }, { name: 'proxy', image: 'i', restartPolicy: 'Always' }], containers: [{ name: 'web', image: 'i' }] },
+};
+const completed = snap({ ready: false, started: false, state: { terminated: { exitCode: 0, reason: 'Completed' } } });
+
+test('a native sidecar: reported in initContainerStatuses, its readiness counts toward ContainersReady and Ready', () => {
+  const ready = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap(), sidecar: true }] }));
+  assert.equal(cond(ready, 'Ready').status, 'True');
+  const [migrate, proxy] = ready.initContainerStatuses!;
+  assert.deepEqual([migrate!.ready, migrate!.started], [true, false], 'a completed init container is ready, not started');
+  assert.deepEqual([proxy!.ready, proxy!.started, proxy!.state?.running !== undefined], [true, true, true]);
+
+  const restarting = snap({ ready: false, started: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } });
+  const s = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: restarting, sidecar: true }] }));
+  assert.equal(cond(s, 'ContainersReady').status, 'False');
+  assert.equal(cond(s, 'Ready').status, 'False');
+  assert.match(cond(s, 'Ready').message!, /^containers with unready status: \[proxy\]/);
+  assert.equal(cond(s, 'Initialized').status, 'True', 'the app containers have started: stays initialized');
+  assert.equal(s.initContainerStatuses![1]!.restartCount, 1);
+  assert.equal(s.phase, 'Running');
+});
+
+test('sidecars are listed before app containers when several are unready; an unstarted sidecar leaves the pod uninitialized', () => {
+  const notReady = snap({ ready: false });
+  const both = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: notReady, sidecar: true }], containers: [{ name: 'web', image: 'i', snap: notReady }] }));
+  assert.match(cond(both, 'ContainersReady').message!, /^containers with unready status: \[proxy web\]/);
+
+  const starting = snap({ ready: false, started: false });
+  const init = buildPodStatus(view({ pod: sidecarPod, initDone: false, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: starting, sidecar: true }], containers: [{ name: 'web', image: 'i', snap: snap({ ready: false, started: false, state: { waiting: { reason: 'ContainerCreating' } } }) }] }));
+  assert.equal(cond(init, 'Initialized').status, 'False');
+  assert.equal(cond(init, 'Initialized').message, 'containers with incomplete status: [proxy]');
+  assert.equal(init.phase, 'Pending');
+});
+
+test('a virtual sidecar runs and is ready like a virtual app container', () => {
+  const s = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: undefined, done: true }, { name: 'proxy', image: 'i', snap: undefined, sidecar: true }] }));
+  const [migrate, proxy] = s.initContainerStatuses!;
+  assert.ok(migrate!.state?.terminated && migrate!.ready);
+  assert.ok(proxy!.state?.running && proxy!.ready && proxy!.started);
+  assert.equal(cond(s, 'Ready').status, 'True');
+});

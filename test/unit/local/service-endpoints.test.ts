@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { backendsFromPods, backendsFromSlices, pickServicePort } from '../../../src/local/service-endpoints.ts';
+import { backendsFromPods, backendsFromSlices, clusterIPRoutes, pickServicePort } from '../../../src/local/service-endpoints.ts';
 
 const svc: V1Service = {
   metadata: { name: 'web', namespace: 'd' },
@@ -30,4 +30,19 @@ test('EndpointSlices for selectorless services: ready not false, by port name', 
   ] as never[];
   assert.deepEqual(backendsFromSlices(slices, 'http'), [{ ip: '10.0.0.1', port: 8080 }, { ip: '10.0.0.2', port: 8080 }]);
   assert.deepEqual(backendsFromSlices(slices, ''), []);
+});
+
+test('ClusterIP routes: every TCP port of a Service with a local ClusterIP; none for headless, ExternalName or foreign ranges', () => {
+  const svc = (name: string, spec: V1Service['spec']): V1Service => ({ metadata: { name, namespace: 'ns' }, spec });
+  const routes = clusterIPRoutes([
+    svc('hook', { clusterIP: '127.9.240.12', clusterIPs: ['127.9.240.12'], ports: [{ port: 443, targetPort: 8443 as unknown as NonNullable<V1Service['spec']>['ports'] extends (infer P)[] | undefined ? P extends { targetPort?: infer T } ? T : never : never }, { port: 53, protocol: 'UDP' }, { port: 9090, protocol: 'TCP' }] }),
+    svc('headless', { clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 80 }] }),
+    svc('external', { type: 'ExternalName', externalName: 'example.org', ports: [{ port: 80 }] }),
+    svc('foreign', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }),
+    svc('old-style', { clusterIP: '127.9.240.3', ports: [{ port: 80 }] }),
+  ]);
+  assert.deepEqual(
+    routes.map((r) => `${r.namespace}/${r.service} ${r.address}:${r.port}`),
+    ['ns/hook 127.9.240.12:443', 'ns/hook 127.9.240.12:9090', 'ns/old-style 127.9.240.3:80'],
+  );
 });

@@ -28,7 +28,16 @@ test('defaults follow the configuration contract', () => {
   assert.equal(c.adminPort, 8788);
   assert.equal(c.maxConnections, 50_000);
   assert.equal(c.heartbeatIntervalMs, 25_000);
-  assert.equal(c.allowedOrigins, null);
+  assert.deepEqual(c.originPolicy, { any: false, origins: [] }, 'same origin only (issue 11; was any origin)');
+  assert.equal(c.maxConnectionsPerAddress, 1000);
+  assert.deepEqual(c.proxyTrust, { hops: 0, cidrs: [], header: 'x-forwarded-for' });
+  assert.deepEqual(c.messageRate, { burst: 20, perMinute: 120 });
+  assert.equal(c.retryAfterMs, 5000);
+  assert.equal(c.headersTimeoutMs, 10_000);
+  assert.equal(c.requestTimeoutMs, 30_000);
+  assert.equal(c.keepAliveTimeoutMs, 5000);
+  assert.equal(c.idleTimeoutMs, 30_000);
+  assert.equal(c.adminMaxConnections, 64);
   assert.equal(c.publicKeys.length, 1);
   assert.equal(c.installation, null);
   assert.equal(c.controllerUrlIgnored, false);
@@ -61,7 +70,7 @@ test('namespace, origins, several keys, flags over env', () => {
   }));
   assert.equal(c.app, 'shop/storefront');
   assert.equal(c.publicKeys.length, 2);
-  assert.deepEqual(c.allowedOrigins, ['https://shop.example.com', 'http://127.0.0.1:8080']);
+  assert.deepEqual(c.originPolicy, { any: false, origins: ['https://shop.example.com', 'http://127.0.0.1:8080'] });
   assert.equal(c.maxConnections, 10);
   assert.equal(c.port, 9000);
   assert.equal(parseConfig([], env({ VERSION_OBSERVER_APP: 'ns/app' })).app, 'ns/app');
@@ -90,4 +99,29 @@ test('invalid configuration names the setting in one line', () => {
   refuses(['--app'], env(), /--app needs a value/);
   refuses([], env({ VERSION_OBSERVER_LOG_LEVEL: 'loud' }), /VERSION_OBSERVER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
   refuses(['--port', '99999'], env(), /--port must be an integer in \[0, 65535\]/);
+});
+
+test('limits: origins (* or a list), trusted proxies, message rate, timeouts, admin cap', () => {
+  const c = parseConfig([], env({
+    VERSION_OBSERVER_ALLOWED_ORIGINS: '*', VERSION_OBSERVER_MAX_CONNECTIONS_PER_IP: '7', VERSION_OBSERVER_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8, 192.0.2.1',
+    VERSION_OBSERVER_TRUSTED_PROXY_HOPS: '1', VERSION_OBSERVER_FORWARDED_HEADER: 'forwarded', VERSION_OBSERVER_MESSAGE_BURST: '5',
+    VERSION_OBSERVER_MESSAGES_PER_MINUTE: '30', VERSION_OBSERVER_RETRY_AFTER_MS: '2s', VERSION_OBSERVER_HEADERS_TIMEOUT_MS: '2s',
+    VERSION_OBSERVER_REQUEST_TIMEOUT_MS: '3s', VERSION_OBSERVER_KEEP_ALIVE_TIMEOUT_MS: '1500', VERSION_OBSERVER_IDLE_TIMEOUT_MS: '1m', VERSION_OBSERVER_ADMIN_MAX_CONNECTIONS: '8',
+  }));
+  assert.deepEqual(c.originPolicy, { any: true, origins: [] });
+  assert.equal(c.maxConnectionsPerAddress, 7);
+  assert.deepEqual(c.proxyTrust.cidrs.map((x) => x.prefix), [8, 8, 32]);
+  assert.equal(c.proxyTrust.hops, 1);
+  assert.equal(c.proxyTrust.header, 'forwarded');
+  assert.deepEqual(c.messageRate, { burst: 5, perMinute: 30 });
+  assert.deepEqual([c.retryAfterMs, c.headersTimeoutMs, c.requestTimeoutMs, c.keepAliveTimeoutMs, c.idleTimeoutMs, c.adminMaxConnections], [2000, 2000, 3000, 1500, 60_000, 8]);
+  assert.ok(Object.isFrozen(c.originPolicy) && Object.isFrozen(c.proxyTrust) && Object.isFrozen(c.messageRate));
+
+  refuses([], env({ VERSION_OBSERVER_ALLOWED_ORIGINS: '*, https://a.example' }), /VERSION_OBSERVER_ALLOWED_ORIGINS: "\*" allows every origin/);
+  refuses([], env({ VERSION_OBSERVER_TRUSTED_PROXIES: '10.0.0.0/33' }), /VERSION_OBSERVER_TRUSTED_PROXIES: "10.0.0.0\/33" is not an IP address or CIDR/);
+  refuses([], env({ VERSION_OBSERVER_FORWARDED_HEADER: 'x-real-ip' }), /VERSION_OBSERVER_FORWARDED_HEADER must be one of x-forwarded-for, forwarded/);
+  refuses([], env({ VERSION_OBSERVER_HEADERS_TIMEOUT_MS: '40s' }), /VERSION_OBSERVER_HEADERS_TIMEOUT_MS \(40000 ms\) must not exceed VERSION_OBSERVER_REQUEST_TIMEOUT_MS \(30000 ms\)/);
+  refuses([], env({ VERSION_OBSERVER_MESSAGE_BURST: '0' }), /VERSION_OBSERVER_MESSAGE_BURST must be an integer in \[1, /);
+  refuses([], env({ VERSION_OBSERVER_RETRY_AFTER_MS: '500ms' }), /VERSION_OBSERVER_RETRY_AFTER_MS must be between 1s and 1h/);
+  refuses(['--admin-max-connections', '0'], env(), /--admin-max-connections must be an integer in \[1, 100000\]/);
 });
