@@ -19,7 +19,8 @@ import { metric, samplesOf } from '../test/support/metrics-text.ts';
 import { startReceiver, type Receiver } from '../test/support/receiver.ts';
 import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
 import { startInformer, type LocalInformer } from '../src/local/informer.ts';
-import { signState, signingKeyFromPem } from '../src/core/signature.ts';
+import { signingKeyFromPem } from '../src/core/signature.ts';
+import { pushBody } from '../src/core/push-envelope.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import { isDeploymentComplete } from '../src/core/evaluate.ts';
 import { DEFAULT_VERSION_LABEL } from '../src/core/labels.ts';
@@ -62,6 +63,7 @@ export async function run(): Promise<BenchResult> {
     const publicKey = await publicKeyOf(c);
     const secret = await env.core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'vo-version-observer-signing-key' });
     const key = signingKeyFromPem(Buffer.from(secret.data!['private.pem']!, 'base64').toString('utf8'));
+    const BENCH_INSTALLATION = Buffer.from(secret.data!['installation']!, 'base64').toString('utf8');
     for (let i = 0; i < REPLICAS; i++) seeds.push(await startReceiver({ host: '127.0.0.1', port: 0, publicKeys: [publicKey] }));
     const seedPorts = seeds.map((s) => (s.server.address() as { port: number }).port);
 
@@ -103,7 +105,7 @@ export async function run(): Promise<BenchResult> {
         while (readyOf(version).length < REPLICAS) await new Promise<void>((r) => waiters.push(r));
         await sleep(SEED_WAIT_MS);
         const state: AppState = { app: KEY, phase: 'converged', version, previousVersion: `1.${k - 1}.0`, change: 'minor', serving: { [version]: REPLICAS }, reason: null, epoch: 1, seq: k, since: new Date().toISOString() };
-        const body = JSON.stringify({ state, sig: signState(state, key) });
+        const body = pushBody(BENCH_INSTALLATION, state, key);
         await Promise.all(seedPorts.map((port) => fetch(`http://127.0.0.1:${port}/internal/v1/state`, { method: 'PUT', body, headers: { 'content-type': 'application/json' } })));
       })();
       const line = await logMatching(c, (o) => o.msg === 'announcing new version' && o.app === KEY && o.version === version, from, 120_000);

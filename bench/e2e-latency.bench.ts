@@ -109,7 +109,7 @@ export async function run(): Promise<BenchResult> {
     const objects = cluster.kubeConfig;
     const client = KubernetesObjectApi.makeApiClient(objects);
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubernetesObject);
-    const [deployment, service] = exampleAppObjects({ namespace: NS, name: APP, version: '1.0.0', replicas: REPLICAS, publicKey: installed.publicKey });
+    const [deployment, service] = exampleAppObjects({ namespace: NS, name: APP, version: '1.0.0', replicas: REPLICAS, publicKey: installed.publicKey, installation: installed.installation });
     deployment.spec!.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '50%', maxUnavailable: 0 } };
     await client.create(deployment as KubernetesObject);
     await client.create(service as KubernetesObject);

@@ -20,7 +20,8 @@
 import os from 'node:os';
 import { Pusher } from '../src/controller/pusher.ts';
 import type { AppState } from '../src/core/app-state.ts';
-import { generateSigningKey, signState } from '../src/core/signature.ts';
+import { pushBody } from '../src/core/push-envelope.ts';
+import { generateSigningKey } from '../src/core/signature.ts';
 import { startReceiver, type Receiver } from '../test/support/receiver.ts';
 import { startSlowReceiver, type SlowReceiver } from '../test/support/slow-receiver.ts';
 import type { BenchResult } from './run.ts';
@@ -75,7 +76,7 @@ async function measure(c: Condition, fast: Receiver[], hostile: SlowReceiver[]):
   const states = new Map<string, AppState>();
   const pusher = new Pusher({
     port, concurrency: 64, namespaceConcurrency: c === 'C' ? 64 : undefined, timeoutMs: 5000, resyncMs: 0,
-    stateOf: (app) => states.get(app), sign: (s) => signState(s, key),
+    stateOf: (app) => states.get(app), body: (s) => pushBody('bench-installation', s, key),
   });
   const announce = () => new Promise<number>((resolve) => {
     const start = performance.now();

@@ -18,7 +18,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { generateSigningKey, signState } from '../src/core/signature.ts';
+import { generateSigningKey } from '../src/core/signature.ts';
+import { pushBody } from '../src/core/push-envelope.ts';
 import { deriveConnectionCap, PER_SOCKET_BYTES, STARTUP_ALLOWANCE_BYTES } from '../src/core/connection-cap.ts';
 import { SIDECAR_NODE_OPTIONS } from '../src/sidecar/config.ts';
 import { SIDECAR_BUNDLE_ARGS } from '../scripts/build.ts';
@@ -27,7 +28,9 @@ import type { BenchResult } from './run.ts';
 import { fmt, percentile } from './stats.ts';
 import { cpuSeconds } from '../test/support/process-stats.ts';
 import { sleep } from '../test/support/wait.ts';
-import { Load, LOAD_PROCS, MiB, mem, quiet, startServer, type Mem, type Server } from './sidecar/servers.ts';
+import { BENCH_INSTALLATION, Load, LOAD_PROCS, MiB, mem, quiet, startServer, type Mem, type Server } from './sidecar/servers.ts';
+
+/** The installation the benchmark's sidecars are pinned to. */
 
 const root = new URL('..', import.meta.url).pathname;
 const ROUNDS = Math.max(3, Number(process.env.BENCH_SIDECAR_ROUNDS ?? 3));
@@ -46,7 +49,7 @@ async function broadcast(server: Server, load: Load, pushes: number) {
       app: 'bench/storefront', phase: 'converged', version: `1.${++seq}.0`, previousVersion: '1.0.0', change: 'minor',
       serving: { [`1.${seq}.0`]: 3 }, reason: null, epoch: 1, seq, since: new Date().toISOString(),
     };
-    const body = JSON.stringify({ state, sig: signState(state, key) });
+    const body = pushBody(BENCH_INSTALLATION, state, key);
     const t0 = now();
     const res = await fetch(server.pushUrl, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
     if (res.status !== 204) throw new Error(`push → ${res.status}`);

@@ -30,8 +30,8 @@ export const REGENERATE = 'node scripts/sidecar-snippet.ts --write';
  * each block says where to read them; these are the only strings of a block the reader replaces.
  */
 export const TRUST_PLACEHOLDERS = {
-  publicKeys: ['<public key(s): see below>'],
-  installation: '<installation: see below>',
+  publicKeys: ['<publicKeys from the trust ConfigMap>'],
+  installation: '<installation from the trust ConfigMap>',
 } as const satisfies Pick<SidecarSpec, 'publicKeys' | 'installation'>;
 
 /** Both blocks sit where a pod template's `spec:` fields go (6 spaces under `template:`). */

@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { publicKeyFromBase64, verifyState } from '../../src/core/signature.ts';
+import { publicKeyFromBase64, verifyPush } from '../../src/core/signature.ts';
 
 const keys = [publicKeyFromBase64(process.env.PUBLIC_KEY!)];
 let hello = Buffer.from('{"type":"hello","podVersion":"1.0.0","state":null}');
@@ -16,8 +16,8 @@ const server = createServer((req, res) => {
   if (req.method !== 'PUT') return void res.writeHead(404).end();
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as { state: unknown; sig: string };
-    if (!verifyState(body.state, body.sig, keys)) return void res.writeHead(401).end();
+    const body = JSON.parse(Buffer.concat(chunks).toString()) as { installation: unknown; state: unknown; sig: string };
+    if (verifyPush(body.installation, body.state, body.sig, keys) < 0) return void res.writeHead(401).end();
     const json = JSON.stringify(body.state);
     hello = Buffer.from(`{"type":"hello","podVersion":"1.0.0","state":${json}}`);
     const frame = Buffer.from(`{"type":"state","state":${json}}`);

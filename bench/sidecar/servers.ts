@@ -45,6 +45,9 @@ async function waitHttp(url: string): Promise<void> {
   }, 20_000, 50);
 }
 
+/** The installation id the bench's sidecar pins and its pushes carry. */
+export const BENCH_INSTALLATION = 'bench';
+
 export async function startServer(kind: 'sidecar' | 'bare', ip: string, publicKey: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: SIDECAR_NODE_OPTIONS, ...extraEnv };
   if (kind === 'sidecar') {
@@ -52,7 +55,7 @@ export async function startServer(kind: 'sidecar' | 'bare', ip: string, publicKe
       cwd: root, stdio: ['ignore', 'pipe', 'ignore'],
       env: {
         ...env, VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'bench', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-        VERSION_OBSERVER_PUBLIC_KEY: publicKey, VERSION_OBSERVER_LISTEN_HOST: ip, VERSION_OBSERVER_LOG_LEVEL: 'info',
+        VERSION_OBSERVER_PUBLIC_KEY: publicKey, VERSION_OBSERVER_INSTALLATION: BENCH_INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: ip, VERSION_OBSERVER_LOG_LEVEL: 'info',
       },
     });
     const lines: Array<Record<string, unknown>> = [];

@@ -9,15 +9,16 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, usage, type ControllerConfig } from './config.ts';
 import { Controller } from './controller.ts';
 import { buildServer } from './http.ts';
-import { loadOrCreateSigningKey } from './keys.ts';
+import { loadOrCreateKeySet, type KeySet } from './keys.ts';
+import { createTrustMetrics, Trust } from './trust.ts';
+import { publishTrust, TRUST_CONFIGMAP } from './trust-configmap.ts';
 import { createElector, LeaderElectionHealthz } from './leaderelection/index.ts';
 import { createMetrics } from './metrics.ts';
 import { instrumentKubeConfig } from './api-metrics.ts';
 import { packageVersion } from '../platform/version.ts';
 import { startInjector, type Injector } from './webhook/index.ts';
-import { signingKeyTrust } from './webhook/trust.ts';
+import { publishedTrust } from './webhook/trust.ts';
 import { backoffStep } from '../core/backoff.ts';
-import type { SigningKey } from '../core/signature.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { realClock } from '../platform/clock.ts';
 
@@ -45,24 +46,26 @@ export async function run(argv: string[]): Promise<void> {
   const metrics = createMetrics();
   instrumentKubeConfig(kubeConfig, metrics.runtime.apiRequest);
 
-  // The signing key: retried until the API answers (the Secret is needed before any push).
+  // The key set: retried until the API answers (the Secret is needed before any push).
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  let key: SigningKey | undefined;
-  for (let attempt = 1; key === undefined; attempt++) {
+  let keys: KeySet | undefined;
+  for (let attempt = 1; keys === undefined; attempt++) {
     try {
-      const r = await loadOrCreateSigningKey(core, config.namespace, config.keySecretName);
-      key = r.key;
-      log.info({ secret: `${config.namespace}/${config.keySecretName}`, kid: key.kid, created: r.created }, 'signing key loaded');
+      const r = await loadOrCreateKeySet(core, config.namespace, config.keySecretName);
+      keys = r.keys;
+      log.info({ secret: `${config.namespace}/${config.keySecretName}`, kid: keys.signing.kid, nextKid: keys.next?.kid ?? null, installation: keys.installation, created: r.created }, 'signing key loaded');
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'VO_SIGNING_KEY_INVALID') throw err;
+      const code = (err as { code?: unknown }).code;
+      if (code === 'VO_SIGNING_KEY_INVALID' || code === 'VO_TRUST_INSTALLATION_INVALID') throw err;
       const delayMs = backoffStep(attempt, { baseMs: 500, maxMs: 10_000, jitter: 'equal' }, Math.random());
       log.warn({ err: (err as Error).message, delayMs }, 'cannot load the signing key yet; retrying');
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
-  const signingKey = key;
+  const trust = new Trust(keys, createTrustMetrics(metrics.registry));
+  void publishTrustUntilDone(core, config.namespace, trust, log);
 
-  const controller = new Controller({ config, kubeConfig, key: signingKey, metrics, log: log });
+  const controller = new Controller({ config, kubeConfig, trust, metrics, log: log });
   metrics.runtime.bindStates(() => controller.apps());
   const healthz = new LeaderElectionHealthz();
   let injector: Injector | undefined;
@@ -70,7 +73,7 @@ export async function run(argv: string[]): Promise<void> {
     logger: log,
     apps: () => controller.apps(),
     app: (k) => controller.app(k),
-    keys: () => [{ kid: signingKey.kid, alg: 'Ed25519', publicKey: signingKey.publicKeyBase64 }],
+    keys: () => ({ installation: trust.installation, keys: trust.published() }),
     notReady: () => {
       if (!controller.hasSynced()) return 'informer caches not synced';
       // a replica the Service routes admissions to must answer them (else: a pod without sidecar)
@@ -88,7 +91,7 @@ export async function run(argv: string[]): Promise<void> {
     startInjector({
       config,
       kubeConfig,
-      trust: signingKeyTrust(signingKey, config.installation),
+      trust: publishedTrust(trust),
       metrics,
       log,
       clock: realClock,
@@ -163,4 +166,22 @@ export async function run(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * Publishes the trust ConfigMap (src/controller/trust-configmap.ts), retried with backoff until
+ * it succeeds; pushes do not wait for it (sidecars are pinned at admission, not from here).
+ */
+async function publishTrustUntilDone(core: CoreV1Api, namespace: string, trust: Trust, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcome = await publishTrust(core, namespace, trust.configMapData());
+      log.info({ configMap: `${namespace}/${TRUST_CONFIGMAP}`, outcome, keys: trust.keys.map((k) => k.kid) }, 'trust ConfigMap published');
+      return;
+    } catch (err) {
+      const delayMs = backoffStep(attempt, { baseMs: 1000, maxMs: 60_000, jitter: 'equal' }, Math.random());
+      log.warn({ err: (err as Error).message, delayMs }, 'cannot publish the trust ConfigMap yet; retrying');
+      await new Promise((r) => setTimeout(r, delayMs).unref());
+    }
+  }
 }

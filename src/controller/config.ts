@@ -83,8 +83,6 @@ export interface ControllerConfig {
   readonly missingSidecarSweepMs: number;
   /** Image of the injected sidecar. Default: this version's image. */
   readonly sidecarImage: string;
-  /** VERSION_OBSERVER_INSTALLATION given to sidecars; empty = the signing key's kid (placeholder until the key-trust set lands). */
-  readonly installation: string;
 }
 
 /** One row per ControllerConfig field; the order is the order of --help. */
@@ -120,7 +118,6 @@ const FLAGS = {
   webhookExcludeNamespaces: { kind: 'list', flag: 'webhook-exclude-namespaces', env: 'VERSION_OBSERVER_WEBHOOK_EXCLUDE_NAMESPACES', help: 'namespaces never injected besides --namespace and kube-system', defaultText: 'none' },
   missingSidecarSweepMs: { kind: 'duration', flag: 'missing-sidecar-sweep', env: 'VERSION_OBSERVER_MISSING_SIDECAR_SWEEP', help: 'check opted-in pods for a missing sidecar this often; 0 off', default: 30_000 },
   sidecarImage: { kind: 'text', flag: 'sidecar-image', env: 'VERSION_OBSERVER_SIDECAR_IMAGE', help: 'image of the injected sidecar', defaultText: `${DEFAULT_IMAGE_REPOSITORY}:<version>` },
-  installation: { kind: 'text', flag: 'installation', env: 'VERSION_OBSERVER_INSTALLATION', help: 'installation id pinned into sidecars', defaultText: "signing key's kid" },
 } as const satisfies SettingTable & Record<keyof ControllerConfig, unknown>;
 
 export function usage(): string {
@@ -141,7 +138,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     identity: v.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
     webhookCertMode: v.webhookCertMode as ControllerConfig['webhookCertMode'],
     sidecarImage: v.sidecarImage ?? `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`,
-    installation: v.installation ?? '',
   };
   validate(config);
   return Object.freeze(config);

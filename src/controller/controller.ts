@@ -23,7 +23,6 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AppState } from '../core/app-state.ts';
-import { signState, type SigningKey } from '../core/signature.ts';
 import { realClock, type Clock } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { buildAppInformers, type AppInformer } from './app-informers.ts';
@@ -37,11 +36,13 @@ import { Pusher } from './pusher.ts';
 import { WorkQueue, runWorker } from './queue.ts';
 import { Reconciler } from './reconcile.ts';
 import { appKeyOf, type SlimPod } from './slim.ts';
+import type { Trust } from './trust.ts';
 
 export interface ControllerDeps {
   config: ControllerConfig;
   kubeConfig: KubeConfig;
-  key: SigningKey;
+  /** The keys and installation pushes are signed with (src/controller/trust.ts). */
+  trust: Trust;
   metrics: ControllerMetrics;
   log: Logger;
   /** Every timer and time read of the controller (queue, pusher, informers, Events). Default: the real clock. */
@@ -58,6 +59,8 @@ export class Controller {
   readonly #pusher: Pusher;
   readonly #reconciler: Reconciler;
   readonly #informers: AppInformer[];
+  readonly #trust: Trust;
+  readonly #events: EventRecorder;
   #worker: Promise<void> | undefined;
   #leading = false;
 
@@ -66,6 +69,7 @@ export class Controller {
     this.#log = log;
     this.#metrics = metrics;
     this.#clock = deps.clock ?? realClock;
+    this.#trust = deps.trust;
     this.#queue = new WorkQueue({ clock: this.#clock, observer: metrics.runtime.queue });
     resetControllerGauges(metrics);
     this.#records = new AppRecords(phaseCounter(metrics));
@@ -75,12 +79,13 @@ export class Controller {
       timeoutMs: config.pushTimeoutMs,
       resyncMs: config.resyncMs,
       stateOf: (app) => this.#records.stateOf(app),
-      sign: (state) => signState(state, deps.key),
+      body: (state, pod) => deps.trust.body(state, pod),
+      onForeignOrder: (r) => this.#onForeignOrder(r),
       log,
       clock: this.#clock,
       onResult: (result) => recordPushResult(metrics, result),
     });
-    const events = new EventRecorder({
+    const events = (this.#events = new EventRecorder({
       kubeConfig: deps.kubeConfig,
       controller: 'version-observer.io/controller',
       instance: config.identity,
@@ -88,7 +93,7 @@ export class Controller {
       log,
       clock: this.#clock,
       onOutcome: (reason, outcome) => metrics.events.inc({ reason, outcome }),
-    });
+    }));
     this.#reconciler = new Reconciler({
       config,
       index: this.#index,
@@ -197,15 +202,32 @@ export class Controller {
   #onPod(pod: SlimPod): void {
     const change = this.#index.upsertPod(pod, this.#clock.now());
     const app = change.after ? appKeyOf(change.after) : null;
-    if (app !== null) this.#pusher.upsertPod(app, pod.view);
-    else this.#pusher.removePod(pod.view);
+    if (app !== null) {
+      this.#pusher.upsertPod(app, pod.view);
+      this.#trust.podSeen(pod.view);
+    } else {
+      this.#pusher.removePod(pod.view);
+      this.#trust.podGone(pod.view);
+    }
     this.#enqueue(appsToReconcile(change, pod));
   }
 
   #onPodDeleted(pod: SlimPod): void {
     const change = this.#index.deletePod(pod);
     this.#pusher.removePod(pod.view);
+    this.#trust.podGone(pod.view);
     this.#enqueue(change.apps);
+  }
+
+  /** A sidecar holds an order we never issued (forged, or another installation's): count, log, Warning Event. */
+  #onForeignOrder(r: { app: string; pod: { namespace: string; name: string }; held: { epoch: number; seq: number }; current: { epoch: number; seq: number } }): void {
+    const { app, pod, held, current } = r;
+    this.#trust.foreignOrder();
+    this.#log.warn({ app, pod: `${pod.namespace}/${pod.name}`, held, current }, 'sidecar holds an (epoch, seq) this controller never issued; not counted as delivered');
+    const uid = [...this.#index.pods(app)].find((p) => p.metadata.namespace === pod.namespace && p.metadata.name === pod.name)?.metadata.uid;
+    if (uid === undefined || !this.#leading) return;
+    const note = `sidecar holds (${held.epoch}, ${held.seq}), which this controller never issued (its newest for ${app} is (${current.epoch}, ${current.seq})): a forged or foreign state; restart the pod to clear it`;
+    this.#events.record({ apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid }, 'Warning', 'ForeignStateHeld', note, 'Push');
   }
 
   #enqueue(apps: Iterable<string>): void {

@@ -4,7 +4,8 @@
  *
  *   GET /v1/apps                      { apps: AppState[] } sorted by app
  *   GET /v1/apps/:namespace/:name     AppState | 404 { code: VO_APP_NOT_FOUND, message }
- *   GET /v1/keys                      { keys: [{ kid, alg: "Ed25519", publicKey }] }
+ *   GET /v1/keys                      { installation, keys: [{ kid, alg: "Ed25519", publicKey, role,
+ *                                     pods, retired }] } (for operators: sidecars never fetch it)
  *   GET /healthz                      200 { status: "ok" } while the process runs
  *   GET /livez                        200 { status: "ok" } whenever the event loop gets to answer;
  *                                     never asks the Kubernetes API or the election (a liveness
@@ -20,13 +21,14 @@ import type { AppState } from '../core/app-state.ts';
 import { ERRORS } from '../core/errors.ts';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../platform/logger.ts';
+import type { PublishedKey } from './trust.ts';
 
 export interface HttpDeps {
   /** pino-backed (fastify's own logger or createLogger's): fastify writes through it. */
   logger: Logger;
   apps(): AppState[];
   app(key: string): AppState | undefined;
-  keys(): Array<{ kid: string; alg: 'Ed25519'; publicKey: string }>;
+  keys(): { installation: string; keys: PublishedKey[] };
   /** null = ready, else the reason it is not. */
   notReady(): string | null;
   registry: Registry;
@@ -101,21 +103,29 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
       response: {
         200: {
           type: 'object',
-          required: ['keys'],
+          required: ['installation', 'keys'],
           properties: {
+            installation: { type: 'string' },
             keys: {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['kid', 'alg', 'publicKey'],
-                properties: { kid: { type: 'string' }, alg: { type: 'string', enum: ['Ed25519'] }, publicKey: { type: 'string' } },
+                required: ['kid', 'alg', 'publicKey', 'role', 'pods', 'retired'],
+                properties: {
+                  kid: { type: 'string' },
+                  alg: { type: 'string', enum: ['Ed25519'] },
+                  publicKey: { type: 'string' },
+                  role: { type: 'string', enum: ['signing', 'next'] },
+                  pods: { type: 'integer' },
+                  retired: { type: 'boolean' },
+                },
               },
             },
           },
         },
       },
     },
-    handler: async () => ({ keys: deps.keys() }),
+    handler: async () => deps.keys(),
   });
 
   const statusSchema = { type: 'object', required: ['status'], properties: { status: { type: 'string' }, reason: { type: 'string' } } } as const;

@@ -1,7 +1,7 @@
 /**
  * The pusher's HTTP transport: one `PUT http://<podIP>:<port>/internal/v1/state` of a signed
- * `{ state, sig }` body to a pod's sidecar admin port. The pusher (pusher.ts) decides what to
- * send and when; this file only moves bytes.
+ * `{ installation, state, sig }` body (built by core's pushBody) to a pod's sidecar admin port.
+ * The pusher (pusher.ts) decides what to send and when; this file only moves bytes.
  *
  * Invariants:
  * - `done` runs exactly once per put, with a PutResult: the HTTP status and the response body

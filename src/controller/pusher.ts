@@ -32,7 +32,11 @@
  *   timers and forgets acknowledgements (a new leader re-stamps every state anyway).
  * - Every `resyncMs` every target is sent its app's current state again (the sidecar answers 409
  *   when it holds it), which repairs a sidecar that restarted and lost its state.
- * - Each state is signed once (`#signedBody`, the one place that signs), on its first send.
+ * - Each (state, key) is signed once, on its first send: `#signedBody` is the one place the
+ *   pusher asks for a body, and trust.ts (which picks the newest key the pod pins) caches it.
+ * - A 409 whose body names an order newer than the app's current state is foreign: reported,
+ *   not acknowledged (an announcement waiting for that pod does not complete), retried with
+ *   failure backoff. `#finished` decides that, with core's outcomeOf, and nowhere else.
  *
  * Who owns what:
  * - App states are the controller's (its records: it evaluates and stamps them on every replica
@@ -49,6 +53,7 @@ import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
 import { defaultPerNamespace } from '../core/push-fairness.ts';
 import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
+import { heldOrderOf, isForeignOrder } from '../core/trust.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
 import { FairQueue } from './fair-queue.ts';
@@ -88,8 +93,13 @@ export interface PusherOptions {
   resyncMs: number;
   /** The app's current state (the controller's record), undefined when there is none. */
   stateOf: (app: string) => AppState | undefined;
-  /** Signs a state: base64 Ed25519 over its canonical JSON. */
-  sign: (state: AppState) => string;
+  /** The signed push body of a state for one pod (the key is chosen per pod; src/controller/trust.ts). */
+  body: (state: AppState, pod: PodView) => string;
+  /**
+   * A 409 named a held order newer than the app's current state (core isForeignOrder): it is
+   * not counted as acknowledged; the pod is retried with backoff.
+   */
+  onForeignOrder?: (r: { app: string; pod: PodView; held: Order; current: Order }) => void;
   /** Retry bounds after a failure; default core's 250 ms → 30 s (full jitter). */
   backoff?: BackoffConfig;
   /** Retry bounds after a refused connect (sidecar not listening); default core's 100 ms → 2 s. */
@@ -103,8 +113,6 @@ export interface PusherOptions {
 
 interface AppEntry {
   targets: Set<string>;
-  /** The signed body of `of` (the state it was made from), so each state is signed once. */
-  body: { of: AppState; json: string } | null;
   /**
    * The announced state being acknowledged: `onAll` runs once every target present when it was
    * set acknowledged it (or a newer one). Set only for a state the controller announces (core
@@ -204,7 +212,7 @@ export class Pusher {
     if (state === undefined) {
       const entry = this.#apps.get(app);
       if (entry && entry.targets.size === 0) this.#apps.delete(app);
-      else if (entry) Object.assign(entry, { body: null, announcement: null });
+      else if (entry) entry.announcement = null;
       return;
     }
     const entry = this.#entry(app);
@@ -275,7 +283,7 @@ export class Pusher {
 
   #entry(app: string): AppEntry {
     let e = this.#apps.get(app);
-    if (!e) this.#apps.set(app, (e = { targets: new Set(), body: null, announcement: null }));
+    if (!e) this.#apps.set(app, (e = { targets: new Set(), announcement: null }));
     return e;
   }
 
@@ -347,11 +355,12 @@ export class Pusher {
     }
   }
 
-  /** The one place that signs: each app's state once, on its first send to any of its pods. */
+  /**
+   * The one place the pusher gets a signed body: the state signed for this pod's key (the
+   * newest it pins), built once per (state, key) by trust.ts and shared by every pod of that key.
+   */
   #signedBody(t: Target, state: AppState): string {
-    const entry = this.#entry(t.app);
-    if (entry.body?.of !== state) entry.body = { of: state, json: JSON.stringify({ state, sig: this.#options.sign(state) }) };
-    return entry.body.json;
+    return this.#options.body(state, t.pod);
   }
 
   #send(t: Target, namespace: string, order: Order, body: string): void {
@@ -369,7 +378,7 @@ export class Pusher {
   }
 
   #finished(t: Target, podName: string, result: PutResult): void {
-    const outcome = outcomeOf(result.status, result.error);
+    const outcome = result.status === 409 && this.#foreign(t, result.body) ? 'failed' : outcomeOf(result.status, result.error);
     this.#setPush(t, finished(t.push, outcome, this.#clock.now(), this.#clock.random(), this.#options.backoff, this.#options.listenBackoff));
     if (outcome === 'failed') this.#options.log?.debug({ app: t.app, pod: podName, status: result.status, error: result.error, failures: t.push.failures }, 'push failed');
     const entry = this.#apps.get(t.app);
@@ -379,4 +388,14 @@ export class Pusher {
     }
     this.#kick(t);
   }
+
+  /** Whether a 409 answer names an order this controller never issued for the app (reported). */
+  #foreign(t: Target, answer: string | null): boolean {
+    const held = heldOrderOf(answer);
+    const current = this.#options.stateOf(t.app);
+    if (held === null || current === undefined || !isForeignOrder(held, current)) return false;
+    this.#options.onForeignOrder?.({ app: t.app, pod: t.pod, held, current: orderOf(current) });
+    return true;
+  }
 }
+

@@ -1,15 +1,17 @@
 /**
  * What the informer caches keep of a Pod or a Deployment: only the fields the evaluator, the
- * pusher and the Event recorder read. managedFields, container specs, volumes, most of
+ * pusher (its IP, phase and the sidecar's pinned keys) and the Event recorder read. managedFields, container specs, volumes, most of
  * status… are dropped at the edge, before an object reaches the cache, so the cache's memory is
  * O(objects × a few fields).
  *
  * Input may be a typed object from a list call (timestamps as Date) or raw JSON from a watch
  * (timestamps as RFC 3339 strings); the output is the same either way (only the presence of
- * deletionTimestamp is read). Pure.
+ * deletionTimestamp is read). Pure, but for one bounded table that shares equal pinned-key strings
+ * between pods (memory only: the output is the same with or without it).
  */
 import type { DeploymentView, PodView } from '../core/evaluate.ts';
 import { APP_LABEL, POLICY_ANNOTATION, appKey } from '../core/labels.ts';
+import { PUBLIC_KEY_ENV } from '../core/trust.ts';
 
 /** A cached object's identity: enough for client-node's ListWatch store (namespace/name/resourceVersion). */
 export interface SlimMeta {
@@ -62,7 +64,41 @@ export function slimPod(raw: unknown, versionLabel: string): SlimPod {
   if (ip) view.podIP = ip;
   const phase = str(status.phase);
   if (phase) view.phase = phase;
+  const trusted = pinnedKeys(obj(object.spec));
+  if (trusted !== undefined) view.trustedKeys = trusted;
   return { metadata: meta(metadata), app: str(labels[APP_LABEL]), view };
+}
+
+/** Distinct pinned-key values kept as one string each (pods of one Deployment share it); beyond this the table starts over. */
+const INTERNED_MAX = 256;
+const interned = new Map<string, string>();
+
+function intern(value: string): string {
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERNED_MAX) interned.clear();
+  interned.set(value, value);
+  return value;
+}
+
+/**
+ * The literal value of the sidecar's key env in the pod spec (a native sidecar is an init
+ * container, a classic one a container); undefined when no container sets it literally. Only
+ * this one string is kept of the whole spec.
+ */
+function pinnedKeys(spec: Obj): string | undefined {
+  for (const list of [spec.initContainers, spec.containers]) {
+    if (!Array.isArray(list)) continue;
+    for (const container of list) {
+      const env = obj(container).env;
+      if (!Array.isArray(env)) continue;
+      for (const e of env) {
+        const entry = obj(e);
+        if (entry.name === PUBLIC_KEY_ENV && typeof entry.value === 'string') return intern(entry.value);
+      }
+    }
+  }
+  return undefined;
 }
 
 export function slimDeployment(raw: unknown): SlimDeployment {

@@ -14,12 +14,14 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   // --- sidecar admin port: PUT /internal/v1/state
-  VO_PUSH_MALFORMED: { message: 'push body is not a valid { state, sig } envelope', status: 400 },
+  VO_PUSH_MALFORMED: { message: 'push body is not a valid { installation, state, sig } envelope', status: 400 },
   VO_PUSH_BAD_SIGNATURE: { message: 'push signature does not verify with any trusted key', status: 401 },
-  VO_PUSH_NO_KEY: { message: 'no trusted public key yet; pushes are refused until one is loaded', status: 401 },
+  VO_PUSH_FUTURE_EPOCH: { message: 'pushed state has an epoch implausibly far ahead of this clock', status: 400 },
+  VO_PUSH_NO_KEY: { message: 'no trusted public key or installation pinned; every push is refused', status: 401 },
   VO_PUSH_STALE: { message: 'pushed state is not newer (epoch, seq) than the one held', status: 409 },
   VO_PUSH_TOO_LARGE: { message: 'push body exceeds the size limit', status: 413 },
   VO_PUSH_WRONG_APP: { message: 'pushed state is for another app', status: 400 },
+  VO_PUSH_WRONG_INSTALLATION: { message: 'pushed state is signed for another installation', status: 403 },
   // --- sidecar, both ports: HTTP limits
   VO_ADMIN_AT_CAPACITY: { message: 'admin port connection cap reached; the connection was dropped without an answer' },
   VO_HTTP_TIMEOUT: { message: 'request headers or body did not arrive in time', status: 408 },
@@ -43,6 +45,7 @@ export const ERRORS = {
   VO_NOT_FOUND: { message: 'no such route', status: 404 },
   VO_NOT_READY: { message: 'not ready', status: 503 },
   VO_SIGNING_KEY_INVALID: { message: 'the signing-key Secret does not hold a valid Ed25519 private key' },
+  VO_TRUST_INSTALLATION_INVALID: { message: 'the signing-key Secret holds an invalid installation id' },
   // --- configuration (process exits non-zero with this line)
   VO_CONFIG_INVALID: { message: 'invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>;

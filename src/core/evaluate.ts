@@ -54,6 +54,11 @@ export interface PodView {
   podIP?: string;
   /** status.phase; not read by the evaluator. */
   phase?: string;
+  /**
+   * The sidecar's pinned key list (its VERSION_OBSERVER_PUBLIC_KEY env, raw); undefined when the
+   * spec shows no literal value. Not read by the evaluator; carried for the pusher's key choice.
+   */
+  trustedKeys?: string;
 }
 
 /** The fields of a Deployment the evaluator reads. */

@@ -41,8 +41,6 @@ export interface SidecarSpec {
   publicKeys?: readonly string[];
   /** The installation the states must be bound to (VERSION_OBSERVER_INSTALLATION). */
   installation?: string;
-  /** Where the sidecar fetches /v1/keys when no key is pinned (deprecated path, kept for manual setups). */
-  controllerUrl?: string;
   /** Pod label holding the version; default `app.kubernetes.io/version`. */
   versionLabel?: string;
   resources?: SidecarResources;
@@ -73,7 +71,6 @@ export function sidecarContainer(spec: SidecarSpec): V1Container {
   ];
   if (spec.publicKeys && spec.publicKeys.length > 0) env.push({ name: 'VERSION_OBSERVER_PUBLIC_KEY', value: spec.publicKeys.join(',') });
   if (spec.installation) env.push({ name: 'VERSION_OBSERVER_INSTALLATION', value: spec.installation });
-  if (spec.controllerUrl) env.push({ name: 'VERSION_OBSERVER_CONTROLLER_URL', value: spec.controllerUrl });
   const container: V1Container = {
     name: SIDECAR_CONTAINER_NAME,
     image: spec.image,

@@ -1,5 +1,7 @@
 /**
- * Ed25519 signatures over the canonical JSON of a state (docs/protocol.md "The push envelope and its signature").
+ * Ed25519 signatures over the canonical JSON of `{ installation, state }` (docs/protocol.md
+ * "The push envelope and its signature"): the installation id is inside the signed bytes, so a
+ * state signed for one installation never verifies for another, even under a shared key.
  * Keys travel as base64 of the raw 32-byte public key. These helpers only compute; they hold
  * no state and read no clock.
  */
@@ -58,27 +60,40 @@ export function publicKeyFromBase64(b64: string): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
 }
 
-/** base64 Ed25519 signature over the UTF-8 bytes of canonicalJson(state). */
-export function signState(state: unknown, key: SigningKey): string {
-  return sign(null, Buffer.from(canonicalJson(state), 'utf8'), key.privateKey).toString('base64');
+/** The signed bytes: UTF-8 of canonicalJson({ installation, state }). */
+function signedBytes(installation: unknown, state: unknown): Buffer {
+  return Buffer.from(canonicalJson({ installation, state }), 'utf8');
 }
 
-/** True when `sig` is a valid signature of `state` by any of `keys`. Never throws on bad input. */
-export function verifyState(state: unknown, sig: unknown, keys: readonly KeyObject[]): boolean {
-  if (typeof sig !== 'string' || sig.length === 0 || sig.length > 200) return false;
+/** base64 Ed25519 signature over the signed bytes of (installation, state). */
+export function signPush(installation: string, state: unknown, key: SigningKey): string {
+  return sign(null, signedBytes(installation, state), key.privateKey).toString('base64');
+}
+
+/**
+ * The index in `keys` of the key whose signature `sig` is over (installation, state), or -1 when
+ * none verifies. Never throws on bad input.
+ */
+export function verifyPush(installation: unknown, state: unknown, sig: unknown, keys: readonly KeyObject[]): number {
+  if (typeof sig !== 'string' || sig.length === 0 || sig.length > 200) return -1;
   const signature = Buffer.from(sig, 'base64');
-  if (signature.length !== 64) return false;
+  if (signature.length !== 64) return -1;
   let data: Buffer;
   try {
-    data = Buffer.from(canonicalJson(state), 'utf8');
+    data = signedBytes(installation, state);
   } catch {
-    return false;
+    return -1;
   }
-  return keys.some((k) => {
+  return keys.findIndex((k) => {
     try {
       return verify(null, data, k, signature);
     } catch {
       return false;
     }
   });
+}
+
+/** The key id of a public key object (as SigningKey.kid). */
+export function keyIdOf(publicKey: KeyObject): string {
+  return keyId(rawPublicKey(publicKey));
 }

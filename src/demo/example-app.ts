@@ -7,6 +7,7 @@
 import type { V1Deployment, V1Service, V1Container } from '@kubernetes/client-node';
 import { APP_LABEL, DEFAULT_VERSION_LABEL as VERSION_LABEL, INJECT_LABEL, POLICY_ANNOTATION } from '../core/labels.ts';
 import { sidecarContainer as coreSidecarContainer } from '../core/sidecar-container.ts';
+import { parseKeyList } from '../core/trust.ts';
 
 export { VERSION_LABEL };
 
@@ -20,8 +21,8 @@ export interface ExampleAppOptions {
   replicas?: number;
   /** Pinned controller public key(s), base64 raw Ed25519 (VERSION_OBSERVER_PUBLIC_KEY). */
   publicKey?: string;
-  /** Where the sidecar fetches /v1/keys when no key is pinned. */
-  controllerUrl?: string;
+  /** The installation id pushes are signed for (VERSION_OBSERVER_INSTALLATION). */
+  installation?: string;
   policy?: 'major' | 'minor' | 'patch' | 'any';
   progressDeadlineSeconds?: number;
   /** App container image; default the example SPA. */
@@ -38,8 +39,8 @@ export interface ExampleAppOptions {
  * that compare with and without it): the one block from src/core/sidecar-container.ts with the
  * demo's image. The example app itself gets it by label (injected by the chart's webhook).
  */
-export function sidecarContainer(opts: { publicKey?: string; controllerUrl?: string } = {}): V1Container {
-  return coreSidecarContainer({ image: IMAGE, publicKeys: opts.publicKey ? opts.publicKey.split(',') : [], controllerUrl: opts.controllerUrl });
+export function sidecarContainer(opts: { publicKey?: string; installation?: string } = {}): V1Container {
+  return coreSidecarContainer({ image: IMAGE, publicKeys: parseKeyList(opts.publicKey), installation: opts.installation });
 }
 
 export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Service] {
@@ -76,7 +77,7 @@ export function exampleAppObjects(o: ExampleAppOptions): [V1Deployment, V1Servic
               readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
             },
           ],
-          ...(byLabel ? {} : { initContainers: [sidecarContainer({ publicKey: o.publicKey, controllerUrl: o.controllerUrl })] }),
+          ...(byLabel ? {} : { initContainers: [sidecarContainer({ publicKey: o.publicKey, installation: o.installation })] }),
         },
       },
     },

@@ -21,6 +21,8 @@ export interface Installed {
   apiUrl: string;
   /** base64 raw Ed25519 public key(s), comma-separated, for VERSION_OBSERVER_PUBLIC_KEY */
   publicKey: string;
+  /** the installation id, for VERSION_OBSERVER_INSTALLATION */
+  installation: string;
 }
 
 export async function installController(
@@ -38,24 +40,24 @@ export async function installController(
     { env: { ...process.env, HELM_CACHE_HOME: `${cluster.dir}/helm/cache`, HELM_CONFIG_HOME: `${cluster.dir}/helm/config`, HELM_DATA_HOME: `${cluster.dir}/helm/data` } },
   );
   const apiUrl = await cluster.serviceUrl(namespace, release, 'http');
-  const publicKey = await waitForKeys(apiUrl, 60_000);
-  log(`controller installed; public key ${publicKey.slice(0, 12)}…`);
+  const { publicKey, installation } = await waitForKeys(apiUrl, 60_000);
+  log(`controller installed; public key ${publicKey.slice(0, 12)}…, installation ${installation}`);
   if (opts.values?.['injection.enabled'] !== 'false') {
     await waitForInjection(cluster, 60_000);
     log('sidecar injection in effect');
   }
-  return { namespace, release, apiUrl, publicKey };
+  return { namespace, release, apiUrl, publicKey, installation };
 }
 
-async function waitForKeys(apiUrl: string, timeoutMs: number): Promise<string> {
+async function waitForKeys(apiUrl: string, timeoutMs: number): Promise<{ publicKey: string; installation: string }> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const res = await fetch(`${apiUrl}/v1/keys`);
       if (res.ok) {
-        const body = (await res.json()) as { keys: Array<{ publicKey: string }> };
-        if (body.keys.length > 0) return body.keys.map((k) => k.publicKey).join(',');
+        const body = (await res.json()) as { installation: string; keys: Array<{ publicKey: string }> };
+        if (body.keys.length > 0) return { publicKey: body.keys.map((k) => k.publicKey).join(','), installation: body.installation };
       }
       last = `HTTP ${res.status}`;
     } catch (err) {

@@ -1,10 +1,13 @@
 /**
  * The admin port (8788), never routed from outside the cluster:
- *   PUT /internal/v1/state   { state, sig } → 204 applied | 409 stale | 401 unsigned, bad signature
- *                            or no key yet | 400 malformed or other app | 413 too large
+ *   PUT /internal/v1/state   { installation, state, sig } → 204 applied | 409 stale (body names
+ *                            the held order) | 401 unsigned, bad signature or nothing pinned |
+ *                            403 other installation | 400 malformed, other app or far-future
+ *                            epoch | 413 too large
  *   GET /healthz, /livez (answers whenever the event loop does; no other dependency), /readyz, /metrics
- * Invariant: a push changes nothing unless it is well-formed, for this app, signed by a trusted
- * key over the canonical JSON of exactly the `state` it carries, and newer in (epoch, seq).
+ * Invariant: a push changes nothing unless it is well-formed, signed by a pinned key over the
+ * canonical JSON of exactly `{ installation, state }`, for this installation and app, not
+ * implausibly far in the future, and newer in (epoch, seq) (core checkPush).
  * Checks run in that order; every refusal is counted by code and logged with its reason.
  * The port has its own small caps (http-limits.ts): at most `adminMaxConnections` sockets, the
  * same header/request/keep-alive/idle timeouts as the public port, bodies up to 64 KiB.
@@ -15,7 +18,7 @@ import { ERRORS, type ErrorCode, type ErrorSpec } from '../core/errors.ts';
 import type { SidecarConfig } from './config.ts';
 import type { Hub } from './hub.ts';
 import type { StateStore } from './state-store.ts';
-import type { KeySource } from './keys.ts';
+import type { PinnedTrust } from './keys.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { capConnections, clientErrorHandler, timeoutOptions } from './http-limits.ts';
 
@@ -23,7 +26,7 @@ export interface AdminServerDeps {
   config: SidecarConfig;
   hub: Hub;
   store: StateStore;
-  keys: KeySource;
+  keys: PinnedTrust;
   metrics: SidecarMetrics;
   log: FastifyBaseLogger;
   /** false while starting and once shutdown began */
@@ -33,7 +36,12 @@ export interface AdminServerDeps {
 const errorBody = {
   type: 'object',
   required: ['code', 'message'],
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    // on 409: the order this sidecar holds, so the controller can tell an order it never issued
+    held: { type: 'object', required: ['epoch', 'seq'], properties: { epoch: { type: 'integer' }, seq: { type: 'integer' } } },
+  },
 } as const;
 
 export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyInstance> {
@@ -50,8 +58,9 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
   const refuse = (reply: FastifyReply, code: ErrorCode, detail: string, level: 'warn' | 'info' = 'warn'): FastifyReply => {
     const spec: ErrorSpec = ERRORS[code];
     metrics.pushesRejected.inc({ reason: code });
-    reply.log[level]({ code, status: spec.status }, `push refused: ${spec.message}: ${detail}`);
-    return reply.code(spec.status ?? 400).send({ code, message: `${spec.message}: ${detail}` });
+    reply.log[level]({ code, status: spec.status, peer: reply.request.ip }, `push refused: ${spec.message}: ${detail}`);
+    const held = code === 'VO_PUSH_STALE' && store.state ? { epoch: store.state.epoch, seq: store.state.seq } : undefined;
+    return reply.code(spec.status ?? 400).send({ code, message: `${spec.message}: ${detail}`, ...(held && { held }) });
   };
 
   // Framework errors on the push route (body too large, bad JSON, wrong media type, schema) map to the table.
@@ -73,20 +82,20 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
         body: {
           type: 'object',
           required: ['state'],
-          properties: { state: { type: 'object' }, sig: {} },
+          properties: { installation: {}, state: { type: 'object' }, sig: {} },
         },
         response: { 204: { type: 'null' }, '4xx': errorBody },
       },
     },
     (req, reply) => {
-      const verdict = checkPush(req.body, { keys: keys.keys, noKeyReason: keys.lastError, app: store.app, held: store.state });
+      const verdict = checkPush(req.body, { keys: keys.keys, installation: keys.installation, noKeyReason: keys.missing, app: store.app, held: store.state, nowMs: Date.now() });
       if (!verdict.ok) return refuse(reply, verdict.code, verdict.detail, verdict.code === 'VO_PUSH_STALE' ? 'info' : 'warn');
       const state = verdict.state;
       store.apply(state); // newer: checkPush compared it with the held state in this same tick
       const sent = hub.broadcast(store.stateFrame as Buffer);
       metrics.pushesApplied.inc();
       req.log.info(
-        { phase: state.phase, version: state.version, change: state.change, epoch: state.epoch, seq: state.seq, clients: sent },
+        { phase: state.phase, version: state.version, change: state.change, epoch: state.epoch, seq: state.seq, clients: sent, kid: keys.kids[verdict.keyIndex] },
         `applied state ${state.phase} ${state.version ?? '-'} (${state.epoch}, ${state.seq}) and sent it to ${sent} client(s)`,
       );
       return reply.code(204).send();

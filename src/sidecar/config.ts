@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyFromBase64 } from '../core/signature.ts';
+import { INSTALLATION_ENV, isInstallationId, PUBLIC_KEY_ENV } from '../core/trust.ts';
 import { invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
 import { SIDECAR_ADMIN_PORT, SIDECAR_PUBLIC_PORT } from '../core/ports.ts';
 import { parseCidr, type Cidr, type ProxyTrust } from '../core/client-address.ts';
@@ -24,10 +25,12 @@ export interface SidecarConfig {
   readonly port: number;
   /** admin port (/internal/v1/state, /healthz, /readyz, /metrics); default 8788 */
   readonly adminPort: number;
-  /** pinned trusted keys (VERSION_OBSERVER_PUBLIC_KEY, comma-separated); empty → fetch from controllerUrl */
+  /** pinned trusted keys (VERSION_OBSERVER_PUBLIC_KEY, comma-separated); empty → every push refused (VO_PUSH_NO_KEY) */
   readonly publicKeys: readonly KeyObject[];
-  /** where to fetch /v1/keys when no key is pinned; null when a key is pinned */
-  readonly controllerUrl: string | null;
+  /** the installation pushes must be signed for (VERSION_OBSERVER_INSTALLATION); null → every push refused */
+  readonly installation: string | null;
+  /** VERSION_OBSERVER_CONTROLLER_URL was set: ignored (keys are never fetched), warned about at start */
+  readonly controllerUrlIgnored: boolean;
   /** who may open /version/ws from a browser: the same origin, plus VERSION_OBSERVER_ALLOWED_ORIGINS (`*` = any) */
   readonly originPolicy: OriginPolicy;
   /** connection cap; beyond it handshakes get HTTP 503 + Retry-After before any upgrade; default 50000 */
@@ -91,8 +94,9 @@ export const OPTIONS = {
   listenHost: { kind: 'text', flag: 'listen-host', env: 'VERSION_OBSERVER_LISTEN_HOST', help: 'address both ports bind to', default: '0.0.0.0' },
   port: { kind: 'int', flag: 'port', env: 'VERSION_OBSERVER_PORT', help: 'public port (/version/*); 0 = any', default: SIDECAR_PUBLIC_PORT, min: 0, max: 65_535 },
   adminPort: { kind: 'int', flag: 'admin-port', env: 'VERSION_OBSERVER_ADMIN_PORT', help: 'admin port (/internal/v1/state, /healthz, /readyz, /metrics); 0 = any', default: SIDECAR_ADMIN_PORT, min: 0, max: 65_535 },
-  publicKey: { kind: 'list', flag: 'public-key', env: 'VERSION_OBSERVER_PUBLIC_KEY', help: 'base64 raw Ed25519 public key(s), comma-separated' },
-  controllerUrl: { kind: 'text', flag: 'controller-url', env: 'VERSION_OBSERVER_CONTROLLER_URL', help: 'fetch /v1/keys from here when no key is pinned' },
+  publicKey: { kind: 'list', flag: 'public-key', env: PUBLIC_KEY_ENV, help: 'trusted base64 raw Ed25519 public key(s), comma-separated (without one every push is refused)' },
+  installation: { kind: 'text', flag: 'installation', env: INSTALLATION_ENV, help: 'installation id pushes must be signed for (without one every push is refused)' },
+  controllerUrl: { kind: 'text', flag: 'controller-url', env: 'VERSION_OBSERVER_CONTROLLER_URL', help: 'ignored (keys are only pinned, never fetched); a warning is logged' },
   allowedOrigins: { kind: 'list', flag: 'allowed-origins', env: 'VERSION_OBSERVER_ALLOWED_ORIGINS', help: 'Origins allowed on /version/ws besides the same origin (comma-separated), or * for any', defaultText: 'same origin only' },
   maxConnections: { kind: 'int', flag: 'max-connections', env: 'VERSION_OBSERVER_MAX_CONNECTIONS', help: 'WebSocket cap; beyond it HTTP 503 + Retry-After before the upgrade', default: 50_000, min: 1, max: 10_000_000 },
   maxConnectionsPerAddress: { kind: 'int', flag: 'max-connections-per-ip', env: 'VERSION_OBSERVER_MAX_CONNECTIONS_PER_IP', help: 'WebSocket cap per client address (IPv6: per /64); beyond it HTTP 429', default: 1000, min: 1, max: 10_000_000 },
@@ -141,19 +145,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
       throw invalidConfig(`${name('publicKey')} entry ${i + 1}: ${(err as Error).message}`);
     }
   });
-  let controllerUrl: string | null = v.controllerUrl ?? null;
-  if (controllerUrl !== null) {
-    let u: URL;
-    try {
-      u = new URL(controllerUrl);
-    } catch {
-      throw invalidConfig(`${name('controllerUrl')} is not a URL: "${controllerUrl}"`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalidConfig(`${name('controllerUrl')} must be http(s), got "${controllerUrl}"`);
-    controllerUrl = u.href.replace(/\/+$/, '');
-  }
-  if (publicKeys.length === 0 && controllerUrl === null) {
-    throw invalidConfig(`set ${name('publicKey')} or ${name('controllerUrl')}: without a trusted key every push would be refused`);
+  // A missing key or installation is not a configuration error: the sidecar serves without
+  // pushes rather than crash-loop next to the app (docs/security.md).
+  const installation = v.installation ?? null;
+  if (installation !== null && !isInstallationId(installation)) {
+    throw invalidConfig(`${name('installation')} must be 1-64 characters of A-Z a-z 0-9 . _ - (as the trust ConfigMap holds it), got "${installation}"`);
   }
 
   const anyOrigin = v.allowedOrigins.includes('*');
@@ -187,7 +183,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, ove
     port,
     adminPort,
     publicKeys,
-    controllerUrl: publicKeys.length > 0 ? null : controllerUrl,
+    installation,
+    controllerUrlIgnored: v.controllerUrl !== undefined,
     originPolicy: Object.freeze({ any: anyOrigin, origins: Object.freeze(origins) }),
     maxConnections: v.maxConnections,
     maxConnectionsPerAddress: v.maxConnectionsPerAddress,

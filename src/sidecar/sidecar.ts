@@ -16,7 +16,7 @@ import { OPTIONS, parseConfig, type SidecarConfig } from './config.ts';
 import { readMemoryMax, readOpenFileLimit, readSmapsRollup } from './memory.ts';
 import { CONFIG_INVALID_EXIT, RESTARTS_ENV } from './supervisor-protocol.ts';
 import { Hub } from './hub.ts';
-import { KeySource } from './keys.ts';
+import { PinnedTrust } from './keys.ts';
 import { createMetrics, type SidecarMetrics } from './metrics.ts';
 import { StateStore } from './state-store.ts';
 import { loadClientBundle, DEFAULT_BUNDLE_PATH, type ClientBundle } from './client-bundle.ts';
@@ -42,8 +42,6 @@ export interface StartOptions {
   bundlePath?: string;
   /** process-level default metrics (process_*, nodejs_*); default true */
   defaultMetrics?: boolean;
-  /** key refresh period once loaded; default 60000 */
-  keyRefreshMs?: number;
 }
 
 export async function startSidecar(config: SidecarConfig, opts: StartOptions = {}): Promise<SidecarHandle> {
@@ -55,14 +53,10 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions = {
   const hub = new Hub(config, log);
   const metrics = createMetrics(hub, { defaultMetrics: opts.defaultMetrics, maxConnections: config.maxConnections, held: () => store.state });
   hub.metrics = metrics;
-  const keys = new KeySource({
-    pinned: config.publicKeys,
-    controllerUrl: config.controllerUrl,
-    log,
-    refreshMs: opts.keyRefreshMs,
-    onChange: (n) => metrics.keysLoaded.set(n),
-  });
+  const keys = new PinnedTrust(config.publicKeys, config.installation);
   metrics.keysLoaded.set(keys.keys.length);
+  if (config.controllerUrlIgnored) log.warn({}, `${OPTIONS.controllerUrl.env} is ignored: keys are never fetched, only pinned (${OPTIONS.publicKey.env}, ${OPTIONS.installation.env}); see docs/security.md`);
+  if (keys.missing !== null) log.warn({ missing: keys.missing }, `no trust pinned (${keys.missing}): serving without a state, every push is refused with VO_PUSH_NO_KEY; see docs/install.md`);
   const bundle: ClientBundle | null = loadClientBundle(opts.bundlePath ?? DEFAULT_BUNDLE_PATH);
   if (bundle === null) log.warn({ path: opts.bundlePath ?? DEFAULT_BUNDLE_PATH }, 'browser client bundle not found; GET /version/client.js answers 503 until `node scripts/build.ts` has run');
 
@@ -91,11 +85,10 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions = {
     await Promise.allSettled([publicApp.close(), adminApp.close()]);
     throw err;
   }
-  keys.start();
   hub.startHeartbeat();
   ready = true;
   log.info(
-    { public: publicUrl, admin: adminUrl, trustedKeys: keys.keys.length, keySource: config.publicKeys.length ? 'pinned' : config.controllerUrl },
+    { public: publicUrl, admin: adminUrl, trustedKeys: keys.kids, installation: config.installation },
     `sidecar for ${config.app} (pod version ${config.podVersion}) listening on ${publicUrl} (public) and ${adminUrl} (admin)`,
   );
 
@@ -103,7 +96,6 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions = {
   const close = (graceMs: number = config.shutdownGraceMs): Promise<void> => {
     closing ??= (async () => {
       ready = false;
-      keys.stop();
       const t0 = performance.now();
       hub.stopAccepting();
       // Drain: the state announcing the rollout that removes this pod usually lands within

@@ -17,7 +17,7 @@ export {
   announcements, createNamespace, deployment, podsOf, receivedBy, setVersion, type DeploymentSpec,
 } from './controller/fixtures.ts';
 export {
-  SHORT_LEASE, isLeader, observe, publicKeyOf, spawnController, waitReadyz, type ControllerProc,
+  SHORT_LEASE, installationOf, isLeader, observe, publicKeyOf, spawnController, waitReadyz, type ControllerProc,
 } from './controller/process.ts';
 export { KUBECTL, kubectl } from './kubectl.ts';
 export { metric } from './metrics-text.ts';

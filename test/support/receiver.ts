@@ -2,7 +2,7 @@
  * TEST RECEIVER: a stand-in for the sidecar's admin port in controller tests (image
  * `version-observer/test-receiver`), a real HTTP server on $POD_IP:${RECEIVER_PORT:-8788}.
  *
- *   PUT /internal/v1/state  { state, sig } → 204 applied | 409 not newer (epoch, seq)
+ *   PUT /internal/v1/state  { installation, state, sig } → 204 applied | 409 not newer (epoch, seq)
  *                           | 401 bad signature | 400 malformed
  *   GET /received           { held, received: [{ atMs, status, state }] } (every push, in order)
  *   GET /healthz            200, or 503 when FAIL_READINESS=1 (readiness probe target)

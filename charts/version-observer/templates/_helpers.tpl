@@ -81,10 +81,6 @@ app.kubernetes.io/component: controller
 {{- printf "%s.%s.svc" (include "version-observer.fullname" .) .Release.Namespace }}
 {{- end }}
 
-{{- define "version-observer.controllerUrl" -}}
-{{- default (printf "http://%s:%v" (include "version-observer.serviceHost" .) .Values.service.port) .Values.sidecar.controllerUrl }}
-{{- end }}
-
 {{- /* --- sidecar injection webhook (templates/webhook.yaml) --- */}}
 {{- define "version-observer.webhookService" -}}
 {{- printf "%s-webhook" (include "version-observer.fullname" .) | trunc 63 | trimSuffix "-" }}

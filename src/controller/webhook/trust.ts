@@ -1,17 +1,20 @@
 /**
  * What the injector pins into every sidecar's env: the trusted public keys and the installation
- * id. The controller holds the current trust set in memory; the injector only asks this provider
- * at each admission, so a key rotation reaches new pods without a restart.
+ * id (VERSION_OBSERVER_PUBLIC_KEY, VERSION_OBSERVER_INSTALLATION; docs/security.md).
  *
- * Today's provider (`signingKeyTrust`) is fed from the controller's one signing key
- * (src/controller/keys.ts) and an installation id placeholder: the key's kid, the same on every
- * replica because every replica reads the same key Secret. The key-trust work replaces the
- * provider with its published trust set (ConfigMap in the controller's namespace) and its
- * installation id; nothing else in the webhook changes.
+ * Invariants:
+ * - The injector pins exactly what the controller publishes in the trust ConfigMap
+ *   (src/controller/trust.ts `configMapData`): the same keys, oldest first, and the same
+ *   installation id, read from the key Secret. So the controller can sign for every injected pod
+ *   (it reads the pinned list back from the pod spec) and a staged next key is pinned before it
+ *   ever signs (additive rotation).
+ * - The injector asks the provider at each admission; the set is fixed for the life of the
+ *   process (a rotation restarts the controller), so it is computed once.
  */
-import type { SigningKey } from '../../core/signature.ts';
+import { parseKeyList } from '../../core/trust.ts';
+import type { Trust } from '../trust.ts';
 
-export interface Trust {
+export interface PinnedTrust {
   /** base64 raw Ed25519 public keys (VERSION_OBSERVER_PUBLIC_KEY, joined by commas). */
   publicKeys: string[];
   /** VERSION_OBSERVER_INSTALLATION. */
@@ -19,10 +22,12 @@ export interface Trust {
 }
 
 export interface TrustProvider {
-  currentTrust(): Trust;
+  currentTrust(): PinnedTrust;
 }
 
-export function signingKeyTrust(key: SigningKey, installation?: string): TrustProvider {
-  const trust: Trust = { publicKeys: [key.publicKeyBase64], installation: installation || key.kid };
-  return { currentTrust: () => trust };
+/** The controller's published trust set, as the injector pins it. */
+export function publishedTrust(trust: Pick<Trust, 'configMapData'>): TrustProvider {
+  const data = trust.configMapData();
+  const pinned: PinnedTrust = { publicKeys: parseKeyList(data.publicKeys), installation: data.installation };
+  return { currentTrust: () => pinned };
 }

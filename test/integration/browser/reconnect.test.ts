@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, launchBrowser } from '../../../src/demo/browser.ts';
 import { GOING_AWAY_WINDOW_MS, reconnectDelayMs } from '../../../src/client/decide.ts';
-import { buildClient, root } from '../sidecar/helpers.ts';
+import { buildClient, INSTALLATION, root } from '../sidecar/helpers.ts';
 import { generateSigningKey } from '../../../src/core/signature.ts';
 import { sleep, waitFor } from '../../support/wait.ts';
 import { RECORD_SOCKETS, startPageServer, type PageServer, type SocketRecord, type TimeoutRecord } from './reconnect-fixture.ts';
@@ -132,7 +132,7 @@ function startSidecar(ip: string, podVersion: string, allowedOrigin: string): Ch
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
       VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'shop', VERSION_OBSERVER_POD_VERSION: podVersion,
-      VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: ip,
+      VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: ip,
       VERSION_OBSERVER_ALLOWED_ORIGINS: allowedOrigin, VERSION_OBSERVER_LOG_LEVEL: 'warn',
       VERSION_OBSERVER_DRAIN_MS: '0', VERSION_OBSERVER_SHUTDOWN_GRACE_MS: '2000',
     },

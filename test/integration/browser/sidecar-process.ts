@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateSigningKey } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { waitFor } from '../../support/wait.ts';
-import { makeState, push, root, signed } from '../sidecar/helpers.ts';
+import { INSTALLATION, makeState, push, root, signed } from '../sidecar/helpers.ts';
 
 export interface SidecarProcess {
   /** the page server's origin, e.g. http://127.34.5.6:8080 */
@@ -40,7 +40,7 @@ export async function startSidecarProcess(pageRoutes: Route): Promise<SidecarPro
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
       VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'shop', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-      VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: ip,
+      VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: ip,
       VERSION_OBSERVER_ALLOWED_ORIGINS: origin, VERSION_OBSERVER_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

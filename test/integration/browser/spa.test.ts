@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchBrowser } from '../../../src/demo/browser.ts';
 import { waitFor } from '../../support/local-k8s.ts';
 import { generateSigningKey } from '../../../src/core/signature.ts';
-import { buildClient, makeState, push, signed, root, sleep } from '../sidecar/helpers.ts';
+import { buildClient, INSTALLATION, makeState, push, signed, root, sleep } from '../sidecar/helpers.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 
 const ip = `127.${10 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
@@ -38,7 +38,7 @@ const until = <T>(what: string, fn: () => Promise<T | undefined | false>): Promi
 function startSidecar(): ChildProcess {
   return start(['src/cli/main.ts', 'sidecar'], {
     VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'shop', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-    VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: ip,
+    VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: ip,
     VERSION_OBSERVER_ALLOWED_ORIGINS: origin, VERSION_OBSERVER_LOG_LEVEL: 'warn', VERSION_OBSERVER_SHUTDOWN_GRACE_MS: '2000',
   });
 }

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { signState, signingKeyFromPem } from '../../../src/core/signature.ts';
+import { signingKeyFromPem } from '../../../src/core/signature.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { leaseDurationSeconds, retryDelayMs } from '../../../src/core/election.ts';
 import { parseDuration } from '../../../src/platform/config.ts';
@@ -102,9 +103,10 @@ test('6. one pusher; SIGTERM → takeover within one retry; SIGKILL → within l
   // A receiver rejects a push from the old epoch, even with a higher seq (signed with the real key).
   const pem = await env.core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'vo-version-observer-signing-key' });
   const key = signingKeyFromPem(Buffer.from(pem.data!['private.pem']!, 'base64').toString('utf8'));
+  const installation = Buffer.from(pem.data!['installation']!, 'base64').toString('utf8');
   const pod = (await podsOf(env, NS, 'site'))[0]!;
   const stale: AppState = { ...s1, seq: s1.seq + 1000, since: new Date().toISOString() };
-  const res = await fetch(`http://${pod.ip}:8788/internal/v1/state`, { method: 'PUT', body: JSON.stringify({ state: stale, sig: signState(stale, key) }), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`http://${pod.ip}:8788/internal/v1/state`, { method: 'PUT', body: pushBody(installation, stale, key), headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 409);
 
   // A comes back as a follower; SIGKILL the leader b: a takes over within KILL_BOUND_MS.

@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { DEFAULT_ELECTION_CONFIG, retryDelayMs } from '../../../src/core/election.ts';
-import { signState, signingKeyFromPem } from '../../../src/core/signature.ts';
-import { sidecarContainer } from '../../../src/demo/example-app.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
+import { signingKeyFromPem } from '../../../src/core/signature.ts';
+import { EXAMPLE_IMAGE, sidecarContainer } from '../../../src/demo/example-app.ts';
 import {
-  SYSTEM_NS, createNamespace, deployment, kubectl, metric, podsOf, publicKeyOf, spawnController, startEnv, waitFor,
+  SYSTEM_NS, createNamespace, deployment, installationOf, kubectl, metric, podsOf, publicKeyOf, spawnController, startEnv, waitFor,
   type ControllerProc, type Env,
 } from '../../support/controller-harness.ts';
 
@@ -80,9 +81,13 @@ test('default timings: SIGTERM → every real sidecar and its clients get the ne
   const b = await spawnController(env, 'controller-b', DEFAULT_TIMINGS);
   procs.push(b);
   const publicKey = await publicKeyOf(a);
+  const installation = await installationOf(a);
   await createNamespace(env, NS);
   const body = deployment({ namespace: NS, name: 'front', app: 'front', version: '3.0.0', replicas: 2, publicKey });
-  body.spec!.template.spec!.containers = [sidecarContainer({ publicKey })];
+  // The real sidecar as the chart documents it (a native sidecar, beside a plain app container;
+  // the fixture's test receiver would hold the admin port the sidecar needs).
+  body.spec!.template.spec!.initContainers = [sidecarContainer({ publicKey, installation })];
+  body.spec!.template.spec!.containers = [{ name: 'app', image: `${EXAMPLE_IMAGE}:3.0.0`, env: [{ name: 'PORT', value: '8080' }], ports: [{ name: 'http', containerPort: 8080 }] }];
   await env.apps.createNamespacedDeployment({ namespace: NS, body });
   assert.equal((await kubectl(env.cluster, ['rollout', 'status', 'deployment/front', '-n', NS, '--timeout=120s'])).status, 0);
   const s1 = await waitFor('converged', async () => {
@@ -131,7 +136,7 @@ test('default timings: SIGTERM → every real sidecar and its clients get the ne
       return s && s.epoch === e2 ? s : undefined;
     }, 10_000);
     const rejectedBefore = metric(await (await fetch(`http://${p.ip}:8788/metrics`)).text(), 'version_observer_sidecar_pushes_rejected_total{reason="VO_PUSH_STALE"}');
-    const res = await fetch(`http://${p.ip}:8788/internal/v1/state`, { method: 'PUT', body: JSON.stringify({ state: stale, sig: signState(stale, key) }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`http://${p.ip}:8788/internal/v1/state`, { method: 'PUT', body: pushBody(installation, stale, key), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 409, `sidecar of ${p.name}: ${await res.text()}`);
     assert.equal(metric(await (await fetch(`http://${p.ip}:8788/metrics`)).text(), 'version_observer_sidecar_pushes_rejected_total{reason="VO_PUSH_STALE"}'), rejectedBefore + 1);
     assert.deepEqual(await sidecarState(p.ip), held, 'the newer state is kept');

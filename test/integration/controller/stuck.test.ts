@@ -127,12 +127,14 @@ test('8. least privilege: the controller ServiceAccount can do exactly what docs
   const yes: Array<[string, string, string | null, string?]> = [
     ['watch', 'pods', null], ['list', 'deployments.apps', null], ['create', 'events.events.k8s.io', NS], ['patch', 'events.events.k8s.io', NS],
     ['get', 'leases.coordination.k8s.io', SYSTEM_NS, 'vo-version-observer'], ['update', 'leases.coordination.k8s.io', SYSTEM_NS, 'vo-version-observer'],
-    ['get', 'secrets', SYSTEM_NS, 'vo-version-observer-signing-key'],
+    ['get', 'secrets', SYSTEM_NS, 'vo-version-observer-signing-key'], ['update', 'secrets', SYSTEM_NS, 'vo-version-observer-signing-key'],
+    ['get', 'configmaps', SYSTEM_NS, 'version-observer-trust'], ['update', 'configmaps', SYSTEM_NS, 'version-observer-trust'],
   ];
   const no: Array<[string, string, string | null, string?]> = [
     ['list', 'secrets', SYSTEM_NS], ['get', 'secrets', SYSTEM_NS, 'other'], ['get', 'secrets', NS, 'vo-version-observer-signing-key'],
     ['update', 'deployments.apps', NS], ['delete', 'pods', NS], ['update', 'leases.coordination.k8s.io', SYSTEM_NS, 'other-lease'],
-    ['list', 'nodes', null], ['get', 'configmaps', SYSTEM_NS], ['update', 'secrets', SYSTEM_NS, 'vo-version-observer-signing-key'],
+    ['list', 'nodes', null], ['list', 'configmaps', SYSTEM_NS], ['get', 'configmaps', SYSTEM_NS, 'other'], ['update', 'configmaps', SYSTEM_NS, 'other'],
+    ['update', 'secrets', SYSTEM_NS, 'other'], ['patch', 'secrets', SYSTEM_NS, 'vo-version-observer-signing-key'],
   ];
   for (const [v, r, ns, n] of yes) assert.equal(await can(v, r, ns, n), true, `should be allowed: ${v} ${r} ${n ?? ''} in ${ns ?? 'all'}`);
   for (const [v, r, ns, n] of no) assert.equal(await can(v, r, ns, n), false, `should be denied: ${v} ${r} ${n ?? ''} in ${ns ?? 'all'}`);

@@ -15,7 +15,8 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { APP_LABEL } from '../../../src/core/labels.ts';
-import { generateSigningKey, signState } from '../../../src/core/signature.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
+import { generateSigningKey } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { packageVersion } from '../../../src/platform/version.ts';
 import { startCluster, type Cluster } from '../../../src/local/cluster.ts';
@@ -32,6 +33,8 @@ import { chartDir, renderText } from '../packaging/support.ts';
 import { silentLogger } from '../../../src/platform/logger.ts';
 
 const APP = 'shop/storefront';
+/** The installation the test sidecar is pinned to and the test signs for. */
+const INSTALLATION = 'metrics-test';
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 interface SidecarProc {
@@ -51,6 +54,7 @@ async function spawnSidecar(publicKey: string): Promise<SidecarProc> {
       VERSION_OBSERVER_APP: APP,
       VERSION_OBSERVER_POD_VERSION: '1.0.0',
       VERSION_OBSERVER_PUBLIC_KEY: publicKey,
+      VERSION_OBSERVER_INSTALLATION: INSTALLATION,
       VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
       VERSION_OBSERVER_PORT: '0',
       VERSION_OBSERVER_ADMIN_PORT: '0',
@@ -120,7 +124,7 @@ before(async () => {
   const key = generateSigningKey();
   sidecar = await spawnSidecar(key.publicKeyBase64);
   const state: AppState = { app: APP, phase: 'converged', version: '1.1.0', previousVersion: '1.0.0', change: 'minor', serving: { '1.1.0': 1 }, reason: null, epoch: 2, seq: 5, since: new Date().toISOString() };
-  const res = await fetch(`${sidecar.adminUrl}/internal/v1/state`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state, sig: signState(state, key) }) });
+  const res = await fetch(`${sidecar.adminUrl}/internal/v1/state`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: pushBody(INSTALLATION, state, key) });
   assert.equal(res.status, 204, await res.text());
   socket = new WebSocket(`${sidecar.publicUrl.replace(/^http/, 'ws')}/version/ws?v=1.0.0`, { perMessageDeflate: false });
   await new Promise((resolve, reject) => {

@@ -97,7 +97,9 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
       assert.deepEqual(leaseRule.resourceNames, [arg('lease-name')]);
       const secretRule = role.rules.find((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(arg('key-secret')));
       assert.deepEqual(secretRule.resourceNames, [arg('key-secret')]);
-      assert.deepEqual(secretRule.verbs, ['get']);
+      assert.deepEqual(secretRule.verbs, ['get', 'update']);
+      const trustRule = role.rules.find((r: any) => r.resources.includes('configmaps') && r.resourceNames);
+      assert.deepEqual([trustRule.resourceNames, trustRule.verbs], [['version-observer-trust'], ['get', 'update']]);
       // the injection webhook's TLS Secret and configuration, by the names the controller is given
       const tlsRule = role.rules.find((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(arg('webhook-secret')));
       assert.deepEqual([tlsRule.resourceNames, tlsRule.verbs], [[arg('webhook-secret')], ['get', 'update']]);
@@ -112,10 +114,14 @@ for (const [label, valuesFiles] of [['default values', []], ['ci/full-values.yam
       for (const r of allRules) {
         assert.ok(!r.verbs.includes('*') && !r.resources.includes('*') && !(r.apiGroups ?? []).includes('*'), `no wildcards: ${JSON.stringify(r)}`);
         if (r.resources.includes('secrets')) {
-          // update only on the webhook's own TLS Secret (the controller renews its certificates)
-          const writable = r.resourceNames?.length === 1 && r.resourceNames[0].endsWith('-webhook-tls') ? ['update'] : [];
-          assert.ok(!r.verbs.some((v: string) => ['list', 'watch', 'update', 'patch', 'delete'].includes(v) && !writable.includes(v)), `secrets: ${JSON.stringify(r)}`);
-          if (r.verbs.includes('get')) assert.equal(r.resourceNames?.length, 1, 'secret get is by name');
+          // get/update by name only: the key Secret (update adds a missing installation id) and
+          // the webhook's own TLS Secret (the controller renews its certificates)
+          assert.ok(!r.verbs.some((v: string) => ['list', 'watch', 'patch', 'delete'].includes(v)), `secrets: ${JSON.stringify(r)}`);
+          if (r.verbs.includes('get') || r.verbs.includes('update')) assert.equal(r.resourceNames?.length, 1, 'secret get/update is by name');
+        }
+        if (r.resources.includes('configmaps')) {
+          assert.ok(!r.verbs.some((v: string) => ['list', 'watch', 'patch', 'delete'].includes(v)), `configmaps: ${JSON.stringify(r)}`);
+          if (r.verbs.includes('get') || r.verbs.includes('update')) assert.deepEqual(r.resourceNames, ['version-observer-trust'], 'configmap get/update is by name');
         }
         if (r.resources.includes('deployments') || r.resources.includes('pods')) assert.deepEqual(r.verbs, ['get', 'list', 'watch']);
       }
@@ -135,7 +141,7 @@ it('signingKey.source=existing reads only that Secret and creates none', async (
   const objs = await render({ set: ['signingKey.source=existing', 'signingKey.existingSecret=my-key'] });
   assert.ok(!objs.some((o) => o.kind === 'Secret' && !o.metadata.name.endsWith('-webhook-tls')), 'no key Secret (the webhook TLS Secret is apart)');
   const rules = objs.filter((o) => o.kind === 'Role').flatMap((o) => (o as any).rules as any[]).filter((r) => r.resources.includes('secrets') && !r.resourceNames?.[0]?.endsWith('-webhook-tls'));
-  assert.deepEqual(rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['my-key'], verbs: ['get'] }]);
+  assert.deepEqual(rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['my-key'], verbs: ['get', 'update'] }]);
   const args = ((find(objs, 'Deployment') as any).spec.template.spec.containers[0].args as string[]);
   assert.ok(args.includes('--key-secret=my-key'));
 });
@@ -147,4 +153,5 @@ it('signingKey.source=helm generates a PKCS#8 Ed25519 key the controller can loa
   assert.equal(secret.metadata.annotations['helm.sh/resource-policy'], 'keep');
   const pem = Buffer.from(secret.data['private.pem'], 'base64').toString('utf8');
   assert.equal(signingKeyFromPem(pem).publicKeyBase64.length, 44);
+  assert.match(Buffer.from(secret.data.installation, 'base64').toString('utf8'), /^[0-9a-f-]{36}$/, 'and an installation id');
 });

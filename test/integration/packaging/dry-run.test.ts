@@ -97,6 +97,7 @@ it('helm install --dry-run prints NOTES with the labels to add (injection on), o
     'POD_NAMESPACE',
     'name: VERSION_OBSERVER_PUBLIC_KEY',
     'name: VERSION_OBSERVER_INSTALLATION',
+    "get configmap version-observer-trust -o jsonpath='{.data.publicKeys}",
     'containerPort: 8787',
     'initContainers:',
     'restartPolicy: Always',

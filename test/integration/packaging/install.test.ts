@@ -67,9 +67,14 @@ it('helm install: controller pods Ready, one holds the Lease, helm test passes',
 
 it('the example app with the documented labels and sidecar is announced after a rollout', async () => {
   const apiUrl = await t.serviceUrl(NS, FULL, 'http');
-  const controllerUrl = t.external ? `http://${FULL}.${NS}.svc:8080` : apiUrl;
+  // The trust set as docs/install.md tells app teams to read it: the controller's ConfigMap.
+  const trust = await waitFor('trust ConfigMap published', async () => {
+    const r = await kubectl(['get', 'configmap', 'version-observer-trust', '-n', NS, '-o', 'jsonpath={.data.publicKeys} {.data.installation}']);
+    const [publicKey, installation] = r.stdout.trim().split(' ');
+    return r.status === 0 && publicKey && installation ? { publicKey, installation } : undefined;
+  }, 60_000);
   assert.equal((await kubectl(['create', 'namespace', APP_NS])).status, 0);
-  const [dep, svc] = exampleAppObjects({ namespace: APP_NS, name: 'storefront', version: '1.0.0', replicas: 2, controllerUrl });
+  const [dep, svc] = exampleAppObjects({ namespace: APP_NS, name: 'storefront', version: '1.0.0', replicas: 2, ...trust });
   const apps = t.kubeConfig.makeApiClient(AppsV1Api);
   const core = t.kubeConfig.makeApiClient(CoreV1Api);
   await apps.createNamespacedDeployment({ namespace: APP_NS, body: dep });

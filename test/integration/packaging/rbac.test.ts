@@ -3,8 +3,9 @@
  * no pods), then (1) `kubectl auth can-i --as=<the chart's ServiceAccount>` answers yes for
  * exactly what the controller does and no for the rest; (2) the controller itself runs with a
  * token of that ServiceAccount (TokenRequest) and the chart's own args: it creates its signing
- * key Secret, takes the Lease, syncs its caches and reports ready, fills its webhook TLS Secret
- * and sets the webhook configuration's caBundle, with no 403 in its logs.
+ * key Secret (with the installation id), publishes the trust ConfigMap, takes the Lease, syncs
+ * its caches and reports ready, fills its webhook TLS Secret and sets the webhook configuration's
+ * caBundle, with no 403 in its logs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ const RELEASE = 'vo';
 const SA = 'vo-version-observer';
 const LEASE = 'vo-version-observer';
 const KEY = 'vo-version-observer-signing-key';
+const TRUST = 'version-observer-trust';
 const WEBHOOK_TLS = 'vo-version-observer-webhook-tls';
 const WEBHOOK_CONFIG = `vo-version-observer.${NS}`;
 const MWC = 'mutatingwebhookconfigurations.admissionregistration.k8s.io';
@@ -71,7 +73,11 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['update', `leases.coordination.k8s.io/${LEASE}`, NS],
     ['create', 'leases.coordination.k8s.io', NS],
     ['get', `secrets/${KEY}`, NS],
+    ['update', `secrets/${KEY}`, NS],
     ['create', 'secrets', NS],
+    ['get', `configmaps/${TRUST}`, NS],
+    ['update', `configmaps/${TRUST}`, NS],
+    ['create', 'configmaps', NS],
     // the injection webhook's TLS: its one Secret and its one configuration, by name
     ['get', `secrets/${WEBHOOK_TLS}`, NS],
     ['update', `secrets/${WEBHOOK_TLS}`, NS],
@@ -84,7 +90,8 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['watch', 'secrets', NS],
     ['get', 'secrets', 'kube-system'],
     ['create', 'secrets', 'shop'],
-    ['update', `secrets/${KEY}`, NS],
+    ['update', 'secrets/other-secret', NS],
+    ['patch', `secrets/${KEY}`, NS],
     ['delete', `secrets/${KEY}`, NS],
     ['update', 'deployments.apps', 'shop'],
     ['patch', 'deployments.apps', 'shop'],
@@ -95,7 +102,13 @@ describe('kubectl auth can-i as the chart ServiceAccount', () => {
     ['update', 'leases.coordination.k8s.io/kube-scheduler', 'kube-system'],
     ['update', 'leases.coordination.k8s.io/someone-else', NS],
     ['create', 'leases.coordination.k8s.io', 'shop'],
-    ['get', 'configmaps', NS],
+    ['get', 'configmaps/other-config', NS],
+    ['list', 'configmaps', NS],
+    ['watch', 'configmaps', NS],
+    ['update', 'configmaps/other-config', NS],
+    ['delete', `configmaps/${TRUST}`, NS],
+    ['create', 'configmaps', 'shop'],
+    ['get', 'configmaps', 'kube-system'],
     ['list', 'nodes'],
     ['delete', 'events', 'shop'],
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
@@ -150,9 +163,17 @@ it('the controller does its job with only the chart ServiceAccount token', async
   assert.equal(holder, 'vo-rbac-test-0');
   const secret = JSON.parse(runOk(kubectlPath(), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'secret', KEY, '-n', NS, '-o', 'json']).stdout) as { data: Record<string, string> };
   assert.ok(secret.data['private.pem'], 'the controller created its key Secret');
+  const installation = Buffer.from(secret.data['installation'] ?? '', 'base64').toString('utf8');
+  assert.match(installation, /^[0-9a-f-]{36}$/, 'with an installation id');
+  const trust = await waitFor('trust ConfigMap', () => {
+    const r = kubectl(['get', 'configmap', TRUST, '-n', NS, '-o', 'json']);
+    return r.status === 0 ? (JSON.parse(r.stdout) as { data: Record<string, string> }).data : undefined;
+  }, 30_000);
+  assert.equal(trust.installation, installation, 'the ConfigMap publishes the installation');
   const keys = (await (await fetch(`http://127.0.0.1:${port}/v1/keys`)).json()) as { keys: Array<{ publicKey: string }> };
   const { signingKeyFromPem } = await import('../../../src/core/signature.ts');
   assert.equal(keys.keys[0]?.publicKey, signingKeyFromPem(Buffer.from(secret.data['private.pem']!, 'base64').toString('utf8')).publicKeyBase64);
+  assert.equal(trust.publicKeys, keys.keys[0]?.publicKey, 'and the key sidecars pin');
   assert.equal((await fetch(`http://127.0.0.1:${port}/v1/apps`)).status, 200);
   const tls = JSON.parse(runOk(kubectlPath(), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'secret', WEBHOOK_TLS, '-n', NS, '-o', 'json']).stdout) as { data?: Record<string, string> };
   assert.ok(tls.data?.['tls.crt'] && tls.data['ca.crt'], 'the controller filled the webhook TLS Secret');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { generateSigningKey } from '../../../src/core/signature.ts';
-import { connect, makeState, push, signed, root } from './helpers.ts';
+import { connect, INSTALLATION, makeState, push, signed, root } from './helpers.ts';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -47,7 +47,7 @@ async function listening(c: ReturnType<typeof sidecar>): Promise<{ publicUrl: st
 const key = generateSigningKey();
 const baseEnv = {
   VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'shop', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-  VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
+  VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
   VERSION_OBSERVER_PORT: '0', VERSION_OBSERVER_ADMIN_PORT: '0',
 };
 

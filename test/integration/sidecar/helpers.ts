@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseConfig, SIDECAR_NODE_OPTIONS, type SidecarConfig } from '../../../src/sidecar/config.ts';
 import { startSidecar, type SidecarHandle, type StartOptions } from '../../../src/sidecar/sidecar.ts';
-import { generateSigningKey, signState, type SigningKey } from '../../../src/core/signature.ts';
+import { generateSigningKey, signPush, type SigningKey } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 
 export const APP = 'shop/storefront';
@@ -38,6 +38,7 @@ export async function startTestSidecar(
     VERSION_OBSERVER_APP: APP,
     VERSION_OBSERVER_POD_VERSION: '1.0.0',
     VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64,
+    VERSION_OBSERVER_INSTALLATION: INSTALLATION,
     VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
     VERSION_OBSERVER_PORT: '0',
     VERSION_OBSERVER_ADMIN_PORT: '0',
@@ -58,7 +59,10 @@ export async function push(adminUrl: string, body: unknown, raw = false): Promis
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-export const signed = (state: AppState, key: SigningKey) => ({ state, sig: signState(state, key) });
+/** The installation every test sidecar is pinned to. */
+export const INSTALLATION = 'test-installation';
+
+export const signed = (state: AppState, key: SigningKey, installation = INSTALLATION) => ({ installation, state, sig: signPush(installation, state, key) });
 
 export interface Client {
   ws: WebSocket;
@@ -142,7 +146,7 @@ export async function startSidecarProcess(env: Record<string, string> = {}): Pro
     cwd: root,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
-      VERSION_OBSERVER_APP: APP, VERSION_OBSERVER_POD_VERSION: '1.0.0', VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64,
+      VERSION_OBSERVER_APP: APP, VERSION_OBSERVER_POD_VERSION: '1.0.0', VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION,
       VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1', VERSION_OBSERVER_PORT: '0', VERSION_OBSERVER_ADMIN_PORT: '0',
       VERSION_OBSERVER_LOG_LEVEL: 'info', ...env,
     },

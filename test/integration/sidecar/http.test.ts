@@ -1,7 +1,7 @@
 /**
  * The sidecar's HTTP surface with real sockets: GET /version (no-store, ETag/304),
  * GET /version/client.js (content-hash ETag, gzip, immutable when pinned), health and
- * readiness, and trusted keys fetched from a controller's /v1/keys with retry.
+ * readiness, and trust that is only pinned: a key server at the old CONTROLLER_URL is never asked.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,31 +90,32 @@ test('healthz, readyz (with key and state summary) and metrics on the admin port
   assert.equal((await fetch(`${sc.publicUrl}/internal/v1/state`, { method: 'PUT' })).status, 404);
 });
 
-test('no pinned key: pushes get 401 VO_PUSH_NO_KEY until /v1/keys answers, fetched with retry', async () => {
-  const key = generateSigningKey();
+test('no trust on first use: a key served at the old CONTROLLER_URL is never fetched nor trusted', async () => {
+  const attacker = generateSigningKey();
   let calls = 0;
-  const controller = createServer((req, res) => {
+  const keyServer = createServer((_req, res) => {
     calls++;
-    if (req.url !== '/v1/keys' || calls < 3) return void res.writeHead(503).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ kid: key.kid, alg: 'Ed25519', publicKey: key.publicKeyBase64 }] }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ kid: attacker.kid, alg: 'Ed25519', publicKey: attacker.publicKeyBase64 }] }));
   });
-  servers.push(controller);
-  await new Promise<void>((r) => controller.listen(0, '127.0.0.1', r));
-  const port = (controller.address() as { port: number }).port;
-  const sc = await startTestSidecar({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: `http://127.0.0.1:${port}` }, {}, { bundlePath });
-  started.push(sc);
-  const state = makeState();
-  const first = await push(sc.adminUrl, signed(state, key));
-  assert.equal(first.status, 401);
-  assert.equal(first.body.code, 'VO_PUSH_NO_KEY');
-  assert.match(first.body.message, /\/v1\/keys/);
-  const deadline = Date.now() + 8000;
-  let r = first;
-  while (r.status === 401 && Date.now() < deadline) {
-    await sleep(100);
-    r = await push(sc.adminUrl, signed(state, key));
-  }
-  assert.equal(r.status, 204, `after ${calls} calls to /v1/keys`);
-  assert.ok(calls >= 3);
-  assert.equal(await metric(sc.adminUrl, 'version_observer_sidecar_trusted_keys'), 1);
+  servers.push(keyServer);
+  await new Promise<void>((r) => keyServer.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(keyServer.address() as { port: number }).port}`;
+  // pinned: the attacker's signature is refused, the pinned key's accepted
+  const pinned = await startTestSidecar({ VERSION_OBSERVER_CONTROLLER_URL: url }, {}, { bundlePath });
+  started.push(pinned);
+  const forged = await push(pinned.adminUrl, signed(makeState({ epoch: 9, seq: 1 }), attacker));
+  assert.equal(forged.status, 401);
+  assert.equal(forged.body.code, 'VO_PUSH_BAD_SIGNATURE');
+  assert.equal((await push(pinned.adminUrl, signed(makeState(), pinned.key))).status, 204);
+  // nothing pinned: still serving, every push refused, nothing fetched
+  const bare = await startTestSidecar({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: url }, {}, { bundlePath });
+  started.push(bare);
+  const refused = await push(bare.adminUrl, signed(makeState(), attacker));
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body.code, 'VO_PUSH_NO_KEY');
+  assert.match(refused.body.message, /VERSION_OBSERVER_PUBLIC_KEY not set/);
+  assert.equal((await (await fetch(`${bare.publicUrl}/version`)).json()).state, null);
+  await sleep(300);
+  assert.equal(calls, 0, 'the sidecar never calls the key server');
+  assert.equal(await metric(bare.adminUrl, 'version_observer_sidecar_trusted_keys'), 0);
 });

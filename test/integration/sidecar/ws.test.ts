@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { generateSigningKey } from '../../../src/core/signature.ts';
-import { connect, makeState, metric, metricsText, push, signed, sleep, startTestSidecar, type Client, type TestSidecar } from './helpers.ts';
+import { connect, INSTALLATION, makeState, metric, metricsText, push, signed, sleep, startTestSidecar, type Client, type TestSidecar } from './helpers.ts';
 
 const started: TestSidecar[] = [];
 const clients: Client[] = [];
@@ -55,7 +55,10 @@ test('a signed newer push reaches every client exactly once; refused pushes chan
     ['stale (same epoch, seq)', signed(stale, sc.key), 409, 'VO_PUSH_STALE'],
     ['stale (older epoch)', signed(older, sc.key), 409, 'VO_PUSH_STALE'],
     ['unsigned', unsigned, 401, 'VO_PUSH_BAD_SIGNATURE'],
-    ['empty signature', { state: makeState({ epoch: 4, seq: 1 }), sig: '' }, 401, 'VO_PUSH_BAD_SIGNATURE'],
+    ['empty signature', { installation: INSTALLATION, state: makeState({ epoch: 4, seq: 1 }), sig: '' }, 401, 'VO_PUSH_BAD_SIGNATURE'],
+    ['no installation', { state: makeState({ epoch: 4, seq: 1 }), sig: signed(makeState({ epoch: 4, seq: 1 }), sc.key).sig }, 400, 'VO_PUSH_MALFORMED'],
+    ['another installation, same key', signed(makeState({ epoch: 4, seq: 1 }), sc.key, 'other-cluster'), 403, 'VO_PUSH_WRONG_INSTALLATION'],
+    ['epoch far in the future', signed(makeState({ epoch: 2 ** 53 - 1, seq: 1 }), sc.key), 400, 'VO_PUSH_FUTURE_EPOCH'],
     ['signed by an untrusted key', signed(makeState({ epoch: 4, seq: 1 }), other), 401, 'VO_PUSH_BAD_SIGNATURE'],
     ['signature of another state', tampered, 401, 'VO_PUSH_BAD_SIGNATURE'],
     ['missing required field', signed(missingField as never, sc.key), 400, 'VO_PUSH_MALFORMED'],
@@ -69,6 +72,7 @@ test('a signed newer push reaches every client exactly once; refused pushes chan
     const r = await push(sc.adminUrl, body, raw);
     assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.code, code, name);
+    if (status === 409) assert.deepEqual(r.body.held, { epoch: state.epoch, seq: state.seq }, `${name}: a 409 names the order held`);
   }
   await sleep(100);
   for (const c of cs) assert.equal(c.messages.length, 2, 'nothing more was sent');

@@ -121,7 +121,9 @@ test('a labelled Deployment gets the native sidecar; an unlabelled one is untouc
     assert.equal(c.restartPolicy, 'Always', 'a native sidecar');
     assert.equal(c.readinessProbe, undefined);
     assert.equal(c.startupProbe, undefined);
+    // exactly the controller's published trust set (keys + installation), as literal values
     assert.equal(c.env?.find((e) => e.name === 'VERSION_OBSERVER_PUBLIC_KEY')?.value, installed.publicKey, 'the trusted key pinned');
+    assert.equal(c.env?.find((e) => e.name === 'VERSION_OBSERVER_INSTALLATION')?.value, installed.installation, 'the installation pinned');
     const status = p.status?.initContainerStatuses?.find((s) => s.name === SIDECAR_CONTAINER_NAME);
     assert.ok(status?.started && status.state?.running, `${p.metadata?.name}: the sidecar runs`);
   }

@@ -112,6 +112,11 @@ export async function publicKeyOf(c: ControllerProc): Promise<string> {
   return body.keys.map((k) => k.publicKey).join(',');
 }
 
+/** The installation id the controller signs for (its /v1/keys), as VERSION_OBSERVER_INSTALLATION takes it. */
+export async function installationOf(c: ControllerProc): Promise<string> {
+  return ((await (await fetch(`${c.url}/v1/keys`)).json()) as { installation: string }).installation;
+}
+
 /** This process holds the Lease (its own `version_observer_leader` gauge). */
 export const isLeader = async (c: ControllerProc): Promise<boolean> => metric(await c.metrics(), 'version_observer_leader') === 1;
 

@@ -15,7 +15,7 @@ test('routes answer per their schemas', async () => {
     logger: Fastify({ logger: { level: 'silent' } }).log,
     apps: () => [s],
     app: (k) => (k === 'ns/shop' ? s : undefined),
-    keys: () => [{ kid: 'abc', alg: 'Ed25519', publicKey: 'AAAA' }],
+    keys: () => ({ installation: 'inst-1', keys: [{ kid: 'abc', alg: 'Ed25519', publicKey: 'AAAA', role: 'signing', pods: 2, retired: false }] }),
     notReady: () => notReady,
     registry: metrics.registry,
   });
@@ -26,7 +26,7 @@ test('routes answer per their schemas', async () => {
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().code, 'VO_APP_NOT_FOUND');
     assert.equal((await app.inject('/v1/apps/BAD_NS/x')).json().code, 'VO_BAD_REQUEST');
-    assert.deepEqual((await app.inject('/v1/keys')).json(), { keys: [{ kid: 'abc', alg: 'Ed25519', publicKey: 'AAAA' }] });
+    assert.deepEqual((await app.inject('/v1/keys')).json(), { installation: 'inst-1', keys: [{ kid: 'abc', alg: 'Ed25519', publicKey: 'AAAA', role: 'signing', pods: 2, retired: false }] });
     assert.equal((await app.inject('/healthz')).statusCode, 200);
     const r1 = await app.inject('/readyz');
     assert.equal(r1.statusCode, 503);

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pusher } from '../../../src/controller/pusher.ts';
-import { generateSigningKey, signState } from '../../../src/core/signature.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
+import { generateSigningKey } from '../../../src/core/signature.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
@@ -30,7 +31,7 @@ async function scene(namespaceConcurrency: number | undefined, run: (s: { pusher
   const hung: SlowReceiver[] = [];
   const shop: Receiver[] = [];
   const states = new Map<string, AppState>();
-  const pusher = new Pusher({ port, concurrency: 4, namespaceConcurrency, timeoutMs: 30_000, resyncMs: 0, stateOf: (app) => states.get(app), sign: (s) => signState(s, key) });
+  const pusher = new Pusher({ port, concurrency: 4, namespaceConcurrency, timeoutMs: 30_000, resyncMs: 0, stateOf: (app) => states.get(app), body: (s) => pushBody('test-installation', s, key) });
   try {
     for (let i = 0; i < 8; i++) hung.push(await startSlowReceiver({ host: `127.0.3.${i + 1}`, port, mode: 'hang' }));
     for (let i = 0; i < 3; i++) shop.push(await startReceiver({ host: `127.0.4.${i + 1}`, port, publicKeys: [key.publicKeyBase64] }));

@@ -1,8 +1,10 @@
 /** The pusher against real receivers on loopback IPs (real sockets; no Kubernetes involved). */
 import { test } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { Pusher, type PusherOptions } from '../../../src/controller/pusher.ts';
-import { generateSigningKey, signState } from '../../../src/core/signature.ts';
+import { generateSigningKey } from '../../../src/core/signature.ts';
+import { pushBody } from '../../../src/core/push-envelope.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 import { FakeClock, settle } from '../../support/fake-clock.ts';
 import { startReceiver, type Receiver } from '../../support/receiver.ts';
@@ -38,7 +40,7 @@ test('pushes the current state to every target, coalesces, new pods get it, 409 
   const receivers: Receiver[] = [];
   for (const ip of ['127.0.0.21', '127.0.0.22']) receivers.push(await startReceiver({ host: ip, port, publicKeys: [key.publicKeyBase64] }));
   const results: Array<number | null> = [];
-  const pusher = withStates({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, sign: (s) => signState(s, key), onResult: (r) => results.push(r.status) });
+  const pusher = withStates({ port, concurrency: 4, timeoutMs: 1000, resyncMs: 0, body: (s) => pushBody('test-installation', s, key), onResult: (r) => results.push(r.status) });
   try {
     pusher.upsertPod('ns/shop', pod('a', '127.0.0.21'));
     pusher.upsertPod('ns/shop', pod('p', '127.0.0.99', 'Pending'));
@@ -85,14 +87,14 @@ test('a pod whose sidecar is not listening is retried on the listen backoff unti
   const errors: Array<string | null> = [];
   const notListening: number[] = [];
   const p2 = withStates({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, listenBackoff: { baseMs: 20, maxMs: 100 }, sign: (s) => signState(s, key), clock,
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, listenBackoff: { baseMs: 20, maxMs: 100 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => {
       notListening.push(r.stats.notListening);
       errors.push(r.error);
       failedAt.push(clock.now());
     },
   });
-  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, sign: (s) => signState(s, key), clock: new FakeClock() });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 0, body: (s) => pushBody('test-installation', s, key), clock: new FakeClock() });
   let maxInFlight = 0;
   try {
     p2.start();
@@ -133,7 +135,7 @@ test('a refused pod waits out the listen backoff (default 100 ms → 2 s); turni
   const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = withStates({
-    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => void errors.push(r.error),
   });
   let r: Receiver | undefined;
@@ -169,7 +171,7 @@ test('a pod that failed otherwise (deadline) is not retried early when it turns 
   const errors: Array<string | null> = [];
   const slow = await startSlowReceiver({ host: '127.0.0.42', port, mode: 'hang' });
   const pusher = withStates({
-    port, concurrency: 2, timeoutMs: 100, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, sign: (s) => signState(s, key), clock,
+    port, concurrency: 2, timeoutMs: 100, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
     onResult: (r) => void errors.push(r.error),
   });
   try {
@@ -190,7 +192,7 @@ test('a pod that failed otherwise (deadline) is not retried early when it turns 
 test('every resyncMs each target is re-sent its current state (409 = still held)', async () => {
   const clock = new FakeClock();
   const r = await startReceiver({ host: '127.0.0.51', port, publicKeys: [key.publicKeyBase64] });
-  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, sign: (s) => signState(s, key), clock });
+  const pusher = withStates({ port, concurrency: 2, timeoutMs: 500, resyncMs: 60_000, body: (s) => pushBody('test-installation', s, key), clock });
   try {
     pusher.start();
     pusher.upsertPod('ns/shop', pod('a', '127.0.0.51'));
@@ -209,5 +211,39 @@ test('every resyncMs each target is re-sent its current state (409 = still held)
   } finally {
     pusher.close();
     await r.close();
+  }
+});
+
+test('a 409 naming an order never issued is reported and not acknowledged; one naming ours is', async () => {
+  // A stand-in sidecar that answers every push 409 with the order it claims to hold.
+  let held = { epoch: 1, seq: 99 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'VO_PUSH_STALE', message: 'stale', held })));
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.61', r));
+  const clock = new FakeClock();
+  const foreign: Array<{ held: unknown; current: unknown }> = [];
+  const pusher = withStates({
+    port, concurrency: 2, timeoutMs: 500, resyncMs: 0, backoff: { baseMs: 60_000, maxMs: 60_000 }, body: (s) => pushBody('test-installation', s, key), clock,
+    onForeignOrder: (r) => void foreign.push({ held: r.held, current: r.current }),
+  });
+  try {
+    pusher.start();
+    pusher.upsertPod('ns/shop', pod('a', '127.0.0.61'));
+    let acked = false;
+    pusher.set('ns/shop', state(3), () => (acked = true));
+    await until(() => foreign.length === 1);
+    assert.deepEqual(foreign[0], { held: { epoch: 1, seq: 99 }, current: { epoch: 1, seq: 3 } });
+    await settle();
+    assert.equal(acked, false, 'not counted as delivered');
+    assert.equal(clock.pending(), 1, 'retried with backoff');
+    held = { epoch: 1, seq: 3 }; // now it holds what we sent
+    await clock.advance(60_000);
+    await until(() => acked);
+    assert.equal(foreign.length, 1);
+  } finally {
+    pusher.close();
+    await new Promise((r) => server.close(r));
   }
 });

@@ -39,7 +39,8 @@ test('defaults follow the configuration contract', () => {
   assert.equal(c.idleTimeoutMs, 30_000);
   assert.equal(c.adminMaxConnections, 64);
   assert.equal(c.publicKeys.length, 1);
-  assert.equal(c.controllerUrl, null);
+  assert.equal(c.installation, null);
+  assert.equal(c.controllerUrlIgnored, false);
   assert.equal(c.sendBufferLimitBytes, 256 * 1024);
   assert.equal(c.shutdownGraceMs, 10_000);
   assert.equal(c.drainMs, 1000);
@@ -75,10 +76,12 @@ test('namespace, origins, several keys, flags over env', () => {
   assert.equal(parseConfig([], env({ VERSION_OBSERVER_APP: 'ns/app' })).app, 'ns/app');
 });
 
-test('controller URL is used only when no key is pinned', () => {
+test('trust is only pinned: without a key or installation the sidecar still starts; a controller URL is only flagged as ignored', () => {
   const c = parseConfig([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: 'http://vo-controller.vo:8080/' }));
-  assert.equal(c.controllerUrl, 'http://vo-controller.vo:8080');
+  assert.equal(c.controllerUrlIgnored, true);
   assert.equal(c.publicKeys.length, 0);
+  assert.equal(c.installation, null);
+  assert.equal(parseConfig([], env({ VERSION_OBSERVER_INSTALLATION: '0b7c8e5e-3c1d-4b8a-9f61-2f4f1d1c2a10' })).installation, '0b7c8e5e-3c1d-4b8a-9f61-2f4f1d1c2a10');
 });
 
 test('invalid configuration names the setting in one line', () => {
@@ -86,8 +89,7 @@ test('invalid configuration names the setting in one line', () => {
   refuses([], env({ VERSION_OBSERVER_POD_VERSION: '' }), /VERSION_OBSERVER_POD_VERSION is required/);
   refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: 'not base64!' }), /VERSION_OBSERVER_PUBLIC_KEY entry 1: public key is not base64/);
   refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: Buffer.alloc(16).toString('base64') }), /32 raw bytes/);
-  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined }), /set VERSION_OBSERVER_PUBLIC_KEY or VERSION_OBSERVER_CONTROLLER_URL/);
-  refuses([], env({ VERSION_OBSERVER_PUBLIC_KEY: undefined, VERSION_OBSERVER_CONTROLLER_URL: 'ftp://x' }), /must be http/);
+  refuses([], env({ VERSION_OBSERVER_INSTALLATION: 'has space' }), /VERSION_OBSERVER_INSTALLATION must be 1-64 characters/);
   refuses([], env({ VERSION_OBSERVER_PORT: '70000' }), /VERSION_OBSERVER_PORT must be an integer/);
   refuses([], env({ VERSION_OBSERVER_PORT: '9000', VERSION_OBSERVER_ADMIN_PORT: '9000' }), /must differ/);
   refuses([], env({ VERSION_OBSERVER_MAX_CONNECTIONS: '0' }), /VERSION_OBSERVER_MAX_CONNECTIONS/);

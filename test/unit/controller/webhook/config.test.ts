@@ -11,7 +11,8 @@ test('defaults: no webhook; managed certificates valid a year; the image of this
   assert.equal(c.webhookCertValidityMs, 365 * 24 * 3_600_000);
   assert.equal(c.missingSidecarSweepMs, 30_000);
   assert.equal(c.sidecarImage, `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`);
-  assert.equal(c.installation, '');
+  // the installation id is the key Secret's (controller/keys.ts), never a flag: injected pods pin what the controller signs for
+  assert.equal('installation' in c, false);
 });
 
 test('flags and env set them; bad values name the flag', () => {
