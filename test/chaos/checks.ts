@@ -1,0 +1,125 @@
+/**
+ * The chaos suite's checks, pure: given what the API server recorded (Deployments, the
+ * controller's VersionConverged Events, in resourceVersion order) and what every WebSocket
+ * connection received, the violations, each naming the object, the resourceVersions or
+ * (epoch, seq) involved and the seed.
+ *
+ * Invariants:
+ * - Ordering is by resourceVersion (one etcd: Deployments and Events share one revision
+ *   sequence) or by (epoch, seq); never by local receive times.
+ * - Never early is proved through a fence: a converged(V) receipt is matched to the controller's
+ *   VersionConverged Event for that announcement (same app, V and previous version), and that
+ *   Event must have a resourceVersion above a Deployment status that completes V recorded after
+ *   the app's preceding announcement Event. A receipt with no such Event (the recorder's rate
+ *   limit, or a create lost in an API outage) is counted as unproven, never passed silently.
+ */
+import type { V1Deployment } from '@kubernetes/client-node';
+import { DEFAULT_VERSION_LABEL } from '../../src/core/labels.ts';
+import { deploymentComplete } from '../integration/ordered-facts.ts';
+import type { ConnectionRecord } from './client.ts';
+
+export interface DeploymentFact {
+  rv: bigint;
+  namespace: string;
+  name: string;
+  version: string | undefined;
+  complete: boolean;
+}
+
+export interface AnnouncementEvent {
+  rv: bigint;
+  namespace: string;
+  name: string;
+  instance: string;
+  note: string;
+}
+
+export const deploymentFact = (rv: bigint, d: V1Deployment): DeploymentFact => ({
+  rv,
+  namespace: d.metadata!.namespace!,
+  name: d.metadata!.name!,
+  version: d.spec?.template.metadata?.labels?.[DEFAULT_VERSION_LABEL],
+  complete: deploymentComplete(d),
+});
+
+export interface EarlyCheck {
+  violations: string[];
+  /** converged receipts matched to a justified announcement Event */
+  proven: number;
+  /** converged receipts with no matching Event */
+  unproven: number;
+  /** announcement Events checked */
+  events: number;
+}
+
+/** The Event announces `version`; when the receipt names a previous version, from that one (a new leader's re-send may not). */
+const noteMatches = (note: string, version: string, previous: string | null): boolean =>
+  note.includes(` converged on ${version}`) && (previous === null || !note.includes(' from ') || note.includes(` from ${previous});`));
+
+/**
+ * Every VersionConverged Event is justified (a complete status of its version recorded between
+ * the app's preceding announcement Event and it), and every converged receipt on a connection
+ * of app `namespace/name` maps to a justified Event.
+ */
+export function checkNeverEarly(seed: number, deployments: DeploymentFact[], events: AnnouncementEvent[], connections: Map<string, ConnectionRecord[]>): EarlyCheck {
+  const violations: string[] = [];
+  const justified = new Map<string, AnnouncementEvent[]>();
+  const byApp = new Map<string, AnnouncementEvent[]>();
+  for (const e of [...events].sort((a, b) => (a.rv < b.rv ? -1 : 1))) {
+    const key = `${e.namespace}/${e.name}`;
+    const list = byApp.get(key) ?? [];
+    const floor = list.at(-1)?.rv ?? 0n;
+    list.push(e);
+    byApp.set(key, list);
+    const m = / converged on (\S+)/.exec(e.note);
+    const version = m?.[1];
+    const completing = deployments.find((d) => d.namespace === e.namespace && d.name === e.name && d.rv > floor && d.rv < e.rv && d.complete && d.version === version);
+    if (!completing) {
+      violations.push(`early decision: Event rv ${e.rv} (${e.instance}) "${e.note}" on Deployment ${key} has no status completing ${version} recorded between rv ${floor} and rv ${e.rv} (seed ${seed})`);
+      continue;
+    }
+    justified.set(key, [...(justified.get(key) ?? []), e]);
+  }
+  let proven = 0;
+  let unproven = 0;
+  for (const [key, conns] of connections) {
+    const ok = justified.get(key) ?? [];
+    const all = byApp.get(key) ?? [];
+    for (const c of conns) {
+      let last: string | null = null;
+      for (const r of c.receipts) {
+        if (r.phase !== 'converged' || r.version === null) continue;
+        if (r.version === last) continue; // a re-send of what this connection already holds
+        last = r.version;
+        if (ok.some((e) => noteMatches(e.note, r.version!, r.previousVersion))) proven++;
+        else if (all.some((e) => noteMatches(e.note, r.version!, r.previousVersion))) {
+          violations.push(`early receipt: client ${c.client} connection ${c.conn} (${c.source} → ${c.pod}) got converged ${r.version} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, whose only announcement Events are unjustified (seed ${seed})`);
+        } else unproven++;
+      }
+    }
+  }
+  return { violations, proven, unproven, events: events.length };
+}
+
+/** Never twice, and in order: on each connection the (epoch, seq) of the states received strictly increase. */
+export function checkNeverTwice(seed: number, key: string, conns: ConnectionRecord[]): string[] {
+  const out: string[] = [];
+  for (const c of conns) {
+    for (let i = 1; i < c.receipts.length; i++) {
+      const a = c.receipts[i - 1]!;
+      const b = c.receipts[i]!;
+      if (b.epoch > a.epoch || (b.epoch === a.epoch && b.seq > a.seq)) continue;
+      const what = b.epoch === a.epoch && b.seq === a.seq ? 'the same state twice' : 'an older state after a newer one';
+      out.push(`twice/out of order: client ${c.client} connection ${c.conn} (${c.source} → ${c.pod}) of ${key} received ${what}: (epoch ${a.epoch}, seq ${a.seq}) then (epoch ${b.epoch}, seq ${b.seq}) (seed ${seed})`);
+    }
+  }
+  return out;
+}
+
+/** Percentile by nearest rank, or null when the samples cannot support it (p99 needs ≥ 100). */
+export function percentile(samples: number[], p: number): number | null {
+  if (samples.length === 0) return null;
+  if (p >= 0.99 && samples.length < 100) return null;
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+}
