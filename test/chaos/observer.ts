@@ -57,16 +57,24 @@ async function watchApp(namespace: string, name: string, procIndexBase: number):
   const w = { key: `${namespace}/${name}`, pods: new Map<string, V1Pod>(), procs: [] as ChildProcess[], liveKey: '' } as AppWatch;
   w.deployments = await recordResuming<V1Deployment>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => appsApi.listNamespacedDeployment({ namespace }));
   w.events = await recordResuming<EventsV1Event>(kc, `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, () => eventsApi.listNamespacedEvent({ namespace }));
-  w.podRec = await recordResuming<V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`, () => coreApi.listNamespacedPod({ namespace }), (e) => {
-    const podName = e.object.metadata!.name!;
-    if (e.type === 'DELETED') w.pods.delete(podName);
-    else w.pods.set(podName, e.object);
+  const feed = (): void => {
     const live = liveIps(w);
     const k = live.join(',');
     if (k !== w.liveKey && live.length > 0) {
       w.liveKey = k;
       for (const p of w.procs) if (p.connected) p.send({ cmd: 'pods', ips: live });
     }
+  };
+  const podsPath = `/api/v1/namespaces/${namespace}/pods`;
+  w.podRec = await recordResuming<V1Pod>(kc, podsPath, () => coreApi.listNamespacedPod({ namespace }), (e) => {
+    const podName = e.object.metadata!.name!;
+    if (e.type === 'DELETED') w.pods.delete(podName);
+    else w.pods.set(podName, e.object);
+    feed();
+  }, (items) => {
+    w.pods.clear();
+    for (const p of items) w.pods.set(p.metadata!.name!, p);
+    feed();
   });
   const per = Math.ceil(config.clientsPerApp / config.procsPerApp);
   for (let i = 0; i < config.procsPerApp; i++) {
@@ -79,6 +87,8 @@ async function watchApp(namespace: string, name: string, procIndexBase: number):
       }),
     );
   }
+  w.liveKey = ''; // the pod list may have arrived before the client processes existed
+  feed();
   return w;
 }
 
@@ -160,6 +170,7 @@ async function final(): Promise<object> {
   const events: AnnouncementEvent[] = [];
   const connections = new Map<string, ConnectionRecord[]>();
   const violations: string[] = [];
+  const gaps = watches.flatMap((w) => w.deployments.gaps());
   let receipts = 0;
   let connectionCount = 0;
   for (const w of watches) {
@@ -177,9 +188,9 @@ async function final(): Promise<object> {
     violations.push(...checkNeverTwice(config.seed, w.key, conns));
   }
   deployments.sort((a, b) => (a.rv < b.rv ? -1 : a.rv > b.rv ? 1 : 0));
-  const early = checkNeverEarly(config.seed, deployments, events, connections);
+  const early = checkNeverEarly(config.seed, deployments, events, connections, gaps);
   violations.push(...early.violations);
-  return { cmd: 'final', violations, proven: early.proven, unproven: early.unproven, events: early.events, connections: connectionCount, receipts };
+  return { cmd: 'final', violations, proven: early.proven, unproven: early.unproven, events: early.events, connections: connectionCount, receipts, gaps: gaps.length };
 }
 
 process.on('message', (msg: { cmd: string; count?: number; ms?: number; rolloutMs?: number; boundMs?: number }) => {

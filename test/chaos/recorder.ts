@@ -1,11 +1,15 @@
 /**
  * A recording that survives API server outages: list, then watch from the list's
- * resourceVersion; when the watch ends (the API server stopped, a timeout), watch again from the
- * last resourceVersion seen, so the history stays complete and in order across the outage.
+ * resourceVersion; when the watch ends (the API server stopped, the client's inactivity
+ * timeout), watch again from the last resourceVersion seen. A restarted API server's watch cache
+ * starts at the current revision, so a resume from before the restart is answered 410 Gone: the
+ * recording then lists again and records the gap — the resourceVersions (after, upTo] whose
+ * changes it may have missed.
  *
- * Invariants: entries are appended in the API server's resourceVersion order; a 410 (the
- * resume point was compacted away) or a failed resume marks the recording broken and every
- * reader throws — the observer never concludes from a history with a hole in it.
+ * Invariants: every entry is a fact the API server served, with its own resourceVersion, kept in
+ * resourceVersion order (an object re-listed unchanged is not recorded twice); every stretch of
+ * history the recording may have missed is in gaps(), so a check can tell "not there" from
+ * "not seen"; attempts while the API server is down are spaced, never a busy loop.
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { rvOf } from '../integration/ordered-facts.ts';
@@ -16,29 +20,52 @@ export interface Entry<T> {
   object: T;
 }
 
+export interface Gap {
+  after: bigint;
+  upTo: bigint;
+}
+
 export interface ResumingRecording<T> {
   entries(): Array<Entry<T>>;
+  gaps(): Gap[];
   stop(): void;
 }
 
-export async function recordResuming<T extends { metadata?: { resourceVersion?: string } }>(
+type Meta = { metadata?: { resourceVersion?: string; namespace?: string; name?: string } };
+
+export async function recordResuming<T extends Meta>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<{ metadata?: { resourceVersion?: string }; items: T[] }>,
   onEntry: (e: Entry<T>) => void = () => {},
+  /** every (re)list's items, before their entries: what exists now (objects deleted in a gap are not among them) */
+  onList: (items: T[]) => void = () => {},
 ): Promise<ResumingRecording<T>> {
-  const listed = await list();
-  let resume = listed.metadata?.resourceVersion ?? '';
-  rvOf({ metadata: { resourceVersion: resume } });
   const entries: Array<Entry<T>> = [];
-  const push = (e: Entry<T>): void => {
-    entries.push(e);
-    onEntry(e);
-  };
-  for (const object of listed.items) push({ type: 'LISTED', rv: rvOf(object), object });
-  let broken: string | null = null;
+  const gaps: Gap[] = [];
+  const seen = new Set<string>();
+  let resume = '';
   let stopped = false;
   let abort: (() => void) | null = null;
+  const push = (e: Entry<T>): void => {
+    const id = `${e.object.metadata?.namespace}/${e.object.metadata?.name}@${e.rv}/${e.type === 'DELETED' ? 'd' : ''}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (entries.length > 0 && e.rv < entries.at(-1)!.rv) {
+      // A re-listed object changed inside a gap: keep the order by resourceVersion.
+      const at = entries.findIndex((x) => x.rv > e.rv);
+      entries.splice(at, 0, e);
+    } else entries.push(e);
+    onEntry(e);
+  };
+  const relist = async (): Promise<void> => {
+    const listed = await list();
+    const listRv = rvOf({ metadata: { resourceVersion: listed.metadata?.resourceVersion } });
+    if (resume !== '') gaps.push({ after: BigInt(resume), upTo: listRv });
+    onList(listed.items);
+    for (const object of listed.items) push({ type: 'LISTED', rv: rvOf(object), object });
+    resume = String(listRv);
+  };
   const watchOnce = async (): Promise<void> => {
     let gone = false;
     const req = await new Watch(kc).watch(
@@ -46,36 +73,36 @@ export async function recordResuming<T extends { metadata?: { resourceVersion?: 
       { resourceVersion: resume, allowWatchBookmarks: true },
       (type, object: T & { code?: number }) => {
         if (type === 'ERROR') {
-          gone = true;
-          broken ??= `watch of ${path} from rv ${resume}: ${JSON.stringify(object)}`;
+          gone = true; // 410: the resume point is older than the (restarted) API server's cache
           return;
         }
         resume = object.metadata!.resourceVersion!;
         if (type !== 'BOOKMARK') push({ type: type as Entry<T>['type'], rv: rvOf(object), object });
       },
-      () => {
-        if (!stopped && !gone) void again();
+      (err) => {
+        if (stopped) return;
+        setTimeout(() => void again(gone), err || gone ? 250 : 0);
       },
     );
     abort = () => req.abort();
   };
-  const again = async (): Promise<void> => {
+  const again = async (mustRelist: boolean): Promise<void> => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
+        if (mustRelist) await relist();
         await watchOnce();
         return;
       } catch {
-        // the API server is down: try again shortly, from the same resourceVersion
+        // the API server is down: try again, spaced
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       }
     }
   };
+  await relist();
   await watchOnce();
   return {
-    entries: () => {
-      if (broken) throw new Error(`incomplete history: ${broken}`);
-      return entries;
-    },
+    entries: () => entries,
+    gaps: () => gaps,
     stop: () => {
       stopped = true;
       abort?.();

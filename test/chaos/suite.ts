@@ -13,7 +13,7 @@
  *   one settle (or reported that it did not: a "missed" violation).
  * - Everything started here is stopped in `finally`, whatever fails.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { DEFAULT_BACKOFF } from '../../src/core/push-policy.ts';
 import { JITTER_FACTOR } from '../../src/core/election.ts';
@@ -72,11 +72,20 @@ export interface ChaosResult {
   proven: number;
   unproven: number;
   events: number;
+  /** stretches of Deployment history the observer re-listed over (API server restarts) */
+  gaps: number;
   connections: number;
   receipts: number;
   rss: { controllerWarm: number; controllerAfter: number; sidecarWarm: number; sidecarAfter: number };
   boundMs: number;
   durationMs: number;
+}
+
+/** Asks the observer; its failure (an {cmd:'error'} answer, or a 'final' with an error) rejects. */
+async function askObserver<T>(observer: ChildProcess, msg: object, answer: string): Promise<T> {
+  const m = await ask<T & { cmd: string; error?: string }>(observer, msg, (x) => reply(answer)(x) || reply('error')(x));
+  if (m.cmd === 'error' || m.error) throw new Error(`observer failed on ${JSON.stringify(msg)}: ${m.error}`);
+  return m;
 }
 
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -92,6 +101,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const controllers: ControllerProc[] = [];
   let observer: ReturnType<typeof fork> | undefined;
   const violations: string[] = [];
+  // A signal ends this process through the cluster's own handler, without `finally`: the
+  // controller replicas and the observer (which takes its clients with it) must not outlive it.
+  const onExit = (): void => {
+    for (const c of controllers) c.proc.kill('SIGKILL');
+    observer?.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   try {
     env = await startEnv();
     const first = await spawnController(env, 'vo-chaos-0');
@@ -120,11 +136,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     observer = fork(new URL('./observer.ts', import.meta.url).pathname, [], { env: { ...process.env, CHAOS_OBSERVER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ctx: FaultContext = { env, controllers, controllerArgs: [], observer, random, log, spawned: 2 };
     const settle = async (what: string): Promise<Settled> => {
-      const s = await ask<Settled>(observer!, { cmd: 'settle', rolloutMs: ROLLOUT_TIMEOUT_MS, boundMs: DELIVERY_BOUND_MS }, reply('settled'));
+      const s = await askObserver<Settled>(observer!, { cmd: 'settle', rolloutMs: ROLLOUT_TIMEOUT_MS, boundMs: DELIVERY_BOUND_MS }, 'settled');
       if (s.ms === null) violations.push(`missed: after ${what}, not settled (${s.completeMs === null ? `Deployments not complete within ${ROLLOUT_TIMEOUT_MS} ms` : `clients/sidecars not holding the final state within the bound ${DELIVERY_BOUND_MS} ms`}): ${s.detail} (seed ${o.seed})`);
       return s;
     };
-    const started = await ask<Settled>(observer, { cmd: 'start', rolloutMs: ROLLOUT_TIMEOUT_MS, boundMs: DELIVERY_BOUND_MS }, reply('started'));
+    const started = await askObserver<Settled>(observer, { cmd: 'start', rolloutMs: ROLLOUT_TIMEOUT_MS, boundMs: DELIVERY_BOUND_MS }, 'started');
     if (started.ms === null) throw new Error(`the apps and clients never settled at start: ${started.detail}`);
     log(`started: every client and sidecar holds 1.0.0 (${Date.now() - t0} ms since start)`);
     // Warm-up: one plain rollout per app, then the reference RSS.
@@ -152,8 +168,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       log(`step ${step.index}/${steps.length} ${step.kind}: ${what} during the rollout of ${app.namespace}/${app.name} to ${v}; recovered in ${settled.ms ?? 'NOT'} ms (complete ${settled.completeMs} ms, delivered ${settled.deliverMs} ms)`);
       records.push({ index: step.index, kind: step.kind, app: `${app.namespace}/${app.name}`, what, settled });
     }
-    const fin = await ask<{ error?: string; violations: string[]; proven: number; unproven: number; events: number; connections: number; receipts: number }>(observer, { cmd: 'final' }, reply('final'));
-    if (fin.error) throw new Error(`observer: ${fin.error}`);
+    const fin = await askObserver<{ violations: string[]; proven: number; unproven: number; events: number; connections: number; receipts: number; gaps: number }>(observer, { cmd: 'final' }, 'final');
     violations.push(...fin.violations);
     const controllerAfter = rssOf(controllerPids());
     const sidecarAfter = rssOf(allSidecarPids(ctx));
@@ -169,6 +184,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       proven: fin.proven,
       unproven: fin.unproven,
       events: fin.events,
+      gaps: fin.gaps,
       connections: fin.connections,
       receipts: fin.receipts,
       rss: { controllerWarm, controllerAfter, sidecarWarm, sidecarAfter },
@@ -176,6 +192,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       durationMs: Date.now() - t0,
     };
   } finally {
+    process.off('exit', onExit);
     if (observer?.connected) observer.send({ cmd: 'stop' });
     setTimeout(() => observer?.exitCode === null && observer.kill('SIGKILL'), 2000).unref();
     for (const c of controllers) await c.kill('SIGKILL');
@@ -202,9 +219,9 @@ export function figures(r: ChaosResult): string {
   return [
     `Seed ${r.seed}; ${o.apps} apps × ${o.podsMin}–${o.podsMax} pods (real sidecars), ${o.clients} WebSocket clients in ${o.apps * o.procsPerApp} processes, 3 controller replicas; load average at start ${r.loadAtStart.map((x) => x.toFixed(2)).join(' / ')} (1/5/15 min); ${(r.durationMs / 1000).toFixed(0)} s.`,
     '',
-    `| rollouts | steps | violations | converged receipts proven by fence | unproven (no Event) | announcement Events | connections | states received |`,
-    `|---:|---:|---:|---:|---:|---:|---:|---:|`,
-    `| ${r.rollouts} | ${r.steps.length} | **${r.violations.length}** | ${r.proven} | ${r.unproven} | ${r.events} | ${r.connections} | ${r.receipts} |`,
+    `| rollouts | steps | violations | converged receipts proven by fence | unproven | announcement Events | history gaps (re-lists) | connections | states received |`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    `| ${r.rollouts} | ${r.steps.length} | **${r.violations.length}** | ${r.proven} | ${r.unproven} | ${r.events} | ${r.gaps} | ${r.connections} | ${r.receipts} |`,
     '',
     `Recovery: from the heal of the fault (the rollout included) until every open client and every serving sidecar holds converged on the Deployment's final version. Bound on delivery after the Deployment is complete: ${r.boundMs} ms.`,
     '',
