@@ -26,6 +26,8 @@ export interface DeploymentFact {
   name: string;
   version: string | undefined;
   complete: boolean;
+  /** this record is the object's creation (so nothing of it is older) */
+  created?: boolean;
 }
 
 export interface AnnouncementEvent {
@@ -77,7 +79,10 @@ export function checkNeverEarly(seed: number, deployments: DeploymentFact[], eve
     const m = / converged on (\S+)/.exec(e.note);
     const version = m?.[1];
     const completing = deployments.find((d) => d.namespace === e.namespace && d.name === e.name && d.rv > floor && d.rv < e.rv && d.complete && d.version === version);
-    if (!completing && gaps.some((g) => g.upTo > floor && g.after < e.rv)) {
+    // A gap in the history matters only after the Deployment's recorded creation.
+    const createdRv = deployments.find((d) => d.namespace === e.namespace && d.name === e.name && d.created)?.rv ?? 0n;
+    const from = floor > createdRv ? floor : createdRv;
+    if (!completing && gaps.some((g) => g.upTo > from && g.after < e.rv)) {
       unjustifiedInGap.add(e); // the completing status may be in the part of the history not seen
       continue;
     }

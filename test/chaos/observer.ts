@@ -10,7 +10,8 @@
  *   converged(V), and every serving pod's sidecar answers converged(V) on /version.
  * - The final checks read the whole recorded history; a broken history throws (no verdict).
  *
- * IPC (from the suite): {cmd:'start', rolloutMs, boundMs} → {cmd:'started', ...Settled};
+ * IPC (from the suite): {cmd:'watch'} → {cmd:'watching'} (before any app exists, so the
+ * history holds every announcement); {cmd:'start', rolloutMs, boundMs} → {cmd:'started', ...Settled};
  * {cmd:'slow', count, ms} → {cmd:'slowed', n}; {cmd:'settle', rolloutMs, boundMs} →
  * {cmd:'settled', ...Settled}; {cmd:'final'} → {cmd:'final', ...}; {cmd:'stop'}.
  */
@@ -47,17 +48,36 @@ interface AppWatch {
   podRec: ResumingRecording<V1Pod>;
   procs: ChildProcess[];
   liveKey: string;
+  /** sends the live pod IPs to the client processes when they changed */
+  feed(): void;
+}
+
+/** Forks the client processes of `w` and gives them the live pods. */
+function openClients(w: AppWatch, procIndexBase: number): void {
+  const per = Math.ceil(config.clientsPerApp / config.procsPerApp);
+  for (let i = 0; i < config.procsPerApp; i++) {
+    const n = Math.min(per, config.clientsPerApp - i * per);
+    if (n <= 0) break;
+    w.procs.push(
+      fork(new URL('./client.ts', import.meta.url).pathname, [], {
+        env: { ...process.env, CLIENTS: String(n), PROC: String(procIndexBase + i), PAGE_VERSION: config.pageVersion },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      }),
+    );
+  }
+  w.liveKey = ''; // the pod list arrived before the client processes existed
+  w.feed();
 }
 
 const watches: AppWatch[] = [];
 
 const liveIps = (w: AppWatch): string[] => [...w.pods.values()].filter((p) => podServing(p) && p.status?.podIP).map((p) => p.status!.podIP!).sort();
 
-async function watchApp(namespace: string, name: string, procIndexBase: number): Promise<AppWatch> {
+async function watchApp(namespace: string, name: string): Promise<AppWatch> {
   const w = { key: `${namespace}/${name}`, pods: new Map<string, V1Pod>(), procs: [] as ChildProcess[], liveKey: '' } as AppWatch;
   w.deployments = await recordResuming<V1Deployment>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => appsApi.listNamespacedDeployment({ namespace }));
   w.events = await recordResuming<EventsV1Event>(kc, `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, () => eventsApi.listNamespacedEvent({ namespace }));
-  const feed = (): void => {
+  w.feed = (): void => {
     const live = liveIps(w);
     const k = live.join(',');
     if (k !== w.liveKey && live.length > 0) {
@@ -70,25 +90,12 @@ async function watchApp(namespace: string, name: string, procIndexBase: number):
     const podName = e.object.metadata!.name!;
     if (e.type === 'DELETED') w.pods.delete(podName);
     else w.pods.set(podName, e.object);
-    feed();
+    w.feed();
   }, (items) => {
     w.pods.clear();
     for (const p of items) w.pods.set(p.metadata!.name!, p);
-    feed();
+    w.feed();
   });
-  const per = Math.ceil(config.clientsPerApp / config.procsPerApp);
-  for (let i = 0; i < config.procsPerApp; i++) {
-    const n = Math.min(per, config.clientsPerApp - i * per);
-    if (n <= 0) break;
-    w.procs.push(
-      fork(new URL('./client.ts', import.meta.url).pathname, [], {
-        env: { ...process.env, CLIENTS: String(n), PROC: String(procIndexBase + i), PAGE_VERSION: config.pageVersion },
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      }),
-    );
-  }
-  w.liveKey = ''; // the pod list may have arrived before the client processes existed
-  feed();
   return w;
 }
 
@@ -174,7 +181,7 @@ async function final(): Promise<object> {
   let receipts = 0;
   let connectionCount = 0;
   for (const w of watches) {
-    for (const e of w.deployments.entries()) if (e.type !== 'DELETED') deployments.push(deploymentFact(e.rv, e.object));
+    for (const e of w.deployments.entries()) if (e.type !== 'DELETED') deployments.push({ ...deploymentFact(e.rv, e.object), created: e.type === 'ADDED' && e.object.metadata?.generation === 1 });
     for (const e of w.events.entries()) {
       const ev = e.object;
       if (e.type !== 'ADDED' && e.type !== 'LISTED') continue;
@@ -195,12 +202,11 @@ async function final(): Promise<object> {
 
 process.on('message', (msg: { cmd: string; count?: number; ms?: number; rolloutMs?: number; boundMs?: number }) => {
   void (async () => {
-    if (msg.cmd === 'start') {
-      let base = 0;
-      for (const a of config.apps) {
-        watches.push(await watchApp(a.namespace, a.name, base));
-        base += config.procsPerApp;
-      }
+    if (msg.cmd === 'watch') {
+      for (const a of config.apps) watches.push(await watchApp(a.namespace, a.name));
+      process.send!({ cmd: 'watching' });
+    } else if (msg.cmd === 'start') {
+      watches.forEach((w, i) => openClients(w, i * config.procsPerApp));
       process.send!({ cmd: 'started', ...(await settle(msg.rolloutMs!, msg.boundMs!)) });
     } else if (msg.cmd === 'slow') {
       let n = 0;

@@ -61,7 +61,8 @@ export async function recordResuming<T extends Meta>(
   const relist = async (): Promise<void> => {
     const listed = await list();
     const listRv = rvOf({ metadata: { resourceVersion: listed.metadata?.resourceVersion } });
-    if (resume !== '') gaps.push({ after: BigInt(resume), upTo: listRv });
+    // Before the first list nothing was seen either: a check must not read that as "nothing happened".
+    gaps.push({ after: resume === '' ? 0n : BigInt(resume), upTo: listRv });
     onList(listed.items);
     for (const object of listed.items) push({ type: 'LISTED', rv: rvOf(object), object });
     resume = String(listRv);

@@ -115,16 +115,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await waitFor('the first replica leads', () => isLeader(first), 60_000);
     controllers.push(await spawnController(env, 'vo-chaos-1'), await spawnController(env, 'vo-chaos-2'));
     const publicKey = await publicKeyOf(first);
-    const apps: ChaosApp[] = [];
-    for (let i = 0; i < o.apps; i++) {
-      const app: ChaosApp = { namespace: `chaos-${i}`, name: 'web', next: 1 };
-      const replicas = o.podsMin + Math.floor(random() * (o.podsMax - o.podsMin + 1));
-      await env.core.createNamespace({ body: { metadata: { name: app.namespace } } });
-      const [deployment, service] = exampleAppObjects({ namespace: app.namespace, name: app.name, version: '1.0.0', replicas, publicKey });
-      await env.apps.createNamespacedDeployment({ namespace: app.namespace, body: deployment });
-      await env.core.createNamespacedService({ namespace: app.namespace, body: service });
-      apps.push(app);
-    }
+    const apps: ChaosApp[] = Array.from({ length: o.apps }, (_, i) => ({ namespace: `chaos-${i}`, name: 'web', next: 1 }));
     const config: ObserverConfig = {
       kubeconfigPath: env.cluster.kubeconfigPath,
       seed: o.seed,
@@ -134,6 +125,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       pageVersion: '1.0.0',
     };
     observer = fork(new URL('./observer.ts', import.meta.url).pathname, [], { env: { ...process.env, CHAOS_OBSERVER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The observer records from before the apps exist: every announcement falls in its history.
+    await askObserver(observer, { cmd: 'watch' }, 'watching');
+    for (const app of apps) {
+      const replicas = o.podsMin + Math.floor(random() * (o.podsMax - o.podsMin + 1));
+      await env.core.createNamespace({ body: { metadata: { name: app.namespace } } });
+      const [deployment, service] = exampleAppObjects({ namespace: app.namespace, name: app.name, version: '1.0.0', replicas, publicKey });
+      await env.apps.createNamespacedDeployment({ namespace: app.namespace, body: deployment });
+      await env.core.createNamespacedService({ namespace: app.namespace, body: service });
+    }
     const ctx: FaultContext = { env, controllers, controllerArgs: [], observer, random, log, spawned: 2 };
     const settle = async (what: string): Promise<Settled> => {
       const s = await askObserver<Settled>(observer!, { cmd: 'settle', rolloutMs: ROLLOUT_TIMEOUT_MS, boundMs: DELIVERY_BOUND_MS }, 'settled');
