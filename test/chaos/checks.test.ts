@@ -43,6 +43,20 @@ test('never early: a receipt with no Event is unproven, not passed; a window ove
   assert.deepEqual([gap.proven, gap.unproven, gap.violations.length], [0, 1, 0]);
 });
 
+test('never early: with the Lease history, only the Event of the leader of the epoch of the receipt counts', () => {
+  const conns = new Map([['ns/web', [conn([receipt(5, 2, '1.0.1', '1.0.0')])]]]);
+  const facts = [dep(10, '1.0.1', true)];
+  assert.equal(checkNeverEarly(1, facts, [ev(13, '1.0.1', '1.0.0')], conns, [], new Map([[5, 'c-0']])).proven, 1);
+  const other = checkNeverEarly(1, facts, [ev(13, '1.0.1', '1.0.0')], conns, [], new Map([[5, 'c-9']]));
+  assert.deepEqual([other.proven, other.unproven], [0, 1]);
+});
+
+test('never early: a gap before the recorded creation of the Deployment does not excuse an unjustified Event', () => {
+  const created = { ...dep(10, '1.0.1', false), created: true };
+  const r = checkNeverEarly(1, [created], [ev(13, '1.0.1', null)], new Map(), [{ after: 0n, upTo: 9n }]);
+  assert.equal(r.violations.length, 1);
+});
+
 test('never twice: a repeated or older (epoch, seq) on one connection is reported; strictly increasing passes', () => {
   assert.deepEqual(checkNeverTwice(1, 'ns/web', [conn([receipt(1, 1, '1.0.0', null), receipt(1, 2, '1.0.0', null), receipt(2, 1, '1.0.0', null)])]), []);
   assert.match(checkNeverTwice(3, 'ns/web', [conn([receipt(1, 2, '1.0.0', null), receipt(1, 2, '1.0.0', null)])])[0]!, /the same state twice: \(epoch 1, seq 2\) then \(epoch 1, seq 2\) \(seed 3\)/);

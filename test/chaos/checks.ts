@@ -10,7 +10,8 @@
  * - Never early is proved through a fence: a converged(V) receipt is matched to the controller's
  *   VersionConverged Event for that announcement (same app, V and previous version), and that
  *   Event must have a resourceVersion above a Deployment status that completes V recorded after
- *   the app's preceding announcement Event. A receipt with no such Event (the recorder's rate
+ *   the app's preceding announcement Event; when the recorded Lease history names the holder of
+ *   the receipt's epoch, only that holder's Events count. A receipt with no such Event (the recorder's rate
  *   limit, or a create lost in an API outage), or whose Event's window overlaps a stretch of
  *   history the observer's watch may have missed (an API server restart), is counted as
  *   unproven, never passed silently.
@@ -52,6 +53,8 @@ export interface EarlyCheck {
   proven: number;
   /** converged receipts with no matching Event (or only one whose window the recording did not fully see) */
   unproven: number;
+  /** a few of the unproven receipts, to say why */
+  unprovenExamples: string[];
   /** announcement Events checked */
   events: number;
 }
@@ -65,7 +68,15 @@ const noteMatches = (note: string, version: string, previous: string | null): bo
  * the app's preceding announcement Event and it), and every converged receipt on a connection
  * of app `namespace/name` maps to a justified Event.
  */
-export function checkNeverEarly(seed: number, deployments: DeploymentFact[], events: AnnouncementEvent[], connections: Map<string, ConnectionRecord[]>, gaps: Array<{ after: bigint; upTo: bigint }> = []): EarlyCheck {
+export function checkNeverEarly(
+  seed: number,
+  deployments: DeploymentFact[],
+  events: AnnouncementEvent[],
+  connections: Map<string, ConnectionRecord[]>,
+  gaps: Array<{ after: bigint; upTo: bigint }> = [],
+  /** epoch → the identity that acquired the Lease with it (from the Lease's recorded history) */
+  holders: Map<number, string> = new Map(),
+): EarlyCheck {
   const violations: string[] = [];
   const justified = new Map<string, AnnouncementEvent[]>();
   const byApp = new Map<string, AnnouncementEvent[]>();
@@ -94,6 +105,7 @@ export function checkNeverEarly(seed: number, deployments: DeploymentFact[], eve
   }
   let proven = 0;
   let unproven = 0;
+  const unprovenExamples: string[] = [];
   for (const [key, conns] of connections) {
     const ok = justified.get(key) ?? [];
     const all = byApp.get(key) ?? [];
@@ -103,14 +115,20 @@ export function checkNeverEarly(seed: number, deployments: DeploymentFact[], eve
         if (r.phase !== 'converged' || r.version === null) continue;
         if (r.version === last) continue; // a re-send of what this connection already holds
         last = r.version;
-        if (ok.some((e) => noteMatches(e.note, r.version!, r.previousVersion))) proven++;
-        else if (all.some((e) => noteMatches(e.note, r.version!, r.previousVersion) && !unjustifiedInGap.has(e))) {
+        // The Event of this announcement was written by the leader of the receipt's epoch (when the Lease history names it).
+        const holder = holders.get(r.epoch);
+        const mine = (e: AnnouncementEvent): boolean => noteMatches(e.note, r.version!, r.previousVersion) && (holder === undefined || e.instance === holder);
+        if (ok.some(mine)) proven++;
+        else if (all.some((e) => mine(e) && !unjustifiedInGap.has(e))) {
           violations.push(`early receipt: client ${c.client} connection ${c.conn} (${c.source} → ${c.pod}) got converged ${r.version} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, whose only announcement Events are unjustified (seed ${seed})`);
-        } else unproven++;
+        } else {
+          unproven++;
+          if (unprovenExamples.length < 5) unprovenExamples.push(`client ${c.client} connection ${c.conn}: converged ${r.version} from ${r.previousVersion} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, leader ${holder ?? 'unknown'}`);
+        }
       }
     }
   }
-  return { violations, proven, unproven, events: events.length };
+  return { violations, proven, unproven, unprovenExamples, events: events.length };
 }
 
 /** Never twice, and in order: on each connection the (epoch, seq) of the states received strictly increase. */

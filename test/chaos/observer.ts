@@ -16,7 +16,8 @@
  * {cmd:'settled', ...Settled}; {cmd:'final'} → {cmd:'final', ...}; {cmd:'stop'}.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { AppsV1Api, CoreV1Api, EventsV1Api, KubeConfig, type EventsV1Event, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, type EventsV1Event, type V1Deployment, type V1Lease, type V1Pod } from '@kubernetes/client-node';
+import { EPOCH_ANNOTATION } from '../../src/core/labels.ts';
 import type { AppState } from '../../src/core/app-state.ts';
 import { podServing } from '../integration/ordered-facts.ts';
 import { ask, reply } from '../support/ipc.ts';
@@ -39,6 +40,10 @@ kc.loadFromFile(config.kubeconfigPath);
 const appsApi = kc.makeApiClient(AppsV1Api);
 const coreApi = kc.makeApiClient(CoreV1Api);
 const eventsApi = kc.makeApiClient(EventsV1Api);
+const leasesApi = kc.makeApiClient(CoordinationV1Api);
+/** The controller's namespace (the chart's release namespace): its Lease records each term's epoch and holder. */
+const LEASE_NAMESPACE = 'vo-system';
+let leases: ResumingRecording<V1Lease> | undefined;
 
 interface AppWatch {
   key: string;
@@ -195,14 +200,21 @@ async function final(): Promise<object> {
     violations.push(...checkNeverTwice(config.seed, w.key, conns));
   }
   deployments.sort((a, b) => (a.rv < b.rv ? -1 : a.rv > b.rv ? 1 : 0));
-  const early = checkNeverEarly(config.seed, deployments, events, connections, gaps);
+  const holders = new Map<number, string>();
+  for (const e of leases?.entries() ?? []) {
+    const epoch = Number(e.object.metadata?.annotations?.[EPOCH_ANNOTATION]);
+    const holder = e.object.spec?.holderIdentity;
+    if (Number.isSafeInteger(epoch) && holder && !holders.has(epoch)) holders.set(epoch, holder);
+  }
+  const early = checkNeverEarly(config.seed, deployments, events, connections, gaps, holders);
   violations.push(...early.violations);
-  return { cmd: 'final', violations, proven: early.proven, unproven: early.unproven, events: early.events, connections: connectionCount, receipts, gaps: gaps.length };
+  return { cmd: 'final', violations, proven: early.proven, unproven: early.unproven, unprovenExamples: early.unprovenExamples, terms: holders.size, events: early.events, connections: connectionCount, receipts, gaps: gaps.length };
 }
 
 process.on('message', (msg: { cmd: string; count?: number; ms?: number; rolloutMs?: number; boundMs?: number }) => {
   void (async () => {
     if (msg.cmd === 'watch') {
+      leases = await recordResuming<V1Lease>(kc, `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NAMESPACE}/leases`, () => leasesApi.listNamespacedLease({ namespace: LEASE_NAMESPACE }));
       for (const a of config.apps) watches.push(await watchApp(a.namespace, a.name));
       process.send!({ cmd: 'watching' });
     } else if (msg.cmd === 'start') {
@@ -225,6 +237,7 @@ process.on('message', (msg: { cmd: string; count?: number; ms?: number; rolloutM
         w.deployments.stop();
         w.events.stop();
         w.podRec.stop();
+        leases?.stop();
         for (const p of w.procs) if (p.connected) p.send({ cmd: 'stop' });
       }
       setTimeout(() => process.exit(0), 500);

@@ -71,6 +71,8 @@ export interface ChaosResult {
   violations: string[];
   proven: number;
   unproven: number;
+  /** leader terms seen in the Lease history */
+  terms: number;
   events: number;
   /** stretches of Deployment history the observer re-listed over (API server restarts) */
   gaps: number;
@@ -168,7 +170,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       log(`step ${step.index}/${steps.length} ${step.kind}: ${what} during the rollout of ${app.namespace}/${app.name} to ${v}; recovered in ${settled.ms ?? 'NOT'} ms (complete ${settled.completeMs} ms, delivered ${settled.deliverMs} ms)`);
       records.push({ index: step.index, kind: step.kind, app: `${app.namespace}/${app.name}`, what, settled });
     }
-    const fin = await askObserver<{ violations: string[]; proven: number; unproven: number; events: number; connections: number; receipts: number; gaps: number }>(observer, { cmd: 'final' }, 'final');
+    const fin = await askObserver<{ violations: string[]; proven: number; unproven: number; unprovenExamples: string[]; terms: number; events: number; connections: number; receipts: number; gaps: number }>(observer, { cmd: 'final' }, 'final');
+    if (fin.unproven > 0) log(`${fin.unproven} converged receipts not proven by the fence, e.g.:\n  ${fin.unprovenExamples.join('\n  ')}`);
     violations.push(...fin.violations);
     const controllerAfter = rssOf(controllerPids());
     const sidecarAfter = rssOf(allSidecarPids(ctx));
@@ -183,6 +186,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       violations,
       proven: fin.proven,
       unproven: fin.unproven,
+      terms: fin.terms,
       events: fin.events,
       gaps: fin.gaps,
       connections: fin.connections,
@@ -219,9 +223,9 @@ export function figures(r: ChaosResult): string {
   return [
     `Seed ${r.seed}; ${o.apps} apps × ${o.podsMin}–${o.podsMax} pods (real sidecars), ${o.clients} WebSocket clients in ${o.apps * o.procsPerApp} processes, 3 controller replicas; load average at start ${r.loadAtStart.map((x) => x.toFixed(2)).join(' / ')} (1/5/15 min); ${(r.durationMs / 1000).toFixed(0)} s.`,
     '',
-    `| rollouts | steps | violations | converged receipts proven by fence | unproven | announcement Events | history gaps (re-lists) | connections | states received |`,
-    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
-    `| ${r.rollouts} | ${r.steps.length} | **${r.violations.length}** | ${r.proven} | ${r.unproven} | ${r.events} | ${r.gaps} | ${r.connections} | ${r.receipts} |`,
+    `| rollouts | steps | violations | converged receipts proven by fence | unproven | announcement Events | leader terms | history gaps (re-lists) | connections | states received |`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    `| ${r.rollouts} | ${r.steps.length} | **${r.violations.length}** | ${r.proven} | ${r.unproven} | ${r.events} | ${r.terms} | ${r.gaps} | ${r.connections} | ${r.receipts} |`,
     '',
     `Recovery: from the heal of the fault (the rollout included) until every open client and every serving sidecar holds converged on the Deployment's final version. Bound on delivery after the Deployment is complete: ${r.boundMs} ms.`,
     '',
