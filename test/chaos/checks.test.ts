@@ -43,6 +43,14 @@ test('never early: a receipt with no Event is unproven, not passed; a window ove
   assert.deepEqual([gap.proven, gap.unproven, gap.violations.length], [0, 1, 0]);
 });
 
+test('never early: the first announcement (no previous version) is read right; 1.0.1 is not 1.0.10', () => {
+  const conns = new Map([['ns/web', [conn([receipt(1, 5, '1.0.0', null)])]]]);
+  const first = checkNeverEarly(1, [dep(265, '1.0.0', true)], [ev(266, '1.0.0', null)], conns);
+  assert.deepEqual([first.violations, first.proven], [[], 1]);
+  const prefix = checkNeverEarly(1, [dep(10, '1.0.10', true)], [ev(13, '1.0.10', '1.0.9')], new Map([['ns/web', [conn([receipt(1, 2, '1.0.1', '1.0.9')])]]]));
+  assert.deepEqual([prefix.proven, prefix.unproven], [0, 1]);
+});
+
 test('never early: with the Lease history, only the Event of the leader of the epoch of the receipt counts', () => {
   const conns = new Map([['ns/web', [conn([receipt(5, 2, '1.0.1', '1.0.0')])]]]);
   const facts = [dep(10, '1.0.1', true)];

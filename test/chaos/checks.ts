@@ -61,7 +61,10 @@ export interface EarlyCheck {
 
 /** The Event announces `version`; when the receipt names a previous version, from that one (a new leader's re-send may not). */
 const noteMatches = (note: string, version: string, previous: string | null): boolean =>
-  note.includes(` converged on ${version}`) && (previous === null || !note.includes(' from ') || note.includes(` from ${previous});`));
+  announcedVersion(note) === version && (previous === null || !note.includes(' from ') || note.includes(` from ${previous});`));
+
+/** The version a VersionConverged note announces ("<app> converged on <V>[ (<change> from <P>)]; announced to its pods"). */
+export const announcedVersion = (note: string): string | undefined => / converged on ([^\s;]+)/.exec(note)?.[1];
 
 /**
  * Every VersionConverged Event is justified (a complete status of its version recorded between
@@ -87,8 +90,7 @@ export function checkNeverEarly(
     const floor = list.at(-1)?.rv ?? 0n;
     list.push(e);
     byApp.set(key, list);
-    const m = / converged on (\S+)/.exec(e.note);
-    const version = m?.[1];
+    const version = announcedVersion(e.note);
     const completing = deployments.find((d) => d.namespace === e.namespace && d.name === e.name && d.rv > floor && d.rv < e.rv && d.complete && d.version === version);
     // A gap in the history matters only after the Deployment's recorded creation.
     const createdRv = deployments.find((d) => d.namespace === e.namespace && d.name === e.name && d.created)?.rv ?? 0n;
