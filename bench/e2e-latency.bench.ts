@@ -322,18 +322,23 @@ function stats(xs: number[]): Tailed {
 const lastOf = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
 
 /** Per-stage times of our share for one rollout, from recorded timestamps (NaN where a record is missing). */
-function stagesOf(r: Rollout): { decide: number; push: number; fanOut: number; hello: number; ours: number; bare: number } {
+function stagesOf(r: Rollout): { k8s: number; decide: number; push: number; fanOut: number; hello: number; ours: number; bare: number } {
   const pushedAt = r.clients.firstAt.filter((_, i) => !r.clients.viaHello[i]);
   const helloAt = r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]);
   const applied = (r.applied ?? []).filter((a) => a.clients > 0);
   const lastApplied = lastOf(applied.map((a) => a.at));
   const decided = r.decision?.at ?? Number.NaN;
+  // The complete write happened before either receipt of it: this process's watch and the
+  // leader's decision (it cannot decide on a write it has not received). The earlier of the two
+  // bounds the write more tightly, so "ours" is never shortened by this process's watch lag.
+  const start = Number.isFinite(decided) ? Math.min(r.complete, decided) : r.complete;
   return {
-    decide: decided - r.complete,
+    k8s: start - r.lastReady,
+    decide: decided - start,
     push: lastOf((r.applied ?? []).map((a) => a.at)) - decided,
     fanOut: lastOf(pushedAt) - lastApplied,
     hello: helloAt.length ? lastOf(helloAt) - decided : Number.NaN,
-    ours: lastOf(r.clients.firstAt) - r.complete,
+    ours: lastOf(r.clients.firstAt) - start,
     bare: r.bare && r.bare.firstAt.length === CLIENTS ? lastOf(r.bare.firstAt) - r.bare.at : Number.NaN,
   };
 }
@@ -380,10 +385,10 @@ function report(
   const helloMs = measured.flatMap((r) => r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]).map((t) => t - r.lastReady));
   const helloPerRollout = measured.map((r) => r.clients.viaHello.filter(Boolean).length);
   const browserMs = measured.map((r) => r.browser.find((e) => e.v === r.version)!.t - r.lastReady);
-  const k8sMs = measured.map((r) => r.complete - r.lastReady);
   const mixedMs = measured.map((r) => r.lastReady - r.firstReady);
   const rolloutMs = measured.map((r) => r.lastReady - r.since);
   const stages = measured.map(stagesOf);
+  const k8sMs = stages.map((x) => x.k8s);
   const extras = measured.flatMap((r) => r.clients.extra);
   const bannerOnce = measured.filter((r) => r.browser.length === 1 && r.browser[0]!.v === r.version && r.browser[0]!.shown).length;
   const leads = measured.flatMap((r) => r.clients.firstAt.filter((t) => t < r.lastReady).map((t) => r.lastReady - t));
@@ -452,16 +457,17 @@ replaced pod, waiting out the browser client's reconnect delay, 0–100 ms after
 
 ### Our share: Deployment status complete → every one of the ${CLIENTS} clients (target p99 ≤ ${TARGET_OURS_P99_MS} ms: ${judged(s.ours, TARGET_OURS_P99_MS)})
 
-Start: this process's watch receiving the Deployment write that first shows it complete on the new version (its
-resourceVersion is recorded, see the ordered facts below). Each stage is read from recorded timestamps: the leading
+Start: the earlier of two receipts of the Deployment write that first shows it complete on the new version (its
+resourceVersion is recorded, see the ordered facts below) — this process's watch, and the leader's decision, which
+cannot precede its own receipt — so this process's watch lag never shortens our share. Each stage is read from recorded timestamps: the leading
 controller's \`announcing new version\` log line and each sidecar's \`applied state converged <version>\` line (pino
 \`time\`, ms, from the containers' logs), and the load clients' receive times — one machine, one clock.
 
 | stage (per rollout) | p50 | tail | max |
 | --- | --- | --- | --- |
-${row('Kubernetes: last new pod Ready → Deployment complete (both as received here)', s.k8s)}
+${row('Kubernetes: last new pod Ready (received here) → Deployment complete (the same start as ours)', s.k8s)}
 ${row('**ours: Deployment complete → the last of the clients has it**', s.ours)}
-${row('… complete → controller decides (its watch event, reconcile, log line)', s.decide)}
+${row('… complete → controller decides (its watch event, reconcile, log line; 0 when it received the write first)', s.decide)}
 ${row(`… decision → the last sidecar applied it (pusher scheduling, signing, ${REPLICAS}+ PUTs)`, s.push)}
 ${row('… the last sidecar with clients applied → the last client on an open socket has it (broadcast, load-client processes)', s.fanOut)}
 ${row('… decision → the last client that got it in a reconnect\'s hello (rollouts with such clients)', s.helloStage)}
