@@ -322,7 +322,7 @@ function stats(xs: number[]): Tailed {
 const lastOf = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
 
 /** Per-stage times of our share for one rollout, from recorded timestamps (NaN where a record is missing). */
-function stagesOf(r: Rollout): { k8s: number; decide: number; push: number; fanOut: number; hello: number; ours: number; bare: number } {
+function stagesOf(r: Rollout): { k8s: number; decide: number; firstApplied: number; push: number; fanOut: number; hello: number; ours: number; bare: number } {
   const pushedAt = r.clients.firstAt.filter((_, i) => !r.clients.viaHello[i]);
   const helloAt = r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]);
   const applied = (r.applied ?? []).filter((a) => a.clients > 0);
@@ -335,6 +335,7 @@ function stagesOf(r: Rollout): { k8s: number; decide: number; push: number; fanO
   return {
     k8s: start - r.lastReady,
     decide: decided - start,
+    firstApplied: Math.min(...(r.applied ?? []).map((a) => a.at)) - decided,
     push: lastOf((r.applied ?? []).map((a) => a.at)) - decided,
     fanOut: lastOf(pushedAt) - lastApplied,
     hello: helloAt.length ? lastOf(helloAt) - decided : Number.NaN,
@@ -396,7 +397,7 @@ function report(
   const reconnects = measured.reduce((a, r) => a + r.reconnectsDelta, 0);
   const s = {
     pushed: stats(pushedMs), hello: stats(helloMs), all: stats(allMs), med: stats(medMs), each: stats(eachMs), browser: stats(browserMs), k8s: stats(k8sMs), mixed: stats(mixedMs), rollout: stats(rolloutMs),
-    ours: stats(stages.map((x) => x.ours)), decide: stats(stages.map((x) => x.decide)), push: stats(stages.map((x) => x.push)), fanOut: stats(stages.map((x) => x.fanOut)), helloStage: stats(stages.map((x) => x.hello)), bare: stats(stages.map((x) => x.bare)),
+    ours: stats(stages.map((x) => x.ours)), decide: stats(stages.map((x) => x.decide)), firstApplied: stats(stages.map((x) => x.firstApplied)), push: stats(stages.map((x) => x.push)), fanOut: stats(stages.map((x) => x.fanOut)), helloStage: stats(stages.map((x) => x.hello)), bare: stats(stages.map((x) => x.bare)),
   };
   const ms = (x: number) => `${fmt(x, 0)} ms`;
   const row = (label: string, x: Tailed) => `| ${label} | ${ms(x.p50)} | ${ms(x.tail)} (${x.tailLabel}) | ${ms(x.max)} |`;
@@ -468,7 +469,8 @@ controller's \`announcing new version\` log line and each sidecar's \`applied st
 ${row('Kubernetes: last new pod Ready (received here) → Deployment complete (the same start as ours)', s.k8s)}
 ${row('**ours: Deployment complete → the last of the clients has it**', s.ours)}
 ${row('… complete → controller decides (its watch event, reconcile, log line; 0 when it received the write first)', s.decide)}
-${row(`… decision → the last sidecar applied it (pusher scheduling, signing, ${REPLICAS}+ PUTs)`, s.push)}
+${row('… decision → the first sidecar applied it (signing, one PUT, the sidecar\'s check and apply)', s.firstApplied)}
+${row(`… decision → the last sidecar applied it (pusher scheduling, ${REPLICAS}+ PUTs, one in flight per pod: behind an earlier state's push)`, s.push)}
 ${row('… the last sidecar with clients applied → the last client on an open socket has it (broadcast, load-client processes)', s.fanOut)}
 ${row('… decision → the last client that got it in a reconnect\'s hello (rollouts with such clients)', s.helloStage)}
 ${row(`bare \`ws\` sink, same run, same load processes: send → the last of ${CLIENTS} sockets has a ${STATE_FRAME_BYTES}-byte frame`, s.bare)}
