@@ -52,6 +52,8 @@ const TARGET_P99_MS = 250;
 const TARGET_OURS_P99_MS = 50;
 /** a state frame's size on the wire (the bare sink sends frames this large) */
 const STATE_FRAME_BYTES = 420;
+/** the bare broadcast at the rollout's end goes this long after completion is seen here: after the real fan-out, before the last old pods drain (1 s) */
+const BARE_AT_END_MS = 200;
 const log = (l: string) => process.stderr.write(`[e2e] ${l}\n`);
 
 interface BrowserEvent {
@@ -75,8 +77,10 @@ interface Rollout {
   killAt?: number;
   /** ordered facts (resourceVersions) of this rollout; an Error's message when they could not be read */
   facts: OrderedFacts | string;
-  /** the bare sink's frame, broadcast after the rollout settled: send time and every receipt */
+  /** the bare sink's frame broadcast after the rollout settled (machine calmer): send time and every receipt */
   bare?: { at: number; firstAt: number[] };
+  /** … and one broadcast ~BARE_AT_END_MS after this process saw the Deployment complete: the rollout's end, pods starting and draining */
+  bareAtEnd?: { at: number; firstAt: number[] };
   /** filled from the containers' logs after the run */
   decision?: Decision;
   applied?: Array<{ file: string; at: number; clients: number }>;
@@ -182,8 +186,14 @@ export async function run(): Promise<BenchResult> {
       let killAt: number | undefined;
       let allClients = false;
       let browserSeen = false;
+      let bareAtEnd: Promise<{ id: number; at: number }> | undefined;
       const deadline = since + 120_000;
       for (;;) {
+        const completeSeen = deployWatch!.completeAt.get(version);
+        if (bare && !bareAtEnd && completeSeen !== undefined && !atFirstReady) {
+          const wait = Math.max(0, completeSeen + BARE_AT_END_MS - Date.now());
+          bareAtEnd = sleep(wait).then(() => bare.broadcast(STATE_FRAME_BYTES));
+        }
         if (atFirstReady && killAt === undefined && tracker!.ofVersion(version).some((p) => p.ready)) killAt = await atFirstReady();
         if (!allClients) allClients = (await l.count(version)) === CLIENTS;
         if (!browserSeen) browserSeen = (await browserEvents(page)).some((e) => e.v === version);
@@ -232,6 +242,10 @@ export async function run(): Promise<BenchResult> {
       if (process.env.E2E_DEBUG) log(`  slowest: ${slow}; complete ${r.complete - r.lastReady}`);
       log(`${version}: last Ready → all ${CLIENTS} clients ${all} ms, browser ${b} ms (Ready→complete ${r.complete - r.lastReady} ms; rollout ${r.lastReady - since} ms)${clients.extra.length ? ` EXTRA ${clients.extra.length}` : ''}`);
       await sleep(300);
+      if (bare && bareAtEnd) {
+        const sent = await bareAtEnd;
+        r.bareAtEnd = { at: sent.at, firstAt: await l.bareReport(sent.id) };
+      }
       if (bare) {
         const sent = await bare.broadcast(STATE_FRAME_BYTES);
         await sleep(300);
@@ -320,9 +334,11 @@ function stats(xs: number[]): Tailed {
 }
 
 const lastOf = (xs: number[]): number => (xs.length ? Math.max(...xs) : Number.NaN);
+/** send → the last of the clients has the bare frame; NaN unless every client got it */
+const bareMs = (b: { at: number; firstAt: number[] } | undefined): number => (b && b.firstAt.length === CLIENTS ? lastOf(b.firstAt) - b.at : Number.NaN);
 
 /** Per-stage times of our share for one rollout, from recorded timestamps (NaN where a record is missing). */
-function stagesOf(r: Rollout): { k8s: number; decide: number; firstApplied: number; push: number; fanOut: number; hello: number; ours: number; bare: number } {
+function stagesOf(r: Rollout): { k8s: number; decide: number; firstApplied: number; push: number; fanOut: number; hello: number; ours: number; bare: number; bareAtEnd: number } {
   const pushedAt = r.clients.firstAt.filter((_, i) => !r.clients.viaHello[i]);
   const helloAt = r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]);
   const applied = (r.applied ?? []).filter((a) => a.clients > 0);
@@ -340,7 +356,8 @@ function stagesOf(r: Rollout): { k8s: number; decide: number; firstApplied: numb
     fanOut: lastOf(pushedAt) - lastApplied,
     hello: helloAt.length ? lastOf(helloAt) - decided : Number.NaN,
     ours: lastOf(r.clients.firstAt) - start,
-    bare: r.bare && r.bare.firstAt.length === CLIENTS ? lastOf(r.bare.firstAt) - r.bare.at : Number.NaN,
+    bare: bareMs(r.bare),
+    bareAtEnd: bareMs(r.bareAtEnd),
   };
 }
 
@@ -397,7 +414,7 @@ function report(
   const reconnects = measured.reduce((a, r) => a + r.reconnectsDelta, 0);
   const s = {
     pushed: stats(pushedMs), hello: stats(helloMs), all: stats(allMs), med: stats(medMs), each: stats(eachMs), browser: stats(browserMs), k8s: stats(k8sMs), mixed: stats(mixedMs), rollout: stats(rolloutMs),
-    ours: stats(stages.map((x) => x.ours)), decide: stats(stages.map((x) => x.decide)), firstApplied: stats(stages.map((x) => x.firstApplied)), push: stats(stages.map((x) => x.push)), fanOut: stats(stages.map((x) => x.fanOut)), helloStage: stats(stages.map((x) => x.hello)), bare: stats(stages.map((x) => x.bare)),
+    ours: stats(stages.map((x) => x.ours)), decide: stats(stages.map((x) => x.decide)), firstApplied: stats(stages.map((x) => x.firstApplied)), push: stats(stages.map((x) => x.push)), fanOut: stats(stages.map((x) => x.fanOut)), helloStage: stats(stages.map((x) => x.hello)), bare: stats(stages.map((x) => x.bare)), bareAtEnd: stats(stages.map((x) => x.bareAtEnd)),
   };
   const ms = (x: number) => `${fmt(x, 0)} ms`;
   const row = (label: string, x: Tailed) => `| ${label} | ${ms(x.p50)} | ${ms(x.tail)} (${x.tailLabel}) | ${ms(x.max)} |`;
@@ -409,7 +426,7 @@ function report(
     .sort((a, b) => b.all - a.all)
     .slice(0, Math.max(3, Math.ceil(measured.length / 100)));
   const oursLarger = slowest.filter((x) => x.st.ours > x.k8s).length;
-  const slowRows = slowest.map((x) => `| ${x.r.version} | ${ms(x.all)} | ${ms(x.k8s)} | ${ms(x.st.ours)} | ${ms(x.st.decide)} | ${ms(x.st.push)} | ${ms(x.st.fanOut)} | ${Number.isFinite(x.st.hello) ? ms(x.st.hello) : '–'} (${x.r.clients.viaHello.filter(Boolean).length}) | ${ms(x.st.bare)} |`);
+  const slowRows = slowest.map((x) => `| ${x.r.version} | ${ms(x.all)} | ${ms(x.k8s)} | ${ms(x.st.ours)} | ${ms(x.st.decide)} | ${ms(x.st.push)} | ${ms(x.st.fanOut)} | ${Number.isFinite(x.st.hello) ? ms(x.st.hello) : '–'} (${x.r.clients.viaHello.filter(Boolean).length}) | ${ms(x.st.bareAtEnd)} |`);
 
   // 2. Detection delay after convergence, expected (mean) and worst, per approach.
   const pipe50 = s.all.p50;
@@ -473,16 +490,18 @@ ${row('… decision → the first sidecar applied it (signing, one PUT, the side
 ${row(`… decision → the last sidecar applied it (pusher scheduling, ${REPLICAS}+ PUTs, one in flight per pod: behind an earlier state's push)`, s.push)}
 ${row('… the last sidecar with clients applied → the last client on an open socket has it (broadcast, load-client processes)', s.fanOut)}
 ${row('… decision → the last client that got it in a reconnect\'s hello (rollouts with such clients)', s.helloStage)}
-${row(`bare \`ws\` sink, same run, same load processes: send → the last of ${CLIENTS} sockets has a ${STATE_FRAME_BYTES}-byte frame`, s.bare)}
+${row(`bare \`ws\` sink, same load processes, at the rollout's end (${BARE_AT_END_MS} ms after complete seen here): send → the last of ${CLIENTS} sockets has a ${STATE_FRAME_BYTES}-byte frame`, s.bareAtEnd)}
+${row('bare `ws` sink, same, after the rollout settled', s.bare)}
 
 The bare sink is the floor of the fan-out stage on this machine: the same ${LOAD_PROCS} load-client processes receiving the
-same number of frames from one plain \`ws\` server (after each rollout, the cluster idle). Where "last sidecar applied →
-last client" is close to it, the load clients, not the sidecar, set that stage.
+same number of frames from one plain \`ws\` server process, once at the rollout's end (pods starting and draining, as
+when the real state fans out) and once after the rollout settled. Where "last sidecar applied → last client" is close to
+the first, the machine and the load clients, not the sidecar, set that stage; where it is far above it, the sidecars do.
 
 The ${slowest.length} slowest rollouts end to end, split by this run's own breakdown (our share larger than Kubernetes' in
 ${oursLarger} of ${slowest.length}):
 
-| rollout | Ready → every client | Kubernetes: Ready → complete | ours: complete → every client | complete → decision | decision → last sidecar applied | last applied → last open-socket client | decision → last hello client (clients) | bare sink, same rollout |
+| rollout | Ready → every client | Kubernetes: Ready → complete | ours: complete → every client | complete → decision | decision → last sidecar applied | last applied → last open-socket client | decision → last hello client (clients) | bare sink at the rollout's end |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${slowRows.join('\n')}
 
