@@ -402,6 +402,10 @@ function report(
   const pushedMs = measured.map((r) => Math.max(...r.clients.firstAt.filter((_, i) => !r.clients.viaHello[i])) - r.lastReady);
   const helloMs = measured.flatMap((r) => r.clients.firstAt.filter((_, i) => r.clients.viaHello[i]).map((t) => t - r.lastReady));
   const helloPerRollout = measured.map((r) => r.clients.viaHello.filter(Boolean).length);
+  // The hello path: socket lost → state in the next hello, and how many connects that took.
+  const lostToHello = measured.flatMap((r) => r.clients.helloPath.flatMap((x, i) => (x ? [r.clients.firstAt[i]! - x[0]] : [])));
+  const hops = measured.flatMap((r) => r.clients.helloPath.flatMap((x) => (x ? [x[1]] : [])));
+  const multiHop = hops.filter((h) => h > 1).length;
   const browserMs = measured.map((r) => r.browser.find((e) => e.v === r.version)!.t - r.lastReady);
   const mixedMs = measured.map((r) => r.lastReady - r.firstReady);
   const rolloutMs = measured.map((r) => r.lastReady - r.since);
@@ -471,7 +475,10 @@ ${row(`… clients that got it in the hello of a reconnect (${helloMs.length} de
 
 Per rollout, ${fmt(percentile(helloPerRollout, 50), 0)} clients (p50; max ${Math.max(...helloPerRollout)}) of ${CLIENTS} got the state in the hello of a
 new connection rather than on an open socket (they were between two connections when it was pushed: closed with 1001 by a
-replaced pod, waiting out the browser client's reconnect delay, 0–100 ms after a 1001).
+replaced pod, waiting out the browser client's reconnect delay, 0–100 ms after a 1001). Their path, socket lost → the
+state in the next hello: ${ms(stats(lostToHello).p50)} p50, ${ms(stats(lostToHello).tail)} ${stats(lostToHello).tailLabel}; connects it took: 1 for
+${hops.length - multiHop}, more (refused by a draining pod, which the load clients' pod list — this process's lagging watch — still
+showed as live) for ${multiHop}${multiHop ? ` (max ${Math.max(...hops)})` : ''}.
 
 ### Our share: Deployment status complete → every one of the ${CLIENTS} clients (target p99 ≤ ${TARGET_OURS_P99_MS} ms: ${judged(s.ours, TARGET_OURS_P99_MS)})
 

@@ -23,7 +23,8 @@
  *
  * IPC: {cmd:'pods', ips} (live pod IPs; the first one also opens the clients, answered by
  * {opened, failed}); {cmd:'count', version} → {count}; {cmd:'report', version, since} →
- * {firstAt, order, extra, resends, reconnects, stale}; {cmd:'bare', url, n} → {opened};
+ * {firstAt, order, helloPath (for a hello delivery: when the client lost its socket and the
+ * connects it made since), extra, resends, reconnects, stale}; {cmd:'bare', url, n} → {opened};
  * {cmd:'bare-report', id} → {at}; {cmd:'stop'} → closes everything and exits.
  */
 import WebSocket from 'ws';
@@ -41,6 +42,9 @@ interface Announcement {
   hello: boolean;
   epoch: number;
   seq: number;
+  /** for a hello: when the client lost its last established socket, and the connects it made since */
+  lostAt: number;
+  hops: number;
 }
 
 interface Client {
@@ -55,6 +59,9 @@ interface Client {
   stale: number;
   /** Date.now() of the last successful open */
   openAt: number;
+  /** Date.now() when an established socket last closed; connects since then */
+  lostAt: number;
+  hops: number;
 }
 
 let ips: string[] = [];
@@ -98,12 +105,14 @@ function onState(c: Client, state: AppState | null, at: number, hello: boolean):
   if (state.phase !== 'converged' || !state.version) return;
   if (state.version !== c.converged) {
     c.converged = state.version;
-    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq });
+    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops });
   } else c.resends++;
 }
 
 function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
   c.ip = ip;
+  c.hops++;
+  let established = false;
   const ws = new WebSocket(`ws://${ip}:8787/version/ws?v=${PAGE_VERSION}`, { perMessageDeflate: false, handshakeTimeout: 5000 });
   c.ws = ws;
   ws.on('message', (data: Buffer) => {
@@ -117,6 +126,7 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
     if (m.type === 'hello' || m.type === 'state') onState(c, m.state ?? null, at, m.type === 'hello');
   });
   ws.once('open', () => {
+    established = true;
     c.attempt = 0;
     c.openAt = Date.now();
     onFirst?.(true);
@@ -126,6 +136,10 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
   ws.once('close', (code: number) => {
     if (c.ws !== ws) return;
     c.ws = null;
+    if (established) {
+      c.lostAt = Date.now();
+      c.hops = 0;
+    }
     if (onFirst) {
       onFirst(false);
       return;
@@ -147,7 +161,7 @@ async function openAll(): Promise<{ opened: number; failed: number }> {
   const worker = async (): Promise<void> => {
     while (next < CLIENTS) {
       const i = next++;
-      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0 };
+      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0, lostAt: 0, hops: 0 };
       clients.push(c);
       const ok = await new Promise<boolean>((resolve) => connect(c, ips[(OFFSET + i) % ips.length]!, resolve));
       if (!ok) failed++;
@@ -170,6 +184,7 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
     // (a second one of the same version, or one of another version)
     const firstAt: number[] = [];
     const order: Array<[number, number] | null> = [];
+    const helloPath: Array<[number, number] | null> = [];
     const viaHello: boolean[] = [];
     const where: Array<{ ip: string; openAt: number; reconnects: number }> = [];
     const extra: string[] = [];
@@ -178,12 +193,13 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
       const hit = mine.find((a) => a.version === msg.version);
       firstAt.push(hit ? hit.at : Number.NaN);
       order.push(hit ? [hit.epoch, hit.seq] : null);
+      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops] : null);
       viaHello.push(hit?.hello ?? false);
       where.push({ ip: c.ip, openAt: c.openAt, reconnects: c.reconnects });
       if (mine.length !== (hit ? 1 : 0)) extra.push(`client ${OFFSET + i}: ${mine.map((a) => a.version).join(' → ')}`);
     }
     const sum = (f: (c: Client) => number): number => clients.reduce((a, c) => a + f(c), 0);
-    process.send!({ cmd: 'report', firstAt, order, viaHello, where, extra, resends: sum((c) => c.resends), reconnects: sum((c) => c.reconnects), stale: sum((c) => c.stale), open: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length });
+    process.send!({ cmd: 'report', firstAt, order, helloPath, viaHello, where, extra, resends: sum((c) => c.resends), reconnects: sum((c) => c.reconnects), stale: sum((c) => c.stale), open: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length });
   } else if (msg.cmd === 'bare') {
     process.send!({ cmd: 'bare-opened', opened: await openBare(msg.url!, msg.n!) });
   } else if (msg.cmd === 'bare-report') {
