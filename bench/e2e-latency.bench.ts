@@ -405,6 +405,8 @@ function report(
   // The hello path: socket lost → state in the next hello, and how many connects that took.
   const lostToHello = measured.flatMap((r) => r.clients.helloPath.flatMap((x, i) => (x ? [r.clients.firstAt[i]! - x[0]] : [])));
   const hops = measured.flatMap((r) => r.clients.helloPath.flatMap((x) => (x ? [x[1]] : [])));
+  const lostToOpen = stats(measured.flatMap((r) => r.clients.helloPath.flatMap((x) => (x ? [x[2] - x[0]] : []))));
+  const openToHello = stats(measured.flatMap((r) => r.clients.helloPath.flatMap((x, i) => (x ? [r.clients.firstAt[i]! - x[2]] : []))));
   const multiHop = hops.filter((h) => h > 1).length;
   const browserMs = measured.map((r) => r.browser.find((e) => e.v === r.version)!.t - r.lastReady);
   const mixedMs = measured.map((r) => r.lastReady - r.firstReady);
@@ -476,7 +478,9 @@ ${row(`… clients that got it in the hello of a reconnect (${helloMs.length} de
 Per rollout, ${fmt(percentile(helloPerRollout, 50), 0)} clients (p50; max ${Math.max(...helloPerRollout)}) of ${CLIENTS} got the state in the hello of a
 new connection rather than on an open socket (they were between two connections when it was pushed: closed with 1001 by a
 replaced pod, waiting out the browser client's reconnect delay, 0–100 ms after a 1001). Their path, socket lost → the
-state in the next hello: ${ms(stats(lostToHello).p50)} p50, ${ms(stats(lostToHello).tail)} ${stats(lostToHello).tailLabel}; connects it took: 1 for
+state in the next hello: ${ms(stats(lostToHello).p50)} p50, ${ms(stats(lostToHello).tail)} ${stats(lostToHello).tailLabel} — of which lost → the new socket
+open (the reconnect delay, the TCP and WebSocket handshake): ${ms(lostToOpen.p50)} / ${ms(lostToOpen.tail)}, and open → the hello:
+${ms(openToHello.p50)} / ${ms(openToHello.tail)}; connects it took: 1 for
 ${hops.length - multiHop}, more (refused by a draining pod, which the load clients' pod list — this process's lagging watch — still
 showed as live) for ${multiHop}${multiHop ? ` (max ${Math.max(...hops)})` : ''}.
 

@@ -23,8 +23,8 @@
  *
  * IPC: {cmd:'pods', ips} (live pod IPs; the first one also opens the clients, answered by
  * {opened, failed}); {cmd:'count', version} → {count}; {cmd:'report', version, since} →
- * {firstAt, order, helloPath (for a hello delivery: when the client lost its socket and the
- * connects it made since), extra, resends, reconnects, stale}; {cmd:'bare', url, n} → {opened};
+ * {firstAt, order, helloPath (for a hello delivery: when the client lost its socket, the
+ * connects it made since, when the socket that carried the hello opened), extra, resends, reconnects, stale}; {cmd:'bare', url, n} → {opened};
  * {cmd:'bare-report', id} → {at}; {cmd:'stop'} → closes everything and exits.
  */
 import WebSocket from 'ws';
@@ -45,6 +45,8 @@ interface Announcement {
   /** for a hello: when the client lost its last established socket, and the connects it made since */
   lostAt: number;
   hops: number;
+  /** for a hello: when the socket that carried it opened */
+  openAt: number;
 }
 
 interface Client {
@@ -105,7 +107,7 @@ function onState(c: Client, state: AppState | null, at: number, hello: boolean):
   if (state.phase !== 'converged' || !state.version) return;
   if (state.version !== c.converged) {
     c.converged = state.version;
-    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops });
+    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops, openAt: c.openAt });
   } else c.resends++;
 }
 
@@ -184,7 +186,7 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
     // (a second one of the same version, or one of another version)
     const firstAt: number[] = [];
     const order: Array<[number, number] | null> = [];
-    const helloPath: Array<[number, number] | null> = [];
+    const helloPath: Array<[number, number, number] | null> = [];
     const viaHello: boolean[] = [];
     const where: Array<{ ip: string; openAt: number; reconnects: number }> = [];
     const extra: string[] = [];
@@ -193,7 +195,7 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
       const hit = mine.find((a) => a.version === msg.version);
       firstAt.push(hit ? hit.at : Number.NaN);
       order.push(hit ? [hit.epoch, hit.seq] : null);
-      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops] : null);
+      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops, hit.openAt] : null);
       viaHello.push(hit?.hello ?? false);
       where.push({ ip: c.ip, openAt: c.openAt, reconnects: c.reconnects });
       if (mine.length !== (hit ? 1 : 0)) extra.push(`client ${OFFSET + i}: ${mine.map((a) => a.version).join(' → ')}`);
