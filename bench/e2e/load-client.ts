@@ -61,7 +61,7 @@ interface Client {
   stale: number;
   /** Date.now() of the last successful open */
   openAt: number;
-  /** Date.now() when an established socket last closed; connects since then */
+  /** Date.now() when an established socket (one that got a hello) last closed; connects since then */
   lostAt: number;
   hops: number;
 }
@@ -125,10 +125,11 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
     } catch {
       return;
     }
+    // Established = the sidecar sent its hello: a draining sidecar upgrades and closes with 1001 at once, no hello.
+    if (m.type === 'hello') established = true;
     if (m.type === 'hello' || m.type === 'state') onState(c, m.state ?? null, at, m.type === 'hello');
   });
   ws.once('open', () => {
-    established = true;
     c.attempt = 0;
     c.openAt = Date.now();
     onFirst?.(true);
