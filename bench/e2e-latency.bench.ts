@@ -406,6 +406,8 @@ function report(
   const lostToHello = measured.flatMap((r) => r.clients.helloPath.flatMap((x, i) => (x ? [r.clients.firstAt[i]! - x[0]] : [])));
   const hops = measured.flatMap((r) => r.clients.helloPath.flatMap((x) => (x ? [x[1]] : [])));
   const lostToOpen = stats(measured.flatMap((r) => r.clients.helloPath.flatMap((x) => (x ? [x[2] - x[0]] : []))));
+  const lostCodes = new Map<number, number>();
+  for (const r of measured) for (const x of r.clients.helloPath) if (x) lostCodes.set(x[3], (lostCodes.get(x[3]) ?? 0) + 1);
   const openToHello = stats(measured.flatMap((r) => r.clients.helloPath.flatMap((x, i) => (x ? [r.clients.firstAt[i]! - x[2]] : []))));
   const multiHop = hops.filter((h) => h > 1).length;
   const browserMs = measured.map((r) => r.browser.find((e) => e.v === r.version)!.t - r.lastReady);
@@ -480,7 +482,8 @@ new connection rather than on an open socket (they were between two connections 
 replaced pod, waiting out the browser client's reconnect delay, 0–100 ms after a 1001). Their path, socket lost → the
 state in the next hello: ${ms(stats(lostToHello).p50)} p50, ${ms(stats(lostToHello).tail)} ${stats(lostToHello).tailLabel} — of which lost → the new socket
 open (the reconnect delay, the TCP and WebSocket handshake): ${ms(lostToOpen.p50)} / ${ms(lostToOpen.tail)}, and open → the hello:
-${ms(openToHello.p50)} / ${ms(openToHello.tail)}; connects it took: 1 for
+${ms(openToHello.p50)} / ${ms(openToHello.tail)}; the lost socket's close code: ${[...lostCodes].map(([code, k]) => `${code} ×${k}`).join(', ') || '–'} (1001: the
+client waits 0–100 ms; any other code: the full-jitter backoff from 0.5 s); connects it took: 1 for
 ${hops.length - multiHop}, more (refused by a draining pod, which the load clients' pod list — this process's lagging watch — still
 showed as live) for ${multiHop}${multiHop ? ` (max ${Math.max(...hops)})` : ''}.
 

@@ -105,8 +105,8 @@ export interface ClientReport {
   firstAt: number[];
   /** per client, same order: the (epoch, seq) its announcement carried; null when none */
   order: Array<[number, number] | null>;
-  /** per client: for an announcement in a hello, [when it lost its established socket, connects since, when the new one opened]; else null */
-  helloPath: Array<[number, number, number] | null>;
+  /** per client: for an announcement in a hello, [when it lost its established socket, connects since, when the new one opened, the lost socket's close code]; else null */
+  helloPath: Array<[number, number, number, number] | null>;
   /** per client: the announcement came in the hello of a reconnect (it was not connected when the state was pushed) */
   viaHello: boolean[];
   /** per client, same order: its current pod, last open time, reconnects so far */

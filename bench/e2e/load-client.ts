@@ -47,6 +47,8 @@ interface Announcement {
   hops: number;
   /** for a hello: when the socket that carried it opened */
   openAt: number;
+  /** for a hello: the close code of the socket the client lost */
+  lostCode: number;
 }
 
 interface Client {
@@ -64,6 +66,7 @@ interface Client {
   /** Date.now() when an established socket (one that got a hello) last closed; connects since then */
   lostAt: number;
   hops: number;
+  lostCode: number;
 }
 
 let ips: string[] = [];
@@ -107,7 +110,7 @@ function onState(c: Client, state: AppState | null, at: number, hello: boolean):
   if (state.phase !== 'converged' || !state.version) return;
   if (state.version !== c.converged) {
     c.converged = state.version;
-    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops, openAt: c.openAt });
+    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops, openAt: c.openAt, lostCode: c.lostCode });
   } else c.resends++;
 }
 
@@ -141,6 +144,7 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
     c.ws = null;
     if (established) {
       c.lostAt = Date.now();
+      c.lostCode = code;
       c.hops = 0;
     }
     if (onFirst) {
@@ -164,7 +168,7 @@ async function openAll(): Promise<{ opened: number; failed: number }> {
   const worker = async (): Promise<void> => {
     while (next < CLIENTS) {
       const i = next++;
-      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0, lostAt: 0, hops: 0 };
+      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0, lostAt: 0, hops: 0, lostCode: 0 };
       clients.push(c);
       const ok = await new Promise<boolean>((resolve) => connect(c, ips[(OFFSET + i) % ips.length]!, resolve));
       if (!ok) failed++;
@@ -187,7 +191,7 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
     // (a second one of the same version, or one of another version)
     const firstAt: number[] = [];
     const order: Array<[number, number] | null> = [];
-    const helloPath: Array<[number, number, number] | null> = [];
+    const helloPath: Array<[number, number, number, number] | null> = [];
     const viaHello: boolean[] = [];
     const where: Array<{ ip: string; openAt: number; reconnects: number }> = [];
     const extra: string[] = [];
@@ -196,7 +200,7 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
       const hit = mine.find((a) => a.version === msg.version);
       firstAt.push(hit ? hit.at : Number.NaN);
       order.push(hit ? [hit.epoch, hit.seq] : null);
-      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops, hit.openAt] : null);
+      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops, hit.openAt, hit.lostCode] : null);
       viaHello.push(hit?.hello ?? false);
       where.push({ ip: c.ip, openAt: c.openAt, reconnects: c.reconnects });
       if (mine.length !== (hit ? 1 : 0)) extra.push(`client ${OFFSET + i}: ${mine.map((a) => a.version).join(' → ')}`);
