@@ -47,6 +47,7 @@ const LOAD_PROCS = 4;
 /** ≥ 100 so the tails are p99s (bench/stats.ts); E2E_ROLLOUTS=5 for a development run. */
 const ROLLOUTS = Number(process.env.E2E_ROLLOUTS ?? 100);
 const WARMUP = 2;
+const DRAIN_MS = process.env.E2E_DRAIN_MS === undefined ? undefined : Number(process.env.E2E_DRAIN_MS);
 const TARGET_P99_MS = 250;
 /** issue 14: our share, Deployment status complete → every one of the clients has the state */
 const TARGET_OURS_P99_MS = 50;
@@ -130,6 +131,12 @@ export async function run(): Promise<BenchResult> {
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubernetesObject);
     const [deployment, service] = exampleAppObjects({ namespace: NS, name: APP, version: '1.0.0', replicas: REPLICAS, publicKey: installed.publicKey });
     deployment.spec!.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '50%', maxUnavailable: 0 } };
+    // E2E_DRAIN_MS: the sidecar's drain after SIGTERM (default 1000 ms; bounded by the pod's 5 s grace − 1 s), to compare
+    // how many clients are between connections when the announcement goes out.
+    if (DRAIN_MS !== undefined) {
+      const sidecar = deployment.spec!.template.spec!.containers.find((c) => c.name === 'version-observer')!;
+      sidecar.env = [...(sidecar.env ?? []), { name: 'VERSION_OBSERVER_DRAIN_MS', value: String(DRAIN_MS) }];
+    }
     await client.create(deployment as KubernetesObject);
     await client.create(service as KubernetesObject);
     await waitForRollout(apps, NS, APP, 180_000);
@@ -455,7 +462,7 @@ function report(
 Setup: the local cluster (real etcd, kube-apiserver, kube-controller-manager; process kubelet; service proxy), the
 controller installed with \`helm install\` from \`charts/version-observer\` (defaults: 2 replicas, lease 15 s / renew 10 s /
 retry 2 s, settle 0 s), the example SPA + sidecar in ${REPLICAS} pods (Deployment \`maxSurge: 50%\`, \`maxUnavailable: 0\`,
-readiness \`periodSeconds: 1\`; the sidecar drains open sockets 1 s after SIGTERM). Load: ${CLIENTS} WebSocket clients in
+readiness \`periodSeconds: 1\`; the sidecar drains open sockets ${DRAIN_MS === undefined ? '1 s (its default)' : `${DRAIN_MS} ms (\`E2E_DRAIN_MS\`)`} after SIGTERM). Load: ${CLIENTS} WebSocket clients in
 ${LOAD_PROCS} processes (\`bench/e2e/load-client.ts\`), ${CLIENTS / REPLICAS} per sidecar at the start, connected straight to
 \`ws://<podIP>:8787/version/ws\`; they reconnect like the browser client (within 100 ms after a 1001, else full-jitter backoff from 0.5 s, to a random live
 pod, from the measuring process's pod watch) when a replaced pod closes them with 1001, and ignore states older in
