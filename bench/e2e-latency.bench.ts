@@ -7,8 +7,12 @@
  * 1. Latency, per rollout (1.0.N → 1.0.N+1, maxSurge 50 %, maxUnavailable 0): from the last new
  *    pod Ready (receipt time of a pod watch in this process) until the converged state reached
  *    every one of the 1,000 clients (the latest first receipt), the median client, and the
- *    browser's banner. A Deployment watch here splits it into Kubernetes' part (last pod Ready →
- *    Deployment complete) and ours (Deployment complete → clients).
+ *    browser's banner. Split into Kubernetes' part (last pod Ready → Deployment complete) and ours
+ *    (Deployment complete → every client), ours by stage from recorded timestamps (the leader's
+ *    decision line, each sidecar's applied line, the clients' receipts; bench/e2e/facts.ts), beside
+ *    a bare `ws` sink on the same load processes (bench/e2e/bare-sink.ts). "Never early" is judged
+ *    on ordered facts (resourceVersions; the decision's (epoch, seq)), not on watch receipt times.
+ *    Tails are p99s only over ≥ 100 samples (bench/stats.ts).
  * 2. The seed system's fixed 1 s wait and pollers' default intervals as expected detection
  *    delay, beside it (computed from the measured pipeline).
  * 3. Failover during a rollout: the Lease holder is killed once the first new pod is Ready —
