@@ -1,11 +1,14 @@
 /**
  * `npm run bench [-- name ...]`: runs the benchmarks in bench/*.bench.ts one after another and
  * writes each one's section into docs/benchmarks.md between its markers, so a partial run
- * updates only its own sections. Each section states the machine and the command.
+ * updates only its own sections. Each section states the machine and the command, and the
+ * machine's load before it started: the runner waits (bounded) for quiet first and writes the
+ * load and the wait into the section (bench/machine-load.ts), and the load when it ended.
  */
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { execSync } from 'node:child_process';
+import { describeLoad, describeQuiet, readLoad, waitForQuiet } from './machine-load.ts';
 
 export interface BenchResult {
   /** Section heading */
@@ -32,12 +35,15 @@ let failed = false;
 for (const f of files) {
   const name = f.replace(/\.bench\.ts$/, '');
   console.error(`\n=== bench ${name}`);
+  const quiet = await waitForQuiet(undefined, (l) => console.error(`bench ${name}: ${l}`));
+  console.error(describeQuiet(quiet));
   const t0 = performance.now();
   try {
     const mod = (await import(`./${f}`)) as { run: () => Promise<BenchResult> };
     const r = await mod.run();
     const secs = ((performance.now() - t0) / 1000).toFixed(0);
-    const body = `## ${r.title}\n\n_Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine}; command: \`npm run bench -- ${name}\` (${secs} s)._\n\n${r.markdown.trim()}\n`;
+    const after = await readLoad();
+    const body = `## ${r.title}\n\n_Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine}; command: \`npm run bench -- ${name}\` (${secs} s)._\n\n_${describeQuiet(quiet)} When it ended: ${describeLoad(after)}._\n\n${r.markdown.trim()}\n`;
     // Re-read: another bench run may have written its own section since this one started.
     if (existsSync(docPath)) doc = readFileSync(docPath, 'utf8');
     doc = upsert(doc, name, body);

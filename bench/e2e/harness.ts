@@ -6,6 +6,8 @@
  *   clients reconnect to;
  * - Load: LOAD_PROCS child processes (bench/e2e/load-client.ts), each with its share of the
  *   WebSocket clients, fed the live pod IPs on every change.
+ * - BareSink: a bare `ws` server process (bench/e2e/bare-sink.ts) the same load processes also
+ *   connect to, broadcast on demand: the floor of "sidecar applied → every client".
  * Invariant: nothing here blocks the event loop (the process kubelet runs in this process).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -101,6 +103,10 @@ export class PodTracker {
 
 export interface ClientReport {
   firstAt: number[];
+  /** per client, same order: the (epoch, seq) its announcement carried; null when none */
+  order: Array<[number, number] | null>;
+  /** per client: for an announcement in a hello, [when it lost its established socket, connects since, when the new one opened, the lost socket's close code]; else null */
+  helloPath: Array<[number, number, number, number] | null>;
   /** per client: the announcement came in the hello of a reconnect (it was not connected when the state was pushed) */
   viaHello: boolean[];
   /** per client, same order: its current pod, last open time, reconnects so far */
@@ -156,6 +162,8 @@ export class Load {
     const r = await Promise.all(this.procs.map((p) => ask<ClientReport>(p, { cmd: 'report', version, since }, reply('report'))));
     return {
       firstAt: r.flatMap((x) => x.firstAt),
+      order: r.flatMap((x) => x.order),
+      helloPath: r.flatMap((x) => x.helloPath),
       where: r.flatMap((x) => x.where),
       viaHello: r.flatMap((x) => x.viaHello),
       extra: r.flatMap((x) => x.extra),
@@ -166,10 +174,50 @@ export class Load {
     };
   }
 
+  /** Opens `total` sockets to the bare sink, spread over the load processes like the clients. */
+  async openBare(url: string): Promise<number> {
+    const per = Math.ceil(this.total / this.procs.length);
+    const res = await Promise.all(this.procs.map((p, i) => ask<{ opened: number }>(p, { cmd: 'bare', url, n: Math.min(per, this.total - i * per) }, reply('bare-opened'))));
+    return res.reduce((a, r) => a + r.opened, 0);
+  }
+
+  /** Receive times of bare frame `id` over every load process (forgotten once read). */
+  async bareReport(id: number): Promise<number[]> {
+    const res = await Promise.all(this.procs.map((p) => ask<{ at: number[] }>(p, { cmd: 'bare-report', id }, reply('bare-report'))));
+    return res.flatMap((r) => r.at);
+  }
+
   stop(): void {
     for (const p of this.procs) {
       if (p.connected) p.send({ cmd: 'stop' });
       setTimeout(() => p.exitCode === null && p.kill('SIGKILL'), 1000).unref();
     }
+  }
+}
+
+export class BareSink {
+  readonly proc: ChildProcess;
+  #id = 0;
+  /** attached at fork, before the child can answer */
+  readonly #listening: Promise<{ port: number }>;
+
+  constructor() {
+    this.proc = fork(new URL('./bare-sink.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    this.#listening = ask<{ port: number }>(this.proc, null, reply('listening'));
+  }
+
+  async url(): Promise<string> {
+    return `ws://127.0.0.1:${(await this.#listening).port}/`;
+  }
+
+  /** Broadcasts one frame of `bytes`; its id and Date.now() just before the send loop. */
+  async broadcast(bytes: number): Promise<{ id: number; at: number; loopMs: number; clients: number }> {
+    const id = ++this.#id;
+    return ask(this.proc, { cmd: 'broadcast', id, bytes }, reply('sent'));
+  }
+
+  stop(): void {
+    if (this.proc.connected) this.proc.disconnect();
+    setTimeout(() => this.proc.exitCode === null && this.proc.kill('SIGKILL'), 1000).unref();
   }
 }

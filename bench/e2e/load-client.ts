@@ -14,9 +14,18 @@
  * Invariant: receive times are `Date.now()` at the 'message' event, the clock the parent's pod
  * watch and the browser use.
  *
+ * Each announcement keeps the (epoch, seq) it carried, so the parent can order it against the
+ * controller's decision (an ordered fact) instead of against its own watch's receipt time.
+ *
+ * Bare sink (the floor of the measurement): {cmd:'bare', url, n} opens n more sockets to a bare
+ * `ws` server (bench/e2e/bare-sink.ts) in this same process, idle except when the parent has it
+ * broadcast; each frame {type:'bare', id} is timed like a state frame. They do not reconnect.
+ *
  * IPC: {cmd:'pods', ips} (live pod IPs; the first one also opens the clients, answered by
  * {opened, failed}); {cmd:'count', version} → {count}; {cmd:'report', version, since} →
- * {firstAt, extra, resends, reconnects, stale}; {cmd:'stop'} → closes everything and exits.
+ * {firstAt, order, helloPath (for a hello delivery: when the client lost its socket, the
+ * connects it made since, when the socket that carried the hello opened), extra, resends, reconnects, stale}; {cmd:'bare', url, n} → {opened};
+ * {cmd:'bare-report', id} → {at}; {cmd:'stop'} → closes everything and exits.
  */
 import WebSocket from 'ws';
 import { reconnectDelayMs, type AppState } from '../../src/client/decide.ts';
@@ -31,6 +40,15 @@ interface Announcement {
   at: number;
   /** true when it came in the hello of a (re)connect, false when pushed on an open socket */
   hello: boolean;
+  epoch: number;
+  seq: number;
+  /** for a hello: when the client lost its last established socket, and the connects it made since */
+  lostAt: number;
+  hops: number;
+  /** for a hello: when the socket that carried it opened */
+  openAt: number;
+  /** for a hello: the close code of the socket the client lost */
+  lostCode: number;
 }
 
 interface Client {
@@ -45,11 +63,42 @@ interface Client {
   stale: number;
   /** Date.now() of the last successful open */
   openAt: number;
+  /** Date.now() when an established socket (one that got a hello) last closed; connects since then */
+  lostAt: number;
+  hops: number;
+  lostCode: number;
 }
 
 let ips: string[] = [];
 let stopping = false;
 const clients: Client[] = [];
+const bareSockets: WebSocket[] = [];
+/** bare frame id → receive times */
+const bareAt = new Map<number, number[]>();
+
+async function openBare(url: string, n: number): Promise<number> {
+  const one = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 5000 });
+      ws.on('message', (data: Buffer) => {
+        const at = Date.now();
+        const m = JSON.parse(data.toString()) as { type: string; id: number };
+        if (m.type !== 'bare') return;
+        const list = bareAt.get(m.id) ?? [];
+        list.push(at);
+        bareAt.set(m.id, list);
+      });
+      ws.on('error', () => {});
+      ws.once('open', () => {
+        bareSockets.push(ws);
+        resolve(true);
+      });
+      ws.once('close', () => resolve(false));
+    });
+  let opened = 0;
+  for (let i = 0; i < n; i += 16) opened += (await Promise.all(Array.from({ length: Math.min(16, n - i) }, one))).filter(Boolean).length;
+  return opened;
+}
 
 function onState(c: Client, state: AppState | null, at: number, hello: boolean): void {
   if (!state) return;
@@ -61,12 +110,14 @@ function onState(c: Client, state: AppState | null, at: number, hello: boolean):
   if (state.phase !== 'converged' || !state.version) return;
   if (state.version !== c.converged) {
     c.converged = state.version;
-    c.announcements.push({ version: state.version, at, hello });
+    c.announcements.push({ version: state.version, at, hello, epoch: state.epoch, seq: state.seq, lostAt: c.lostAt, hops: c.hops, openAt: c.openAt, lostCode: c.lostCode });
   } else c.resends++;
 }
 
 function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
   c.ip = ip;
+  c.hops++;
+  let established = false;
   const ws = new WebSocket(`ws://${ip}:8787/version/ws?v=${PAGE_VERSION}`, { perMessageDeflate: false, handshakeTimeout: 5000 });
   c.ws = ws;
   ws.on('message', (data: Buffer) => {
@@ -77,6 +128,8 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
     } catch {
       return;
     }
+    // Established = the sidecar sent its hello: a draining sidecar upgrades and closes with 1001 at once, no hello.
+    if (m.type === 'hello') established = true;
     if (m.type === 'hello' || m.type === 'state') onState(c, m.state ?? null, at, m.type === 'hello');
   });
   ws.once('open', () => {
@@ -89,6 +142,11 @@ function connect(c: Client, ip: string, onFirst?: (ok: boolean) => void): void {
   ws.once('close', (code: number) => {
     if (c.ws !== ws) return;
     c.ws = null;
+    if (established) {
+      c.lostAt = Date.now();
+      c.lostCode = code;
+      c.hops = 0;
+    }
     if (onFirst) {
       onFirst(false);
       return;
@@ -110,7 +168,7 @@ async function openAll(): Promise<{ opened: number; failed: number }> {
   const worker = async (): Promise<void> => {
     while (next < CLIENTS) {
       const i = next++;
-      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0 };
+      const c: Client = { ws: null, ip: '', attempt: 0, last: null, converged: PAGE_VERSION, announcements: [], resends: 0, reconnects: 0, stale: 0, openAt: 0, lostAt: 0, hops: 0, lostCode: 0 };
       clients.push(c);
       const ok = await new Promise<boolean>((resolve) => connect(c, ips[(OFFSET + i) % ips.length]!, resolve));
       if (!ok) failed++;
@@ -120,7 +178,7 @@ async function openAll(): Promise<{ opened: number; failed: number }> {
   return { opened: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length, failed };
 }
 
-process.on('message', async (msg: { cmd: string; ips?: string[]; version?: string; since?: number }) => {
+process.on('message', async (msg: { cmd: string; ips?: string[]; version?: string; since?: number; url?: string; n?: number; id?: number }) => {
   if (msg.cmd === 'pods') {
     const first = ips.length === 0 && clients.length === 0;
     ips = msg.ips!;
@@ -132,6 +190,8 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
     // per client: first announcement of `version`; "extra" = any other announcement since `since`
     // (a second one of the same version, or one of another version)
     const firstAt: number[] = [];
+    const order: Array<[number, number] | null> = [];
+    const helloPath: Array<[number, number, number, number] | null> = [];
     const viaHello: boolean[] = [];
     const where: Array<{ ip: string; openAt: number; reconnects: number }> = [];
     const extra: string[] = [];
@@ -139,15 +199,23 @@ process.on('message', async (msg: { cmd: string; ips?: string[]; version?: strin
       const mine = c.announcements.filter((a) => a.at >= since);
       const hit = mine.find((a) => a.version === msg.version);
       firstAt.push(hit ? hit.at : Number.NaN);
+      order.push(hit ? [hit.epoch, hit.seq] : null);
+      helloPath.push(hit?.hello ? [hit.lostAt, hit.hops, hit.openAt, hit.lostCode] : null);
       viaHello.push(hit?.hello ?? false);
       where.push({ ip: c.ip, openAt: c.openAt, reconnects: c.reconnects });
       if (mine.length !== (hit ? 1 : 0)) extra.push(`client ${OFFSET + i}: ${mine.map((a) => a.version).join(' → ')}`);
     }
     const sum = (f: (c: Client) => number): number => clients.reduce((a, c) => a + f(c), 0);
-    process.send!({ cmd: 'report', firstAt, viaHello, where, extra, resends: sum((c) => c.resends), reconnects: sum((c) => c.reconnects), stale: sum((c) => c.stale), open: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length });
+    process.send!({ cmd: 'report', firstAt, order, helloPath, viaHello, where, extra, resends: sum((c) => c.resends), reconnects: sum((c) => c.reconnects), stale: sum((c) => c.stale), open: clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length });
+  } else if (msg.cmd === 'bare') {
+    process.send!({ cmd: 'bare-opened', opened: await openBare(msg.url!, msg.n!) });
+  } else if (msg.cmd === 'bare-report') {
+    process.send!({ cmd: 'bare-report', at: bareAt.get(msg.id!) ?? [] });
+    bareAt.delete(msg.id!);
   } else if (msg.cmd === 'stop') {
     stopping = true;
     for (const c of clients) c.ws?.terminate();
+    for (const ws of bareSockets) ws.terminate();
     process.exit(0);
   }
 });
