@@ -145,6 +145,7 @@ export async function run(): Promise<BenchResult> {
     const hSum = metric(m, 'version_observer_ready_to_announcement_seconds_sum');
     const hCount = metric(m, 'version_observer_ready_to_announcement_seconds_count');
     const failures = samplesOf(m, 'version_observer_push_failures_total').filter((x) => x.sample.includes('{')).map((x) => `${x.sample.replace('version_observer_push_failures_total', '')} ${x.value}`).join(', ') || 'none';
+    const notListening = samplesOf(m, 'version_observer_push_not_listening_total').reduce((sum, x) => sum + x.value, 0);
     const row = (name: string, s: ReturnType<typeof summary>, target = '') => `| ${name} | ${fmt(s.p50)} ms | ${fmt(s.tail.value)} ms (${s.tail.label}) | ${fmt(s.max)} ms | ${target} |`;
     const markdown = `
 A ${REPLICAS}-replica Deployment of real receiver processes (one per pod, on its pod IP, verifying every
@@ -172,9 +173,9 @@ complete, and its whole share — decision, signing, 10 pushes acknowledged — 
 The rest is kube-controller-manager turning the last Ready into a complete Deployment status (new ReplicaSet status,
 old ReplicaSet scaled to 0, Deployment status): ${fmt(kcm.p50)} ms p50 / ${fmt(kcm.tail.value)} ms ${kcm.tail.label} on this machine. The
 completeness rules (\`kubectl rollout status\`) need that status, so this part is the floor of the end-to-end figure.
-Push failures counted by the controller over the run: ${failures} — \`refused\` are the first pushes to new pods before
-their receiver listens (a pod is a target once Running with an IP), \`reset\`/\`network\` are old pods shutting down;
-since the pusher retries a backing-off pod at once when it turns Ready, these do not delay the announcement.
+Push failures counted by the controller over the run: ${failures} (\`reset\`/\`network\` are old pods shutting down).
+Connects refused because a new pod's receiver did not listen yet: ${notListening} — not failures: they wait on a short
+listen backoff of their own, and a pod that turns Ready is retried at once.
 Load average during the run: ${loadStart} → ${(os.loadavg()[0] ?? 0).toFixed(1)} (2 cores, shared).
 
 

@@ -119,7 +119,7 @@ function report(latencies: Record<Condition, number[][]>, hostileOpen: Record<Co
     const all = latencies[c].flat();
     const s = summary(all);
     const medians = latencies[c].map((r) => summary(r).p50);
-    const tail = s.n >= 100 ? `p99 ${fmt(s.p99)}` : `max of ${s.n}: ${fmt(s.max)}`;
+    const tail = `${s.tail.label}: ${fmt(s.tail.value)}`;
     const openS = summary(hostileOpen[c]);
     return `| ${TITLES[c]} | ${s.n} | **${fmt(s.p50)}** | ${medians.map((m) => fmt(m)).join(' / ')} (spread ${fmt(Math.max(...medians) - Math.min(...medians))}) | ${tail} | ${c === 'A' ? '0' : `${openS.min}–${openS.max}`} |`;
   });

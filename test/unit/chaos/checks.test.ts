@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkNeverEarly, checkNeverTwice, percentile, type AnnouncementEvent, type DeploymentFact } from './checks.ts';
-import type { ConnectionRecord, Receipt } from './client.ts';
-import { FAULT_KINDS, schedule } from './schedule.ts';
+import { checkNeverEarly, checkNeverTwice, percentile, type AnnouncementEvent, type DeploymentFact } from '../../chaos/checks.ts';
+import type { ConnectionRecord, Receipt } from '../../chaos/client.ts';
+import { FAULT_KINDS, schedule } from '../../chaos/schedule.ts';
 
 const dep = (rv: number, version: string, complete: boolean): DeploymentFact => ({ rv: BigInt(rv), namespace: 'ns', name: 'web', version, complete });
 const ev = (rv: number, version: string, from: string | null): AnnouncementEvent => ({
