@@ -1,7 +1,7 @@
 /**
  * The chaos checks and schedule on plain values: each check fails on the history it must reject
  * and passes on the one it must accept (so a clean chaos run cannot be a vacuous one).
- * Run: node --test test/chaos/checks.test.ts
+ * Run: node --test test/unit/chaos/checks.test.ts
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
