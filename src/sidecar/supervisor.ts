@@ -27,6 +27,7 @@ import { realClock, type Clock } from '../platform/clock.ts';
 import { parseDuration } from '../platform/config.ts';
 import { readMemoryMax } from './memory.ts';
 import { CONFIG_INVALID_EXIT, RESTARTS_ENV, ROLE_ENV, SUPERVISOR_SETTINGS } from './supervisor-protocol.ts';
+import { packageVersion } from '../platform/version.ts';
 
 export const RESTART_POLICY: BackoffPolicy = { baseMs: 250, maxMs: 30_000, jitter: 'equal' };
 export const HEALTHY_AFTER_MS = 30_000;
@@ -137,7 +138,7 @@ export function startSupervisor(opts: SupervisorOptions): { stop(signal: NodeJS.
   process.on('uncaughtException', (err) => log.error({ err: { message: err.message, stack: err.stack } }, 'supervisor error (kept running)'));
 
   log.info(
-    { event: 'supervisor-start', pid: process.pid, memoryMaxMiB: memoryMaxBytes === null ? null : +(memoryMaxBytes / MiB).toFixed(1), serverHeapLimitMiB: heapMiB },
+    { event: 'supervisor-start', version: packageVersion(), node: process.version, pid: process.pid, memoryMaxMiB: memoryMaxBytes === null ? null : +(memoryMaxBytes / MiB).toFixed(1), serverHeapLimitMiB: heapMiB },
     memoryMaxBytes === null ? 'supervisor started; no memory limit visible' : `supervisor started; memory limit ${(memoryMaxBytes / MiB).toFixed(0)} MiB, server heap limit ${heapMiB} MiB`,
   );
   startChild();

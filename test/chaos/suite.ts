@@ -19,7 +19,7 @@ import { DEFAULT_BACKOFF } from '../../src/core/push-policy.ts';
 import { JITTER_FACTOR } from '../../src/core/election.ts';
 import { RECONNECT_BACKOFF } from '../../src/client/decide.ts';
 import { exampleAppObjects } from '../../src/demo/example-app.ts';
-import { isLeader, publicKeyOf, spawnController, startEnv, waitFor, type ControllerProc, type Env } from '../support/controller-harness.ts';
+import { installationOf, isLeader, publicKeyOf, spawnController, startEnv, waitFor, type ControllerProc, type Env } from '../support/controller-harness.ts';
 import { ask, reply } from '../support/ipc.ts';
 import { rssMiB } from '../support/process-stats.ts';
 import { percentile } from './checks.ts';
@@ -117,6 +117,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await waitFor('the first replica leads', () => isLeader(first), 60_000);
     controllers.push(await spawnController(env, 'vo-chaos-1'), await spawnController(env, 'vo-chaos-2'));
     const publicKey = await publicKeyOf(first);
+    const installation = await installationOf(first);
     const apps: ChaosApp[] = Array.from({ length: o.apps }, (_, i) => ({ namespace: `chaos-${i}`, name: 'web', next: 1 }));
     const config: ObserverConfig = {
       kubeconfigPath: env.cluster.kubeconfigPath,
@@ -132,7 +133,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const app of apps) {
       const replicas = o.podsMin + Math.floor(random() * (o.podsMax - o.podsMin + 1));
       await env.core.createNamespace({ body: { metadata: { name: app.namespace } } });
-      const [deployment, service] = exampleAppObjects({ namespace: app.namespace, name: app.name, version: '1.0.0', replicas, publicKey });
+      const [deployment, service] = exampleAppObjects({ namespace: app.namespace, name: app.name, version: '1.0.0', replicas, publicKey, installation });
       await env.apps.createNamespacedDeployment({ namespace: app.namespace, body: deployment });
       await env.core.createNamespacedService({ namespace: app.namespace, body: service });
     }

@@ -59,6 +59,8 @@ async function spawnSidecar(publicKey: string): Promise<SidecarProc> {
       VERSION_OBSERVER_PORT: '0',
       VERSION_OBSERVER_ADMIN_PORT: '0',
       VERSION_OBSERVER_LOG_LEVEL: 'info',
+      // explicit, so the gauge is checked against a known value (unset, the cap is derived from memory.max)
+      VERSION_OBSERVER_MAX_CONNECTIONS: '50000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

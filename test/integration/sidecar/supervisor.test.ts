@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '../../../src/core/signature.ts';
-import { connect, makeState, push, signed, root } from './helpers.ts';
+import { INSTALLATION, connect, makeState, push, signed, root } from './helpers.ts';
 
 interface LogLine { msg: string; event?: string; pid?: number; public?: string; admin?: string; signal?: string | null; code?: number | null; delayMs?: number; [k: string]: unknown }
 type Supervised = ChildProcess & { lines: LogLine[]; err: string[] };
@@ -27,7 +27,7 @@ after(() => {
 const key = generateSigningKey();
 const baseEnv = {
   VERSION_OBSERVER_APP: 'storefront', POD_NAMESPACE: 'shop', VERSION_OBSERVER_POD_VERSION: '1.0.0',
-  VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
+  VERSION_OBSERVER_PUBLIC_KEY: key.publicKeyBase64, VERSION_OBSERVER_INSTALLATION: INSTALLATION, VERSION_OBSERVER_LISTEN_HOST: '127.0.0.1',
   VERSION_OBSERVER_PORT: '0', VERSION_OBSERVER_ADMIN_PORT: '0',
 };
 
