@@ -42,7 +42,11 @@ export interface ControllerProc {
 
 /** Spawns the controller with the chart's args, the SA kubeconfig, and the given overrides. */
 export async function spawnController(env: ControllerLaunch, identity: string, extra: string[] = []): Promise<ControllerProc> {
-  const args = [cliPath, 'controller', ...env.chartArgs, '--kubeconfig', env.saKubeconfig, '--listen-host=127.0.0.1', '--port=0', ...SHORT_LEASE, ...extra];
+  // The chart turns the injection webhook on (a fixed HTTPS port): several controller processes on one
+  // loopback address could not all bind it, so harness controllers run without it (the webhook has
+  // its own tests, test/integration/webhook/, with the chart-installed controller). `extra` may
+  // turn it back on.
+  const args = [cliPath, 'controller', ...env.chartArgs, '--kubeconfig', env.saKubeconfig, '--listen-host=127.0.0.1', '--port=0', '--webhook-port=0', ...SHORT_LEASE, ...extra];
   const proc = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, POD_NAME: identity, POD_NAMESPACE: SYSTEM_NS, KUBECONFIG: '' },
