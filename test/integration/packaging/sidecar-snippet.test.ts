@@ -83,7 +83,7 @@ describe('rendered NOTES (injection off) and docs/install.md', () => {
   it('the trust placeholders are the only values a reader replaces, and the prose says how', async () => {
     const notes = await notesOf([]);
     for (const placeholder of [...TRUST_PLACEHOLDERS.publicKeys, TRUST_PLACEHOLDERS.installation]) assert.ok(notes.includes(`"${placeholder}"`), placeholder);
-    assert.match(notes, /Replace the two placeholders/);
+    assert.match(notes, /The values to pin .*\n.*get configmap version-observer-trust -o jsonpath=/, 'the prose names the command that prints the values to pin');
     assert.doesNotMatch(notes, /\{\{|\}\}/, 'every Helm action rendered');
   });
 
