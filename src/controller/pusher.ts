@@ -14,7 +14,8 @@
  *   target. A target of an app with a state is pushed as soon as it appears.
  * - Only sidecars that listen get pushes: the push's own connect is the probe. A refused
  *   connect (nothing sent yet) means "not listening": no failure, a short backoff of its own
- *   (core: 100 ms → 2 s), then the next try. Pod readiness does not say the sidecar listens (a
+ *   (core: ~50 ms for the first 80 tries, a sidecar's start-up, then 100 ms → 2 s), then the
+ *   next try. Pod readiness does not say the sidecar listens (a
  *   native sidecar with no probe does not gate Ready) but hints at it: the sidecar starts
  *   before the app's containers, so when a pod turns Ready while its sidecar was refusing, it
  *   is tried again at once. That keeps a late announcement (the one the pod's own Ready
@@ -52,7 +53,7 @@ import type { AppState } from '../core/app-state.ts';
 import type { PodView } from '../core/evaluate.ts';
 import { isOlder, orderOf, type Order } from '../core/order.ts';
 import { defaultPerNamespace } from '../core/push-fairness.ts';
-import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type PodPush } from '../core/push-policy.ts';
+import { IDLE_POD, finished, isPushTarget, nextStep, outcomeOf, podKey, started, type BackoffConfig, type ListenBackoffConfig, type PodPush } from '../core/push-policy.ts';
 import { heldOrderOf, isForeignOrder } from '../core/trust.ts';
 import { realClock, startTimer, type Clock, type Timer } from '../platform/clock.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -102,8 +103,8 @@ export interface PusherOptions {
   onForeignOrder?: (r: { app: string; pod: PodView; held: Order; current: Order }) => void;
   /** Retry bounds after a failure; default core's 250 ms → 30 s (full jitter). */
   backoff?: BackoffConfig;
-  /** Retry bounds after a refused connect (sidecar not listening); default core's 100 ms → 2 s. */
-  listenBackoff?: BackoffConfig;
+  /** Retry bounds after a refused connect (sidecar not listening); default core's 80 × ~50 ms, then 100 ms → 2 s. */
+  listenBackoff?: ListenBackoffConfig;
   /** Called after every push attempt. */
   onResult?: (r: PushReport) => void;
   log?: Logger;

@@ -13,8 +13,11 @@
  *   min(maxMs, baseMs × 2^(failures-1)), spreading the pods of an app the most), `random` in
  *   [0, 1) injected; a success resets the failure count.
  * - A refused connect means the sidecar is not listening yet (or restarting): nothing was sent,
- *   so it is no push failure. It waits its own short backoff (`refusals`, default 100 ms → 2 s,
- *   full jitter) and leaves `failures` alone; any answer or other failure resets `refusals`.
+ *   so it is no push failure. It waits its own short backoff (`refusals`) and leaves `failures`
+ *   alone; any answer or other failure resets `refusals`. The first `fastTries` refusals wait
+ *   about `fastMs` each (equal jitter), the rest 100 ms → 2 s (full jitter): a sidecar that is
+ *   starting (or whose server is being restarted by its supervisor) gets the app's state within
+ *   ~`fastMs` of listening, and a pod that never listens costs a few connects a second.
  * - Nothing here reads a clock (`now` is an argument) or schedules anything.
  */
 import { backoffStep, type BackoffPolicy } from './backoff.ts';
@@ -27,11 +30,29 @@ export type BackoffConfig = Pick<BackoffPolicy, 'baseMs' | 'maxMs'>;
 export const DEFAULT_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 250, maxMs: 30_000 });
 
 /**
- * Retry bounds after a refused connect (sidecar not listening). Short, because a sidecar that
- * starts listening should get the app's state (often an announcement) soon; a refused connect
- * costs the pod network one SYN and one RST, so 2 s caps what a pod without a listening sidecar costs.
+ * Retry bounds after a refused connect (sidecar not listening): `fastTries` quick retries, then
+ * `baseMs` → `maxMs`. Short, because a sidecar that starts listening should get the app's state
+ * (often an announcement) at once: a pod can turn Ready, and so complete a rollout, before its
+ * sidecar's server listens (a native sidecar without probes does not gate the app's start, and
+ * Node takes 0.2–1.5 s to load the server on a busy node). A refused connect costs the pod network
+ * one SYN and one RST: 80 tries at ~50 ms cover ~3 s of start-up, and 2 s caps what a pod without
+ * a listening sidecar costs after that.
  */
-export const DEFAULT_LISTEN_BACKOFF: Readonly<BackoffConfig> = Object.freeze({ baseMs: 100, maxMs: 2_000 });
+export interface ListenBackoffConfig extends BackoffConfig {
+  /** Refusals answered with the quick retry before the exponential one starts; default 0. */
+  fastTries?: number;
+  /** The quick retry's delay (equal jitter: fastMs/2 to fastMs). */
+  fastMs?: number;
+}
+
+export const DEFAULT_LISTEN_BACKOFF: Readonly<ListenBackoffConfig> = Object.freeze({ baseMs: 100, maxMs: 2_000, fastTries: 80, fastMs: 50 });
+
+/** The wait after the `refusals`-th consecutive refused connect. */
+export function listenRetryDelay(refusals: number, listen: ListenBackoffConfig, random: number): number {
+  const fastTries = listen.fastTries ?? 0;
+  if (refusals <= fastTries && listen.fastMs !== undefined) return backoffStep(1, { baseMs: listen.fastMs, maxMs: listen.fastMs, jitter: 'equal' }, random);
+  return backoffStep(refusals - fastTries, { baseMs: listen.baseMs, maxMs: listen.maxMs, jitter: 'full' }, random);
+}
 
 /** What the pusher remembers about one pod. */
 export interface PodPush {
@@ -88,12 +109,12 @@ export function outcomeOf(status: number | null, error: string | null = null): P
 
 /** The pod after the push in flight finished with `outcome`. */
 export function finished(
-  pod: PodPush, outcome: PushOutcome, now: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF, listen: BackoffConfig = DEFAULT_LISTEN_BACKOFF,
+  pod: PodPush, outcome: PushOutcome, now: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF, listen: ListenBackoffConfig = DEFAULT_LISTEN_BACKOFF,
 ): PodPush {
   const sent = pod.inFlight;
   if (outcome === 'not_listening') {
     const refusals = pod.refusals + 1;
-    return { ...pod, inFlight: null, refusals, retryAtMs: now + backoffStep(refusals, { ...listen, jitter: 'full' }, random) };
+    return { ...pod, inFlight: null, refusals, retryAtMs: now + listenRetryDelay(refusals, listen, random) };
   }
   if (outcome === 'failed') {
     const failures = pod.failures + 1;

@@ -6,6 +6,7 @@
  * Lookup: the digest is ignored, then "repo/name:tag" is tried, then "repo/name".
  * Runners use process.execPath, so children run under the same Node as the harness.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,10 +53,29 @@ function cliArgs(c: ContainerLaunch): string[] {
   return [...cmd, ...(c.args ?? [])];
 }
 
+/**
+ * The project image's entrypoint: the built `dist/cli/main.js` (what the Docker image runs: the
+ * sidecar bundled, loading in ~60 ms instead of ~220 ms for the ~430 source modules, which on a
+ * busy node decides whether a sidecar listens before its pod turns Ready) when it is built and
+ * newer than every file under src/; otherwise the sources, so an edit is never run stale.
+ */
+export function imageCli(root: string = repoRoot): string {
+  const built = join(root, 'dist/cli/main.js');
+  let builtAt: number;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {
+    return join(root, 'src/cli/main.ts');
+  }
+  const src = join(root, 'src');
+  const newer = readdirSync(src, { recursive: true, withFileTypes: true }).some((f) => f.isFile() && statSync(join(f.parentPath, f.name)).mtimeMs > builtAt);
+  return newer ? join(root, 'src/cli/main.ts') : built;
+}
+
 export function defaultImages(): ImageMap {
   const testServer = join(repoRoot, 'src/local/fixtures/test-server.ts');
   const testWebhook = join(repoRoot, 'src/local/fixtures/test-webhook.ts');
-  const cli = join(repoRoot, 'src/cli/main.ts');
+  const cli = imageCli();
   const spa = join(repoRoot, 'examples/spa/server.ts');
   return {
     'version-observer/test-server': () => ({ command: process.execPath, args: [testServer], cwd: repoRoot }),

@@ -131,7 +131,7 @@ test('a pod whose sidecar is not listening is retried on the listen backoff unti
   assert.equal(clock.pending(), 0, 'close() cancels the backoff timers');
 });
 
-test('a refused pod waits out the listen backoff (default 100 ms → 2 s); turning Ready retries it at once', async () => {
+test('a refused pod waits out the listen backoff (default: quick ~50 ms retries while it starts); turning Ready retries it at once', async () => {
   const clock = new FakeClock();
   const errors: Array<string | null> = [];
   const pusher = withStates({
@@ -141,16 +141,16 @@ test('a refused pod waits out the listen backoff (default 100 ms → 2 s); turni
   let r: Receiver | undefined;
   try {
     pusher.start();
-    // Running with an IP, sidecar not listening yet: refused; the listen backoff waits 0.5 × 100 ms
+    // Running with an IP, sidecar not listening yet: refused; the quick listen retry waits 25 + 0.5 × 25 ms
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });
     pusher.set('ns/shop', state(1));
     await until(() => errors.length === 1);
     assert.equal(errors[0], 'refused');
-    await clock.advance(49);
+    await clock.advance(36);
     assert.equal(errors.length, 1);
     await clock.advance(1);
     await until(() => errors.length === 2);
-    // listening now; a new state does not jump the backoff (0.5 × 200 ms) while the pod is not Ready
+    // listening now; a new state does not jump the backoff (another quick retry) while the pod is not Ready
     r = await startReceiver({ host: '127.0.0.41', port, publicKeys: [key.publicKeyBase64] });
     pusher.set('ns/shop', state(2));
     pusher.upsertPod('ns/shop', { ...pod('fresh', '127.0.0.41'), ready: false });

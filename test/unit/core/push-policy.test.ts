@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  IDLE_POD, finished, isPushTarget, needsPush, nextStep, outcomeOf, podKey, started,
+  DEFAULT_LISTEN_BACKOFF, IDLE_POD, finished, listenRetryDelay, isPushTarget, needsPush, nextStep, outcomeOf, podKey, started,
   type PodPush,
 } from '../../../src/core/push-policy.ts';
 import { backoffCeilingMs, backoffStep } from '../../../src/core/backoff.ts';
@@ -79,14 +79,32 @@ test('a refused connect waits the short listen backoff and leaves the failure co
   assert.deepEqual([pod.failures, pod.refusals, pod.retryAtMs], [2, 2, 2100]);
   for (let i = 0; i < 10; i++) pod = finished(started(pod, o(1, 2)), 'not_listening', 5000, 0.999999, cfg, listen);
   assert.equal(pod.retryAtMs - 5000, 1999, 'capped at the listen maximum, far below the failure cap');
-  // the default: 100 ms → 2 s
-  assert.equal(finished(started(IDLE_POD, o(1, 1)), 'not_listening', 0, 0.999999).retryAtMs, 99);
+  // the default: quick retries first ([25, 50) ms), a starting sidecar's window
+  assert.equal(finished(started(IDLE_POD, o(1, 1)), 'not_listening', 0, 0.999999).retryAtMs, 49);
+  assert.equal(finished(started(IDLE_POD, o(1, 1)), 'not_listening', 0, 0).retryAtMs, 25);
   // listening again: an answer resets both counts
   pod = finished(started(pod, o(1, 2)), 'applied', 6000, 0.5, cfg, listen);
   assert.deepEqual(pod, { acked: o(1, 2), inFlight: null, failures: 0, refusals: 0, retryAtMs: 0 });
   // a failure after listening resets the refusals (the sidecar was there)
   pod = finished(started({ ...IDLE_POD, refusals: 3 }, o(1, 3)), 'failed', 0, 0.5, cfg, listen);
   assert.deepEqual([pod.failures, pod.refusals, pod.retryAtMs], [1, 0, 50]);
+});
+
+test('listen retries: fastTries quick ones within [fastMs/2, fastMs], then 100 ms → 2 s with full jitter', () => {
+  const listen = DEFAULT_LISTEN_BACKOFF;
+  const fast = listen.fastTries!;
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 400 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (refusals, r) => {
+      const d = listenRetryDelay(refusals, listen, r);
+      if (refusals <= fast) return d >= listen.fastMs! / 2 && d <= listen.fastMs!;
+      return d >= 0 && d <= Math.min(listen.maxMs, listen.baseMs * 2 ** (refusals - fast - 1));
+    }),
+  );
+  // the quick window covers a slow start (~80 × 37 ms ≈ 3 s at the mean), then at most 2 s apart
+  assert.ok(fast * (listen.fastMs! * 0.75) >= 2_500);
+  assert.equal(listenRetryDelay(fast + 100, listen, 0.999999), 1999);
+  // without fast settings the exponential starts at the first refusal
+  assert.equal(listenRetryDelay(1, { baseMs: 100, maxMs: 2000 }, 0.999999), 99);
 });
 
 test('push targets and pod keys', () => {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultImages, findRunner, parseImage } from '../../../src/local/images.ts';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultImages, findRunner, imageCli, parseImage } from '../../../src/local/images.ts';
 
 test('parseImage handles registry ports, tags and digests', () => {
   assert.deepEqual(parseImage('version-observer/test-server:1.0'), { repo: 'version-observer/test-server', tag: '1.0' });
@@ -28,4 +31,23 @@ test('default images run under this node; the CLI image strips its entrypoint', 
   assert.deepEqual(cli.args.slice(1), ['controller', '--x']);
   assert.match(cli.args[0]!, /src\/cli\/main\.ts$/);
   assert.ok(findRunner(m, 'version-observer/example-spa:1'));
+});
+
+test('imageCli runs the built image form only when it is newer than every source file', () => {
+  const root = mkdtempSync(join(tmpdir(), 'vo-image-cli-'));
+  try {
+    mkdirSync(join(root, 'src/cli'), { recursive: true });
+    writeFileSync(join(root, 'src/cli/main.ts'), '');
+    assert.equal(imageCli(root), join(root, 'src/cli/main.ts'), 'not built: the sources');
+    mkdirSync(join(root, 'dist/cli'), { recursive: true });
+    writeFileSync(join(root, 'dist/cli/main.js'), '');
+    const t = Date.now() / 1000;
+    utimesSync(join(root, 'src/cli/main.ts'), t - 60, t - 60);
+    utimesSync(join(root, 'dist/cli/main.js'), t, t);
+    assert.equal(imageCli(root), join(root, 'dist/cli/main.js'), 'built after the last edit: the image form');
+    utimesSync(join(root, 'src/cli/main.ts'), t + 60, t + 60);
+    assert.equal(imageCli(root), join(root, 'src/cli/main.ts'), 'edited since the build: the sources, never stale');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
