@@ -5,8 +5,11 @@
  * the event that queued it.
  *
  * Invariants:
- * - A state is recorded only when it changed (core's `changed`: ignoring epoch/seq), so resyncs
- *   and no-op pod updates produce no push, no Event, no seq.
+ * - A state is recorded only when it changed (core's `changed`: ignoring epoch/seq and the
+ *   resourceVersion fence), so resyncs, no-op pod updates and Deployment status heartbeats
+ *   produce no push, no Event, no seq.
+ * - Each Deployment view goes to core with the resourceVersion of the cached object it was cut
+ *   from, so a state names the Deployment read that decided it (its fence, docs/protocol.md).
  * - Every replica evaluates and records (so /v1/apps answers everywhere and a new leader knows
  *   every app); only the leader counts announcements, observes their latency and records Events.
  *   Followers still tell the pusher (it sends nothing until started).
@@ -67,7 +70,7 @@ export class Reconciler {
     const ev = evaluate({
       app,
       pods: pods.map((p) => p.view),
-      deployments: deployments.map((d) => d.view),
+      deployments: deployments.map((d) => ({ ...d.view, resourceVersion: d.metadata.resourceVersion })),
       previous,
       now: clock.now(),
       settleMs: this.#deps.config.settleMs,
@@ -80,7 +83,7 @@ export class Reconciler {
       // The line names the version move (`newVersion`), a first sighting included, as it always
       // has (benchmarks read it); what is announced is `ev.announce`.
       log.info(
-        { app, phase: state.phase, version: state.version, reason: state.reason, change: state.change, serving: state.serving, announce: ev.newVersion, leading, epoch: state.epoch, seq: state.seq },
+        { app, phase: state.phase, version: state.version, reason: state.reason, change: state.change, serving: state.serving, announce: ev.newVersion, leading, epoch: state.epoch, seq: state.seq, deploymentResourceVersion: state.resourceVersion },
         ev.newVersion ? 'announcing new version' : 'app state changed',
       );
       if (leading) {

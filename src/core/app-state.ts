@@ -34,6 +34,13 @@ export interface AppState {
   seq: number;
   /** ISO-8601 time this phase began. */
   since: string;
+  /**
+   * metadata.resourceVersion of the app's Deployment as the decision read it (opaque, compared
+   * only for equality). Optional: omitted when the app has not exactly one Deployment, by older
+   * controllers, and dropped by older sidecars. Not part of the state's identity: a change of it
+   * alone makes no new state.
+   */
+  resourceVersion?: string;
 }
 
 export type ValidationResult = { ok: true; state: AppState } | { ok: false; error: string };
@@ -41,6 +48,8 @@ export type ValidationResult = { ok: true; state: AppState } | { ok: false; erro
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+/** Kubernetes resourceVersions are opaque strings; this bounds what a receiver keeps. */
+export const MAX_RESOURCE_VERSION_LENGTH = 64;
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /**
@@ -61,6 +70,10 @@ export function validateAppState(value: unknown): ValidationResult {
   if (!isCount(v.epoch)) return fail('epoch', 'a non-negative integer');
   if (!isCount(v.seq)) return fail('seq', 'a non-negative integer');
   if (typeof v.since !== 'string' || Number.isNaN(Date.parse(v.since))) return fail('since', 'an ISO-8601 time');
+  const rv = v.resourceVersion;
+  if (rv !== undefined && (typeof rv !== 'string' || rv === '' || rv.length > MAX_RESOURCE_VERSION_LENGTH)) {
+    return fail('resourceVersion', `a non-empty string of at most ${MAX_RESOURCE_VERSION_LENGTH} characters`);
+  }
   const state: AppState = {
     app: v.app,
     phase: v.phase as Phase,
@@ -74,6 +87,7 @@ export function validateAppState(value: unknown): ValidationResult {
     since: v.since,
   };
   if (v.policy !== undefined) state.policy = v.policy as Policy;
+  if (rv !== undefined) state.resourceVersion = rv;
   return { ok: true, state };
 }
 

@@ -17,6 +17,10 @@
  *   not watch a rollout, so it announces nothing (no count, no Event).
  * - With a settle window, a new version is announced only once the same converged version has
  *   been observed for `settleMs`; meanwhile the phase is `progressing`, reason `Settling`.
+ * - `resourceVersion` is the fence of the decision: the resourceVersion of the app's one
+ *   Deployment as read (omitted with none or several). It is never part of `changed`: a
+ *   Deployment write that changes nothing else (a status heartbeat) makes no new state, so the
+ *   state keeps the resourceVersion of the read that decided it.
  *
  * Choices of ours (docs/design-decisions.md):
  * - Reasons, first match wins. degraded: `InvalidVersionLabel` (a serving pod), then
@@ -83,6 +87,8 @@ export interface DeploymentView {
   progressDeadlineExceeded: boolean;
   /** raw `version-observer.io/policy` annotation value, if any */
   policy?: string;
+  /** metadata.resourceVersion of the object read; not judged, only carried into the state as its fence. */
+  resourceVersion?: string;
 }
 
 /** A converged version waiting out the settle window; the caller stores it between evaluations. */
@@ -131,7 +137,7 @@ export interface Evaluation {
   newVersion: boolean;
   /** Announce it: `newVersion`, and not a first sighting. The one "announce?" decision. */
   announce: boolean;
-  /** `state` differs from `previous` (ignoring epoch/seq): the caller should push it. */
+  /** `state` differs from `previous` (ignoring epoch/seq and resourceVersion): the caller should push it. */
   changed: boolean;
   /** Serving pods whose version label is missing or invalid, sorted by namespace/name (Warning Events). */
   invalidPods: InvalidPod[];
@@ -252,8 +258,10 @@ export function evaluate(input: EvaluateInput): Evaluation {
     since: keepSince ? previous.since : new Date(now).toISOString(),
   };
   if (policy !== null) state.policy = policy;
+  const fence = deployments.length === 1 ? deployments[0]!.resourceVersion : undefined;
+  if (fence !== undefined && fence !== '') state.resourceVersion = fence;
 
-  const changed = previous === null || canonicalJson(bodyOf(previous)) !== canonicalJson(state);
+  const changed = previous === null || canonicalJson(decisionOf(previous)) !== canonicalJson(decisionOf(state));
   const announce = newVersion && input.firstSighting !== true;
   const result: Evaluation = { state, newVersion, announce, changed, invalidPods, candidate };
   if (settleRemainingMs !== undefined) result.settleRemainingMs = settleRemainingMs;
@@ -273,6 +281,14 @@ export function bodyOf(s: AppState | StateBody): StateBody {
     since: s.since,
   };
   if (s.policy !== undefined) body.policy = s.policy;
+  if (s.resourceVersion !== undefined) body.resourceVersion = s.resourceVersion;
+  return body;
+}
+
+/** What makes a state new: its body without the resourceVersion fence. */
+function decisionOf(s: AppState | StateBody): StateBody {
+  const body = bodyOf(s);
+  delete body.resourceVersion;
   return body;
 }
 

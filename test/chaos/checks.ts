@@ -7,19 +7,29 @@
  * Invariants:
  * - Ordering is by resourceVersion (one etcd: Deployments and Events share one revision
  *   sequence) or by (epoch, seq); never by local receive times.
- * - Never early is proved through a fence: a converged(V) receipt is matched to the controller's
+ * - Never early is proved first through the state's own fence: a converged(V) receipt carrying
+ *   resourceVersion R (the Deployment read that decided it) is proven when the recorded history
+ *   of that Deployment holds an entry at exactly R that is complete at template version V. An
+ *   entry at R that is not complete is an early violation (the controller judged an incomplete
+ *   status converged). An entry at R complete at another template (the pod cache still behind a
+ *   newer rollout) proves nothing about V either way. R is compared as BigInt, so only an
+ *   all-digits R can be looked up.
+ * - Otherwise (no R: an older controller or sidecar; R not in the history: a gap or re-list; R
+ *   not digits) the Event fence decides: the receipt is matched to the controller's
  *   VersionConverged Event for that announcement (same app, V and previous version), and that
  *   Event must have a resourceVersion above a Deployment status that completes V recorded after
  *   the app's preceding announcement Event; when the recorded Lease history names the holder of
- *   the receipt's epoch, only that holder's Events count. A receipt with no such Event (the recorder's rate
- *   limit, or a create lost in an API outage), or whose Event's window overlaps a stretch of
- *   history the observer's watch may have missed (an API server restart), is counted as
- *   unproven, never passed silently.
+ *   the receipt's epoch, only that holder's Events count. A receipt with no such Event (the
+ *   recorder's rate limit, or a create lost in an API outage), or whose Event's window overlaps a
+ *   stretch of history the observer's watch may have missed (an API server restart), is counted
+ *   as unproven, never passed silently.
+ * - Every VersionConverged Event is checked on its own too (an independent check of the
+ *   controller's Events), whatever the receipts prove.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { DEFAULT_VERSION_LABEL } from '../../src/core/labels.ts';
 import { deploymentComplete } from '../integration/ordered-facts.ts';
-import type { ConnectionRecord } from './client.ts';
+import type { ConnectionRecord, Receipt } from './client.ts';
 
 export interface DeploymentFact {
   rv: bigint;
@@ -49,8 +59,10 @@ export const deploymentFact = (rv: bigint, d: V1Deployment): DeploymentFact => (
 
 export interface EarlyCheck {
   violations: string[];
-  /** converged receipts matched to a justified announcement Event */
+  /** converged receipts proven, by their resourceVersion fence or by a justified announcement Event */
   proven: number;
+  /** of `proven`, those proven by their own resourceVersion (no Event needed) */
+  provenByResourceVersion: number;
   /** converged receipts with no matching Event (or only one whose window the recording did not fully see) */
   unproven: number;
   /** a few of the unproven receipts, to say why */
@@ -106,8 +118,10 @@ export function checkNeverEarly(
     justified.set(key, [...(justified.get(key) ?? []), e]);
   }
   let proven = 0;
+  let provenByResourceVersion = 0;
   let unproven = 0;
   const unprovenExamples: string[] = [];
+  const history = historyByApp(deployments);
   for (const [key, conns] of connections) {
     const ok = justified.get(key) ?? [];
     const all = byApp.get(key) ?? [];
@@ -117,6 +131,16 @@ export function checkNeverEarly(
         if (r.phase !== 'converged' || r.version === null) continue;
         if (r.version === last) continue; // a re-send of what this connection already holds
         last = r.version;
+        const fenced = fenceVerdict(history.get(key), r);
+        if (fenced === 'proven') {
+          proven++;
+          provenByResourceVersion++;
+          continue;
+        }
+        if (fenced !== undefined) {
+          violations.push(`early receipt: client ${c.client} connection ${c.conn} (${c.source} → ${c.pod}) got converged ${r.version} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, decided from Deployment rv ${r.resourceVersion}, recorded ${fenced} (seed ${seed})`);
+          continue;
+        }
         // The Event of this announcement was written by the leader of the receipt's epoch (when the Lease history names it).
         const holder = holders.get(r.epoch);
         const mine = (e: AnnouncementEvent): boolean => noteMatches(e.note, r.version!, r.previousVersion) && (holder === undefined || e.instance === holder);
@@ -125,12 +149,38 @@ export function checkNeverEarly(
           violations.push(`early receipt: client ${c.client} connection ${c.conn} (${c.source} → ${c.pod}) got converged ${r.version} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, whose only announcement Events are unjustified (seed ${seed})`);
         } else {
           unproven++;
-          if (unprovenExamples.length < 5) unprovenExamples.push(`client ${c.client} connection ${c.conn}: converged ${r.version} from ${r.previousVersion} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, leader ${holder ?? 'unknown'}`);
+          if (unprovenExamples.length < 5) unprovenExamples.push(`client ${c.client} connection ${c.conn}: converged ${r.version} from ${r.previousVersion} at (epoch ${r.epoch}, seq ${r.seq}) of ${key}, rv ${r.resourceVersion ?? 'none'}${r.resourceVersion === undefined ? '' : ' (not a complete status of it in the history)'}, leader ${holder ?? 'unknown'}`);
         }
       }
     }
   }
-  return { violations, proven, unproven, unprovenExamples, events: events.length };
+  return { violations, proven, provenByResourceVersion, unproven, unprovenExamples, events: events.length };
+}
+
+/** Each app's ("namespace/name" of its Deployment) recorded statuses by resourceVersion. */
+function historyByApp(deployments: DeploymentFact[]): Map<string, Map<bigint, DeploymentFact>> {
+  const out = new Map<string, Map<bigint, DeploymentFact>>();
+  for (const d of deployments) {
+    const key = `${d.namespace}/${d.name}`;
+    const byRv = out.get(key) ?? new Map<bigint, DeploymentFact>();
+    byRv.set(d.rv, d);
+    out.set(key, byRv);
+  }
+  return out;
+}
+
+/**
+ * What the receipt's own fence says: 'proven' (the status at its rv completes its version), a
+ * description of the status at that rv when it is not complete (early), or undefined when the
+ * fence cannot decide (no rv, not digits, not in the history, complete at another template).
+ */
+function fenceVerdict(history: Map<bigint, DeploymentFact> | undefined, r: Receipt): 'proven' | string | undefined {
+  const rv = r.resourceVersion;
+  if (rv === undefined || !/^\d+$/.test(rv)) return undefined;
+  const fact = history?.get(BigInt(rv));
+  if (!fact) return undefined;
+  if (!fact.complete) return `not complete (template ${fact.version})`;
+  return fact.version === r.version ? 'proven' : undefined;
 }
 
 /** Never twice, and in order: on each connection the (epoch, seq) of the states received strictly increase. */

@@ -29,6 +29,8 @@ export interface Receipt {
   phase: AppState['phase'];
   version: string | null;
   previousVersion: string | null;
+  /** The state's resourceVersion fence (the Deployment read that decided it), when it carries one. */
+  resourceVersion?: string;
   atMs: number;
 }
 
@@ -81,6 +83,7 @@ function connect(c: Client, ip: string): void {
     if ((m.type !== 'hello' && m.type !== 'state') || !m.state) return;
     const s = m.state;
     const r: Receipt = { epoch: s.epoch, seq: s.seq, phase: s.phase, version: s.version, previousVersion: s.previousVersion, atMs: Date.now() };
+    if (typeof s.resourceVersion === 'string') r.resourceVersion = s.resourceVersion;
     rec.receipts.push(r);
     if (newer(r, c.held)) c.held = r;
   });

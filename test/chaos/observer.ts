@@ -208,7 +208,7 @@ async function final(): Promise<object> {
   }
   const early = checkNeverEarly(config.seed, deployments, events, connections, gaps, holders);
   violations.push(...early.violations);
-  return { cmd: 'final', violations, proven: early.proven, unproven: early.unproven, unprovenExamples: early.unprovenExamples, terms: holders.size, events: early.events, connections: connectionCount, receipts, gaps: gaps.length };
+  return { cmd: 'final', violations, proven: early.proven, provenByResourceVersion: early.provenByResourceVersion, unproven: early.unproven, unprovenExamples: early.unprovenExamples, terms: holders.size, events: early.events, connections: connectionCount, receipts, gaps: gaps.length };
 }
 
 process.on('message', (msg: { cmd: string; count?: number; ms?: number; rolloutMs?: number; boundMs?: number }) => {

@@ -65,6 +65,37 @@ test('never early: a gap before the recorded creation of the Deployment does not
   assert.equal(r.violations.length, 1);
 });
 
+const fenced = (rv: string, version: string, previousVersion: string | null, epoch = 1, seq = 2): Receipt => ({ ...receipt(epoch, seq, version, previousVersion), resourceVersion: rv });
+
+test('never early by resourceVersion: a receipt whose rv is a recorded status complete at its version is proven without any Event', () => {
+  const r = checkNeverEarly(1, [dep(10, '1.0.1', false), dep(12, '1.0.1', true)], [], new Map([['ns/web', [conn([fenced('12', '1.0.1', '1.0.0')])]]]));
+  assert.deepEqual([r.violations, r.proven, r.provenByResourceVersion, r.unproven], [[], 1, 1, 0]);
+});
+
+test('never early by resourceVersion: a receipt decided from a recorded status that is not complete is a violation naming rv, app, client, (epoch, seq), seed', () => {
+  // Even with a justified Event for the announcement: the state's own fence contradicts it.
+  const r = checkNeverEarly(9, [dep(10, '1.0.1', false), dep(12, '1.0.1', true)], [ev(13, '1.0.1', '1.0.0')], new Map([['ns/web', [conn([fenced('10', '1.0.1', '1.0.0', 3, 4)])]]]));
+  assert.equal(r.violations.length, 1);
+  assert.match(r.violations[0]!, /client 7 .*converged 1\.0\.1 at \(epoch 3, seq 4\) of ns\/web, decided from Deployment rv 10, recorded not complete .*\(seed 9\)/);
+  assert.deepEqual([r.proven, r.unproven], [0, 0]);
+});
+
+test('never early by resourceVersion: an rv not in the history (a gap), not digits, or complete at another template falls back to the Event fence', () => {
+  const facts = [dep(10, '1.0.1', false), dep(12, '1.0.1', true), dep(20, '1.0.2', true)];
+  for (const rv of ['11', 'abc', '20']) {
+    const withEvent = checkNeverEarly(1, facts, [ev(13, '1.0.1', '1.0.0')], new Map([['ns/web', [conn([fenced(rv, '1.0.1', '1.0.0')])]]]));
+    assert.deepEqual([withEvent.violations, withEvent.proven, withEvent.provenByResourceVersion], [[], 1, 0], `rv ${rv}, Event`);
+    const noEvent = checkNeverEarly(1, facts, [], new Map([['ns/web', [conn([fenced(rv, '1.0.1', '1.0.0')])]]]));
+    assert.deepEqual([noEvent.violations, noEvent.proven, noEvent.unproven], [[], 0, 1], `rv ${rv}, no Event`);
+  }
+});
+
+test('never early by resourceVersion: the fence is looked up in the receipt\'s own app only', () => {
+  const other = { ...dep(12, '1.0.1', true), name: 'api' };
+  const r = checkNeverEarly(1, [other], [], new Map([['ns/web', [conn([fenced('12', '1.0.1', '1.0.0')])]]]));
+  assert.deepEqual([r.proven, r.unproven], [0, 1]);
+});
+
 test('never twice: a repeated or older (epoch, seq) on one connection is reported; strictly increasing passes', () => {
   assert.deepEqual(checkNeverTwice(1, 'ns/web', [conn([receipt(1, 1, '1.0.0', null), receipt(1, 2, '1.0.0', null), receipt(2, 1, '1.0.0', null)])]), []);
   assert.match(checkNeverTwice(3, 'ns/web', [conn([receipt(1, 2, '1.0.0', null), receipt(1, 2, '1.0.0', null)])])[0]!, /the same state twice: \(epoch 1, seq 2\) then \(epoch 1, seq 2\) \(seed 3\)/);

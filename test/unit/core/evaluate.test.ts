@@ -99,6 +99,32 @@ test('announce: a first sighting of a converged app moves its version but announ
   assert.deepEqual([mixed.newVersion, mixed.announce], [false, false]);
 });
 
+test('resourceVersion: the one Deployment\'s rv is the state\'s fence; omitted with none or several', () => {
+  const pods = [pod('a', '1.1.0'), pod('b', '1.1.0'), pod('c', '1.1.0')];
+  const one = run({ pods, deployments: [deploy({ resourceVersion: '4711' })] });
+  assert.equal(one.state.resourceVersion, '4711');
+  const checked = validateAppState(full(one.state));
+  assert.equal(checked.ok && checked.state.resourceVersion, '4711', 'a receiver keeps it');
+  assert.equal('resourceVersion' in run({ pods }).state, false, 'no Deployment');
+  const two = run({ pods, deployments: [deploy({ resourceVersion: '1' }), deploy({ name: 'storefront-canary', resourceVersion: '2' })] });
+  assert.equal('resourceVersion' in two.state, false, 'several Deployments: no one fence');
+  assert.equal('resourceVersion' in run({ pods, deployments: [deploy()] }).state, false, 'a view without one');
+});
+
+test('resourceVersion: a Deployment rv change alone (a status heartbeat) makes no new state; a real change carries the new rv', () => {
+  const pods = [pod('a', '1.1.0'), pod('b', '1.1.0'), pod('c', '1.1.0')];
+  const first = run({ pods, deployments: [deploy({ resourceVersion: '100' })] });
+  const held = full(first.state, 5);
+  const heartbeat = run({ pods, deployments: [deploy({ resourceVersion: '101' })], previous: held, now: T0 + 1000 });
+  assert.deepEqual([heartbeat.changed, heartbeat.announce, heartbeat.newVersion], [false, false, false]);
+  // An older controller's state (no fence) against a read with one: still the same state.
+  const { resourceVersion: _dropped, ...unfenced } = held;
+  assert.equal(run({ pods, deployments: [deploy({ resourceVersion: '102' })], previous: unfenced }).changed, false);
+  // A scale-up pod joining changes `serving`: a new state, decided from the newer read.
+  const grown = run({ pods: [...pods, pod('d', '1.1.0')], deployments: [deploy({ resourceVersion: '103' })], previous: held, now: T0 + 2000 });
+  assert.deepEqual([grown.changed, grown.announce, grown.state.resourceVersion], [true, false, '103']);
+});
+
 test('paused → progressing/Paused; progress deadline exceeded → degraded; no announcement', () => {
   const previous = full(run({ pods: [pod('a', '1.0.0')], deployments: [deploy()] }).state);
   let r = run({ pods: [pod('a', '1.1.0')], deployments: [deploy({ paused: true })], previous, now: T0 + 5 });

@@ -50,3 +50,12 @@ test('the signature covers the installation: relabelling a state from another in
 test('stand-ins (installation and clock not given) accept any installation and skip the epoch check', () => {
   assert.equal(code(body(state({ epoch: 2 ** 53 - 1 }), 'anything'), { keys: [key.publicKey], app: null, held: null }), 'ok');
 });
+
+test('the resourceVersion fence is signed and survives the check', () => {
+  const fenced = state({ resourceVersion: '4711' });
+  const b = body(fenced);
+  assert.equal((b.state as AppState).resourceVersion, '4711');
+  const v = checkPush(b, ctx());
+  assert.equal(v.ok && v.state.resourceVersion, '4711');
+  assert.equal(code({ ...b, state: { ...fenced, resourceVersion: '4712' } }, ctx()), 'VO_PUSH_BAD_SIGNATURE', 'the signature covers it');
+});

@@ -53,3 +53,12 @@ test('If-None-Match: lists, weak tags and * match', () => {
   assert.equal(etagMatches('*', '"a"'), true);
   assert.equal(etagMatches('"b"', '"a"'), false);
 });
+
+test('a verified push with the resourceVersion fence: browsers and /version get it unchanged', () => {
+  const s = new StateStore('shop/storefront', '1.0.0');
+  const fenced: AppState = { ...state(1, 1), resourceVersion: '4711' };
+  assert.equal(s.apply(fenced), 'applied');
+  assert.equal(JSON.parse(s.hello.toString()).state.resourceVersion, '4711');
+  assert.equal(JSON.parse(s.stateFrame!.toString()).state.resourceVersion, '4711');
+  assert.equal(JSON.parse(s.versionBody).state.resourceVersion, '4711');
+});
