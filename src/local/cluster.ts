@@ -15,6 +15,12 @@
  * --service-cluster-ip-range=127.B.240.0/20); the service proxy listens on every ClusterIP:port,
  * so the API server reaches a webhook Service by reference, as in a real cluster.
  *
+ * Node loss: with `nodeLifecycle`, kcm's node-lifecycle-controller runs (its grace
+ * NODE_MONITOR_GRACE_MS) and the kubelet renews its Lease every NODE_LEASE_RENEW_MS;
+ * pauseNodeReporting() silences the kubelet (kubelet/index.ts) until resumeNodeReporting().
+ * Off by default: every integration test starts this cluster, and none but the chaos suite
+ * wants a node controller that could mark a node of a stalled machine.
+ *
  * Logging: every part logs through one Logger with its own `component` (binaries,
  * control-plane, kubelet, proxy, cluster). By default a person sees them as readable lines on
  * stderr (`[cluster] control-plane: kube-apiserver ready elapsedMs=2301`); pass createLogger()
@@ -41,7 +47,20 @@ export interface ClusterOptions {
   nodeName?: string;
   /** Where container stdout/stderr are copied (default: the cluster's temp dir). */
   logDir?: string;
+  /** Run kcm's node-lifecycle-controller, so a silent node goes NotReady (default false). */
+  nodeLifecycle?: boolean;
 }
+
+/**
+ * With nodeLifecycle: the node controller's grace, and the kubelet's Lease renew period. The
+ * renew period is an eighth of the grace (a real kubelet's is 10 s against a 40–50 s grace),
+ * so only a node silent for 8 renewals in a row — 16 s, far beyond any event-loop stall of a
+ * loaded 2-core machine — is marked; and 16 s is short enough for a chaos step, and far below
+ * the 300 s default toleration of an unreachable node (nothing would be evicted even if the
+ * taint eviction ran: it does not, components.ts).
+ */
+export const NODE_MONITOR_GRACE_MS = 16_000;
+export const NODE_LEASE_RENEW_MS = NODE_MONITOR_GRACE_MS / 8;
 
 export interface Cluster {
   kubeconfigPath: string;
@@ -60,6 +79,10 @@ export interface Cluster {
   /** Stops kube-apiserver only (etcd and the rest keep running), for outage tests. */
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
+  /** The kubelet stops reporting (Lease, node and pod status) while its containers run on; resolves once nothing of it is in flight. */
+  pauseNodeReporting(): Promise<void>;
+  /** The kubelet reports again, re-sending every pod's status. */
+  resumeNodeReporting(): void;
   /** PIDs of every process the cluster runs: control plane and containers. */
   pids(): number[];
   stop(): Promise<void>;
@@ -76,7 +99,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const block = await claimBlock();
   let controlPlane: ControlPlane;
   try {
-    controlPlane = await startControlPlane({ binaries, logger, serviceCIDR: block.serviceCIDR });
+    controlPlane = await startControlPlane({ binaries, logger, serviceCIDR: block.serviceCIDR, nodeMonitor: opts.nodeLifecycle ? { graceMs: NODE_MONITOR_GRACE_MS } : undefined });
   } catch (err) {
     await block.release();
     throw err;
@@ -94,6 +117,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         logger,
         logDir: opts.logDir ?? `${controlPlane.dir}/logs`,
         block,
+        leaseRenewMs: opts.nodeLifecycle ? NODE_LEASE_RENEW_MS : undefined,
       });
     }
     const api = new URL(controlPlane.server);
@@ -120,6 +144,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     serviceClusterIPAddresses: (ns, svc) => proxy!.clusterIPAddresses(ns, svc),
     stopApiServer: () => controlPlane.stopApiServer(),
     startApiServer: () => controlPlane.startApiServer(),
+    async pauseNodeReporting() {
+      if (!kubelet) throw new Error('no kubelet in this cluster: nothing to pause');
+      await kubelet.pauseReporting();
+    },
+    resumeNodeReporting: () => kubelet?.resumeReporting(),
     pids: () => [...controlPlane.pids(), ...(kubelet?.pids() ?? [])],
     stop() {
       stopping ??= (async () => {

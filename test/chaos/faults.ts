@@ -1,8 +1,8 @@
 /**
  * The fault injectors, each through a public surface: kubectl (rollout, undo, pause, labels,
  * pod deletion), signals to processes (the controller replicas, the sidecar container
- * processes the kubelet runs), the local cluster's API server stop/start, and the observer's
- * clients (slow readers). Each returns once the fault is healed (or heals by itself: the
+ * processes the kubelet runs), the local cluster's API server stop/start and its kubelet's
+ * reporting pause (node loss), and the observer's clients (slow readers). Each returns once the fault is healed (or heals by itself: the
  * kubelet restarts a killed sidecar, the Deployment replaces a deleted pod).
  *
  * Invariants: a controller killed here is replaced by a new replica with a fresh identity, so
@@ -10,7 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
+import type { V1Node } from '@kubernetes/client-node';
 import { DEFAULT_VERSION_LABEL } from '../../src/core/labels.ts';
+import { NODE_MONITOR_GRACE_MS } from '../../src/local/cluster.ts';
 import { isLeader, kubectl, spawnController, waitFor, type ControllerProc, type Env } from '../support/controller-harness.ts';
 import { ask, reply } from '../support/ipc.ts';
 import type { FaultKind } from './schedule.ts';
@@ -97,6 +99,40 @@ async function servingPods(ctx: FaultContext, app: ChaosApp): Promise<Array<{ na
     .map((p) => ({ name: p.metadata!.name!, ip: p.status!.podIP! }));
 }
 
+/** How long past the node controller's grace a silent node may wait to be marked: its 1 s monitor period, a loaded machine. */
+const NODE_MARK_MARGIN_MS = 10_000;
+
+/** The Ready condition's status of the cluster's node, as the API has it. */
+async function nodeReady(ctx: FaultContext): Promise<string | undefined> {
+  const name = ctx.env.cluster.kubelet?.nodeName;
+  if (!name) return undefined;
+  const node: V1Node = await ctx.env.core.readNode({ name });
+  return node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
+/**
+ * Node loss: the kubelet stops reporting until the node controller marks the node (Ready not
+ * True: its pods go Ready=False), at most its grace + a margin; then it reports again. The
+ * containers run on throughout, as on a partitioned node.
+ */
+async function nodeLoss(ctx: FaultContext): Promise<string> {
+  const t0 = Date.now();
+  await ctx.env.cluster.pauseNodeReporting();
+  let markedMs: number | undefined;
+  try {
+    await waitFor('the node controller marks the silent node', async () => ((await nodeReady(ctx)) !== 'True' ? true : undefined), NODE_MONITOR_GRACE_MS + NODE_MARK_MARGIN_MS, 250);
+    markedMs = Date.now() - t0;
+  } catch {
+    // not marked within the bound: the fault still happened (a silent node); the description says so
+  } finally {
+    ctx.env.cluster.resumeNodeReporting();
+  }
+  const silentMs = Date.now() - t0;
+  return markedMs === undefined
+    ? `node silent ${silentMs} ms, NOT marked by the node controller within ${NODE_MONITOR_GRACE_MS + NODE_MARK_MARGIN_MS} ms`
+    : `node silent ${silentMs} ms (marked not Ready after ${markedMs} ms)`;
+}
+
 const pickOne = <T>(ctx: FaultContext, xs: T[]): T | undefined => xs[Math.floor(ctx.random() * xs.length)];
 
 /**
@@ -150,6 +186,8 @@ export async function inject(ctx: FaultContext, kind: FaultKind, app: ChaosApp):
       await kubectlOk(ctx, ['delete', 'pod', pod.name, '-n', app.namespace, '--wait=false']);
       return `deleted pod ${pod.name}`;
     }
+    case 'node-loss':
+      return nodeLoss(ctx);
     case 'slow-clients': {
       const r = await ask<{ n: number }>(ctx.observer, { cmd: 'slow', count: 10, ms: 5000 }, reply('slowed'));
       await sleep(5000);

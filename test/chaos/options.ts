@@ -8,8 +8,8 @@ import type { ChaosOptions } from './suite.ts';
 
 /** ≥ 200 rollouts: one per step plus one per app at warm-up (and one more per invalid label). */
 export const FULL: Omit<ChaosOptions, 'seed'> = { apps: 5, podsMin: 3, podsMax: 6, clients: 2000, procsPerApp: 2, steps: 200 };
-/** npm test: bounded, every fault kind once (10 kinds, 10 steps). */
-export const SHORT: Omit<ChaosOptions, 'seed'> = { apps: 2, podsMin: 3, podsMax: 3, clients: 300, procsPerApp: 1, steps: 10 };
+/** npm test: bounded, every fault kind once (11 kinds, 11 steps: schedule.ts FAULT_KINDS). */
+export const SHORT: Omit<ChaosOptions, 'seed'> = { apps: 2, podsMin: 3, podsMax: 3, clients: 300, procsPerApp: 1, steps: 11 };
 
 export function chaosOptions(base: Omit<ChaosOptions, 'seed'>, env: NodeJS.ProcessEnv = process.env): ChaosOptions {
   const n = (name: string, d: number): number => {

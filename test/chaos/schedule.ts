@@ -17,6 +17,7 @@ export const FAULT_KINDS = [
   'apiserver-restart',
   'sidecar-sigkill',
   'pod-delete',
+  'node-loss',
   'slow-clients',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

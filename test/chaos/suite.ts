@@ -51,7 +51,11 @@ const RETRY_MS = 500;
  * reconnect backoff ceiling for a client whose sidecar went away.
  */
 export const DELIVERY_BOUND_MS = LEASE_MS + RETRY_MS * JITTER_FACTOR + DEFAULT_BACKOFF.maxMs + RECONNECT_BACKOFF.maxMs;
-/** A rollout of up to 6 pods (two processes each) on a loaded 2-core machine: not our time, only a guard. */
+/**
+ * A rollout of up to 6 pods (two processes each) on a loaded 2-core machine: not our time, only
+ * a guard. It covers a node loss step with room to spare: the node is silent for at most the
+ * node controller's grace + margin (26 s, faults.ts), during which no pod of the rollout starts.
+ */
 const ROLLOUT_TIMEOUT_MS = 300_000;
 
 export interface StepRecord {
@@ -111,7 +115,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
   process.once('exit', onExit);
   try {
-    env = await startEnv();
+    // The node controller runs, so that node loss marks the node and its pods as in a real cluster.
+    env = await startEnv({ nodeLifecycle: true });
     const first = await spawnController(env, 'vo-chaos-0');
     controllers.push(first);
     await waitFor('the first replica leads', () => isLeader(first), 60_000);

@@ -77,12 +77,33 @@ export const CONTROLLERS = [
   'job-controller',
 ];
 
-export function controllerManagerArgs(kubeconfig: string, creds: Credentials): string[] {
+/**
+ * kcm's node-lifecycle-controller, off unless asked for (the chaos suite's node loss): it marks
+ * a node whose Lease is not renewed within `graceMs` Ready=Unknown and its pods Ready=False,
+ * as in a real cluster. Nothing is evicted: the taint-eviction-controller is not run (so no
+ * NoExecute taint deletes a pod) and the eviction rates are 0 (so none is even added): a node
+ * that comes back finds its pods where it left them. The monitor period is 1 s so that the mark
+ * follows the grace closely (default 5 s).
+ */
+export interface NodeMonitor {
+  graceMs: number;
+}
+
+export function controllerManagerArgs(kubeconfig: string, creds: Credentials, nodeMonitor?: NodeMonitor): string[] {
+  const lifecycle = nodeMonitor
+    ? [
+        `--node-monitor-grace-period=${Math.ceil(nodeMonitor.graceMs / 1000)}s`,
+        '--node-monitor-period=1s',
+        '--node-eviction-rate=0',
+        '--secondary-node-eviction-rate=0',
+      ]
+    : [];
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
-    `--controllers=${CONTROLLERS.join(',')}`,
+    `--controllers=${[...CONTROLLERS, ...(nodeMonitor ? ['node-lifecycle-controller'] : [])].join(',')}`,
+    ...lifecycle,
     `--service-account-private-key-file=${creds.saKeyFile}`,
     '--leader-elect=false',
     '--use-service-account-credentials=false',

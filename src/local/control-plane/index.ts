@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../platform/logger.ts';
 import type { Binaries } from '../binaries.ts';
-import { apiserverArgs, controllerManagerArgs, DEFAULT_SERVICE_CIDR, etcdArgs, type Ports } from './components.ts';
+import { apiserverArgs, controllerManagerArgs, DEFAULT_SERVICE_CIDR, etcdArgs, type NodeMonitor, type Ports } from './components.ts';
 import { kubeconfigYaml, readServingCa, writeCredentials } from './credentials.ts';
 import { pollUntil } from '../poll.ts';
 import { freePort } from './ports.ts';
@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   /** --service-cluster-ip-range; default DEFAULT_SERVICE_CIDR (not local: ClusterIPs are then unreachable) */
   serviceCIDR?: string;
+  /** run kcm's node-lifecycle-controller with this grace (components.ts); default: not run */
+  nodeMonitor?: NodeMonitor;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -80,7 +82,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     writeFileSync(kubeconfigPath, kubeconfigYaml({ server, caPem, user: 'admin', token: creds.adminToken }), { mode: 0o600 });
     const kcmConfig = join(dir, 'kcm.kubeconfig');
     writeFileSync(kcmConfig, kubeconfigYaml({ server, caPem, user: 'kube-controller-manager', token: creds.controllerManagerToken }), { mode: 0o600 });
-    const kcm = startProcess('kube-controller-manager', binaries.kubeControllerManager, controllerManagerArgs(kcmConfig, creds), join(dir, 'logs/kube-controller-manager.log'));
+    const kcm = startProcess('kube-controller-manager', binaries.kubeControllerManager, controllerManagerArgs(kcmConfig, creds, opts.nodeMonitor), join(dir, 'logs/kube-controller-manager.log'));
     procs.push(kcm);
     await waitFor(
       async () => (await get(server, caPem, creds.adminToken, '/api/v1/namespaces/default/serviceaccounts/default')) === 200,

@@ -6,6 +6,15 @@
  * probes, restarts and reports status, and on deletion stops the processes (SIGTERM, grace,
  * SIGKILL) before removing the pod.
  *
+ * pauseReporting() makes it a node cut off from its API server (the chaos suite's node loss):
+ * no Lease renewal, no node status, no pod status write (each pod's latest status is kept), and
+ * no pod change is acted on, as a partitioned kubelet sees none: a pod bound to this node
+ * meanwhile is not started, a deleted one not stopped, until resumeReporting(). Running
+ * containers keep running and are still probed and restarted. The binder goes on binding: it
+ * stands in for the scheduler, which is not on the node. resumeReporting() acts on the latest
+ * state of every pod changed meanwhile and re-sends every pod's status, even one equal to the
+ * last written (the node controller may have set Ready=False over it).
+ *
  * Invariants: bad input (unknown command, port in use, failing probes, unresolvable env)
  * shows up in pod status, never as a thrown error; after stop() resolves no process it
  * started is alive; an exiting harness SIGKILLs every container process group.
@@ -13,7 +22,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig, V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap, V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
 import { silentLogger } from '../../platform/logger.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { defaultImages } from '../images.ts';
@@ -55,6 +64,8 @@ export interface ProcessKubeletOptions {
   ipBlock?: number;
   /** a block the caller has claimed already (and releases itself): pod IPs come from it; ipBlock is then ignored */
   block?: IpBlock;
+  /** the node Lease's renew period; default 10000 ms (the node controller's grace period must be several of these) */
+  leaseRenewMs?: number;
   /** KUBECONFIG given to every container process; default: per pod, a kubeconfig with a token of the pod's ServiceAccount */
   kubeconfigPath?: string;
 }
@@ -67,8 +78,14 @@ export interface ProcessKubelet {
   pids(): number[];
   /** recent stdout+stderr of a container process, if it has one */
   logs(namespace: string, pod: string, container: string): string | undefined;
-  /** resolves when no status write is queued or in flight */
+  /** resolves when no status write is queued or in flight (while paused: not before resume) */
   idle(): Promise<void>;
+  /** the node goes silent (see the top of this file); resolves once no heartbeat or status write is in flight */
+  pauseReporting(): Promise<void>;
+  /** the node reports again: Lease, node status, held pod changes, every pod's status */
+  resumeReporting(): void;
+  /** the pod's status as this kubelet sees it now (its own probe results), whether written or not */
+  podStatus(namespace: string, pod: string): V1PodStatus | undefined;
 }
 
 export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<ProcessKubelet> {
@@ -94,7 +111,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   log.info({ node: nodeName, podIPs: `${nets.podFirst}-${nets.podLast}` }, 'pod IPs claimed');
   let heartbeat;
   try {
-    heartbeat = await registerNode(api, { nodeName, hostIP }, log);
+    heartbeat = await registerNode(api, { nodeName, hostIP, leaseRenewMs: opts.leaseRenewMs }, log);
   } catch (err) {
     await releaseBlock();
     api.close();
@@ -106,6 +123,9 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   const workers = new Map<string, PodWorker>();
   const deleting = new Set<string>();
   let stopped = false;
+  let paused = false;
+  /** pod changes seen while paused, by uid: the latest object, or 'deleted' */
+  const held = new Map<string, V1Pod | { deleted: V1Pod }>();
 
   const lookup: PodWorkerDeps['lookup'] = async (kind, namespace, name) => {
     try {
@@ -169,6 +189,10 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
     }
     if (target !== nodeName) return;
     const uid = pod.metadata?.uid ?? '';
+    if (paused) {
+      held.set(uid, pod);
+      return;
+    }
     let worker = workers.get(uid);
     if (!worker) {
       worker = new PodWorker(pod, deps);
@@ -189,6 +213,10 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   };
   const onDelete = (pod: V1Pod) => {
     const uid = pod.metadata?.uid ?? '';
+    if (paused && pod.spec?.nodeName === nodeName) {
+      held.set(uid, { deleted: pod });
+      return;
+    }
     const worker = workers.get(uid);
     if (!worker) return;
     workers.delete(uid);
@@ -230,5 +258,32 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       return undefined;
     },
     idle: () => writer.idle(),
+    async pauseReporting() {
+      if (paused || stopped) return;
+      paused = true;
+      await Promise.all([heartbeat.pause(), writer.hold()]);
+      log.info({ node: nodeName }, 'reporting paused');
+    },
+    resumeReporting() {
+      if (!paused || stopped) return;
+      paused = false;
+      heartbeat.resume();
+      const changes = [...held.values()];
+      held.clear();
+      for (const change of changes) {
+        if ('deleted' in change) onDelete(change.deleted);
+        else onPod(change);
+      }
+      for (const worker of workers.values()) {
+        worker.lastWritten = worker.lastWritten === 'terminal' ? worker.lastWritten : '';
+        writer.enqueue(worker);
+      }
+      writer.release();
+      log.info({ node: nodeName, changes: changes.length }, 'reporting resumed');
+    },
+    podStatus(namespace, pod) {
+      for (const worker of workers.values()) if (worker.namespace === namespace && worker.name === pod) return worker.buildStatus();
+      return undefined;
+    },
   };
 }

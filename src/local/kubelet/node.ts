@@ -1,9 +1,12 @@
 /**
  * Node registration and heartbeats: creates (or takes over) the Node with a Ready condition,
  * renews its Lease in kube-node-lease every 10 s, and refreshes the node status every 60 s,
- * as the kubelet does. The node stays Ready while this process runs.
+ * as the kubelet does. The node stays Ready while this process runs, unless paused: pause()
+ * stops both (a node cut off from its API server, whose Lease then expires), resume() renews
+ * the Lease and posts a fresh Ready status at once, as a kubelet does when it reconnects.
  *
- * Invariants: heartbeat failures are logged and retried on the next tick, never thrown; the
+ * Invariants: once pause() resolves, no heartbeat is in flight and none is sent until
+ * resume(); heartbeat failures are logged and retried on the next tick, never thrown; the
  * Lease is owned by the Node (garbage-collected with it).
  */
 import os from 'node:os';
@@ -26,6 +29,10 @@ export interface NodeOptions {
 
 export interface NodeHeartbeat {
   uid: string;
+  /** stops Lease renewals and status refreshes; resolves when none is in flight */
+  pause(): Promise<void>;
+  /** renews the Lease and posts a Ready status now (Ready's transition time now), then on the timers again */
+  resume(): void;
   stop(): void;
 }
 
@@ -71,7 +78,7 @@ function nodeStatus(opts: NodeOptions, now: string, since: string) {
 
 export async function registerNode(api: KubeHttp, opts: NodeOptions, logger: Logger): Promise<NodeHeartbeat> {
   const log = logger.child({ node: opts.nodeName });
-  const since = rfc3339();
+  let since = rfc3339();
   const path = `/api/v1/nodes/${opts.nodeName}`;
   let node: V1Node;
   try {
@@ -120,13 +127,31 @@ export async function registerNode(api: KubeHttp, opts: NodeOptions, logger: Log
       });
     }
   };
-  const safe = (what: string, f: () => Promise<unknown>) => () =>
-    void f().catch((err: unknown) => log.warn({ task: what, err: errorMessage(err) }, 'node heartbeat failed'));
+  let paused = false;
+  const inFlight = new Set<Promise<unknown>>();
+  const safe = (what: string, f: () => Promise<unknown>) => () => {
+    if (paused) return;
+    const p = f().catch((err: unknown) => log.warn({ task: what, err: errorMessage(err) }, 'node heartbeat failed'));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
   safe('lease renewal', renewLease)();
   const leaseTimer = setInterval(safe('lease renewal', renewLease), opts.leaseRenewMs ?? 10_000);
   const statusTimer = setInterval(safe('status refresh', writeStatus), opts.statusRefreshMs ?? 60_000);
   return {
     uid,
+    async pause() {
+      paused = true;
+      await Promise.all(inFlight);
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      // The node controller may have set Ready=Unknown meanwhile: this post is a transition back.
+      since = rfc3339();
+      safe('lease renewal', renewLease)();
+      safe('status refresh', writeStatus)();
+    },
     stop() {
       clearInterval(leaseTimer);
       clearInterval(statusTimer);

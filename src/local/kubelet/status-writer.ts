@@ -3,6 +3,9 @@
  * is written once with its latest status; at most `concurrency` writes are in flight; a failed
  * write is retried by one shared timer (no per-pod timers, so 10 000 virtual pods stay cheap).
  *
+ * While held (hold(): the node lost its API server, as a partitioned kubelet), nothing is sent:
+ * dirty pods stay queued with their latest status, and release() sends them.
+ *
  * Invariants: a status equal to the last one written is not sent again; a pod that is gone
  * (404, or worker.gone) is dropped; writes are JSON merge patches of the whole status carrying
  * metadata.uid, so a write can never land on a newer pod with the same name.
@@ -32,7 +35,9 @@ export class StatusWriter {
   readonly #failed = new Set<StatusTarget>();
   #retryTimer: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
+  #heldWaiters: Array<() => void> = [];
   #stopped = false;
+  #held = false;
   /** number of status writes sent (for benchmarks) */
   writes = 0;
 
@@ -50,8 +55,21 @@ export class StatusWriter {
     this.#pump();
   }
 
+  /** Stops sending; resolves once no write is in flight (queued ones wait for release()). */
+  hold(): Promise<void> {
+    this.#held = true;
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#heldWaiters.push(r));
+  }
+
+  /** Sends again: the queue first, then whatever is enqueued. */
+  release(): void {
+    this.#held = false;
+    this.#pump();
+  }
+
   #pump(): void {
-    while (this.#inFlight.size < this.#concurrency && this.#queue.size > 0) {
+    while (!this.#held && this.#inFlight.size < this.#concurrency && this.#queue.size > 0) {
       const target = this.#queue.values().next().value as StatusTarget;
       this.#queue.delete(target);
       this.#inFlight.add(target);
@@ -59,6 +77,11 @@ export class StatusWriter {
         this.#inFlight.delete(target);
         if (this.#again.delete(target)) this.#queue.add(target);
         this.#pump();
+        if (this.#inFlight.size === 0 && this.#held) {
+          const waiters = this.#heldWaiters;
+          this.#heldWaiters = [];
+          for (const wake of waiters) wake();
+        }
         if (this.#inFlight.size === 0 && this.#queue.size === 0) {
           const waiters = this.#idleWaiters;
           this.#idleWaiters = [];
@@ -98,7 +121,7 @@ export class StatusWriter {
     }
   }
 
-  /** Resolves when nothing is queued or in flight. */
+  /** Resolves when nothing is queued or in flight (while held, not before release()). */
   idle(): Promise<void> {
     if (this.#inFlight.size === 0 && this.#queue.size === 0) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));

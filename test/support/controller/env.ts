@@ -17,9 +17,11 @@ import { applyRbac, serviceAccountToken } from './rbac.ts';
 
 export interface Env extends FixtureEnv, ControllerLaunch {}
 
-export async function startEnv(): Promise<Env> {
+/** nodeLifecycle: the cluster runs kcm's node controller (the chaos suite's node loss; src/local/cluster.ts). */
+export async function startEnv(opts: { nodeLifecycle?: boolean } = {}): Promise<Env> {
   const cluster = await startCluster({
     logger: silentLogger,
+    nodeLifecycle: opts.nodeLifecycle,
     images: { 'version-observer/test-receiver': () => ({ command: process.execPath, args: [join(repoRoot, 'test/support/receiver.ts')], cwd: repoRoot }) },
   });
   try {
