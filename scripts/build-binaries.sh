@@ -1,42 +1,23 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries the local cluster runs (etcd, kube-apiserver,
 # kube-controller-manager) and helm, from their official Go modules at pinned versions.
-# Output: $VO_CACHE/bin/<stamp>/ with a VERSIONS file; reused when present.
+# Output: $VO_CACHE/bin/<stamp>/ with a VERSIONS file; reused when present. The Go set-up
+# (cache, `go` check, flags, progress lines) is scripts/go-build-env.sh, shared with build-tools.sh.
 # Prints one progress line per step to stderr and the bin directory on stdout.
 set -euo pipefail
 
 K8S_VERSION="${VO_K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${VO_ETCD_VERSION:-v3.7.3}"
 HELM_VERSION="${VO_HELM_VERSION:-v3.22.0}"
-CACHE="${VO_CACHE:-$HOME/.cache/version-observer}"
+GO_BUILD_NAME=build-binaries
+source "$(dirname "${BASH_SOURCE[0]}")/go-build-env.sh"
 STAMP="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
 BIN="$CACHE/bin/$STAMP"
-WORK="$CACHE/build"
 
-log() { printf '[build-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-# Runs a command, printing a "still building" line every 20 s so a long go build shows progress.
-with_progress() {
-  local what=$1; shift
-  "$@" &
-  local pid=$! t0=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - t0) % 20 == 0 )); then log "  still building $what ($((SECONDS - t0)) s)"; fi
-  done
-  wait "$pid"
-}
-
-want=(etcd kube-apiserver kube-controller-manager helm)
-missing=()
-for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
-if [ ${#missing[@]} -eq 0 ] && [ -f "$BIN/VERSIONS" ]; then
+if all_built "$BIN" etcd kube-apiserver kube-controller-manager helm; then
   echo "$BIN"; exit 0
 fi
-command -v go >/dev/null || { echo "build-binaries: 'go' is not on PATH; install Go >= 1.26" >&2; exit 1; }
-mkdir -p "$BIN" "$WORK"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export CGO_ENABLED=0
+go_build_setup "$BIN" 1.26
 
 # k8s.io/kubernetes points its k8s.io/* staging modules at ./staging with replace
 # directives, which only apply inside its own repo; our own module re-points them at the

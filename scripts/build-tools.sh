@@ -3,26 +3,22 @@
 # helm-docs (the chart README's values table) — from their Go modules at pinned versions.
 # Kept apart from scripts/build-binaries.sh so that bumping a lint tool never changes the
 # control-plane stamp (and never rebuilds kube-apiserver).
-# Output: $VO_CACHE/tools/<stamp>/ with a VERSIONS file; reused when present.
+# Output: $VO_CACHE/tools/<stamp>/ with a VERSIONS file; reused when present. The Go set-up
+# (cache, `go` check, flags, progress lines) is scripts/go-build-env.sh, shared with build-binaries.sh.
 # Prints one progress line per step to stderr and the tools directory on stdout.
 set -euo pipefail
 
 ACTIONLINT_VERSION="${VO_ACTIONLINT_VERSION:-v1.7.12}"
 HELM_DOCS_VERSION="${VO_HELM_DOCS_VERSION:-v1.14.2}"
-CACHE="${VO_CACHE:-$HOME/.cache/version-observer}"
+GO_BUILD_NAME=build-tools
+source "$(dirname "${BASH_SOURCE[0]}")/go-build-env.sh"
 STAMP="actionlint-${ACTIONLINT_VERSION}_helm-docs-${HELM_DOCS_VERSION}"
 TOOLS="$CACHE/tools/$STAMP"
-WORK="$CACHE/build"
 
-log() { printf '[build-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-if [ -x "$TOOLS/actionlint" ] && [ -x "$TOOLS/helm-docs" ] && [ -f "$TOOLS/VERSIONS" ]; then
+if all_built "$TOOLS" actionlint helm-docs; then
   echo "$TOOLS"; exit 0
 fi
-command -v go >/dev/null || { echo "build-tools: 'go' is not on PATH; install Go >= 1.25 (actionlint's floor)" >&2; exit 1; }
-mkdir -p "$TOOLS" "$WORK"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export CGO_ENABLED=0
+go_build_setup "$TOOLS" "1.25 (actionlint's floor)"
 
 # One throwaway module per tool, requiring exactly the pinned version, so `go build` resolves
 # that version's own go.sum-checked dependency graph and nothing floats.

@@ -45,10 +45,12 @@ export class FairQueue<T> {
     return n;
   }
 
-  /** Lanes with waiting items held back only by their namespace's bound (metrics). */
+  /** Lanes with waiting items held back only by their namespace's share (metrics). */
   get lanesAtNamespaceBound(): number {
+    let waitingLanes = 0;
+    for (const lane of this.#lanes.values()) if (lane.waiting > 0) waitingLanes++;
     let n = 0;
-    for (const lane of this.#lanes.values()) if (heldBack(lane, this.#active, this.#limits) === 'namespace') n++;
+    for (const lane of this.#lanes.values()) if (heldBack(lane, this.#active, this.#limits, waitingLanes > 1) === 'namespace') n++;
     return n;
   }
 

@@ -23,11 +23,13 @@
  *   otherwise (timeout, error) is not retried early.
  * - Latest wins: a push always carries the app's state at the moment it starts; states that
  *   arrive while a push is in flight or backing off are coalesced into the next one.
- * - At most `concurrency` pushes are in flight in total and `namespaceConcurrency` per
- *   namespace; waiting targets queue FIFO per namespace, and a free slot goes to the waiting
- *   namespace with the fewest pushes in flight (core: push-fairness.ts). Every push ends within
- *   the transport's absolute deadline, so a namespace whose pods never answer holds at most
- *   `namespaceConcurrency` slots, each for at most `timeoutMs`, and delays only itself.
+ * - At most `concurrency` pushes are in flight in total and `namespaceConcurrency` (the share)
+ *   per namespace while another namespace waits; a namespace alone may borrow idle slots, but
+ *   never the last share's worth (core: push-fairness.ts). Waiting targets queue FIFO per
+ *   namespace, and a free slot goes to the waiting namespace with the fewest pushes in flight.
+ *   Every push ends within the transport's absolute deadline, so a namespace whose pods never
+ *   answer leaves a share free for the next announcement elsewhere, and once another namespace
+ *   waits it is back to its share within `timeoutMs`.
  * - Work per state change is O(targets of that app); per pod event O(1); per start O(namespaces waiting).
  * - Nothing is sent unless `start()`ed (leading); `stop()` aborts in-flight pushes, cancels
  *   timers and forgets acknowledgements (a new leader re-stamps every state anyway).
@@ -86,7 +88,7 @@ export interface PusherOptions {
   port: number;
   /** Pushes in flight at most, in total. */
   concurrency: number;
-  /** Pushes in flight at most per namespace; default core's defaultPerNamespace (a quarter of `concurrency`). */
+  /** A namespace's share of the slots (it may borrow idle ones); default core's defaultPerNamespace (a quarter of `concurrency`). */
   namespaceConcurrency?: number;
   /** Absolute deadline of one push (connect + request + response), ms. */
   timeoutMs: number;

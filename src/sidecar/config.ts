@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { publicKeyFromBase64 } from '../core/signature.ts';
 import { INSTALLATION_ENV, isInstallationId, PUBLIC_KEY_ENV } from '../core/trust.ts';
 import { invalidConfig, LOG_LEVEL_SETTING, readSettings, usageText, type SettingTable } from '../platform/config.ts';
+import { FIXED_DEFAULT_CAP } from '../core/connection-cap.ts';
 import { SIDECAR_ADMIN_PORT, SIDECAR_PUBLIC_PORT } from '../core/ports.ts';
 import { parseCidr, type Cidr, type ProxyTrust } from '../core/client-address.ts';
 import type { OriginPolicy } from '../core/origin-policy.ts';
@@ -33,7 +34,12 @@ export interface SidecarConfig {
   readonly controllerUrlIgnored: boolean;
   /** who may open /version/ws from a browser: the same origin, plus VERSION_OBSERVER_ALLOWED_ORIGINS (`*` = any) */
   readonly originPolicy: OriginPolicy;
-  /** connection cap; beyond it handshakes get HTTP 503 + Retry-After before any upgrade; default 50000 */
+  /**
+   * connection cap; beyond it handshakes get HTTP 503 + Retry-After before any upgrade. Unset,
+   * `version-observer sidecar` derives it from memory.max (FIXED_DEFAULT_CAP when no limit is
+   * visible; src/core/connection-cap.ts); the table's 50000 is only parseConfig's fallback for
+   * callers that derive nothing (tests, startSidecar embedded)
+   */
   readonly maxConnections: number;
   /** cap per client address (IPv6: per /64); beyond it HTTP 429 + Retry-After; default 1000 */
   readonly maxConnectionsPerAddress: number;
@@ -98,7 +104,7 @@ export const OPTIONS = {
   installation: { kind: 'text', flag: 'installation', env: INSTALLATION_ENV, help: 'installation id pushes must be signed for (without one every push is refused)' },
   controllerUrl: { kind: 'text', flag: 'controller-url', env: 'VERSION_OBSERVER_CONTROLLER_URL', help: 'ignored (keys are only pinned, never fetched); a warning is logged' },
   allowedOrigins: { kind: 'list', flag: 'allowed-origins', env: 'VERSION_OBSERVER_ALLOWED_ORIGINS', help: 'Origins allowed on /version/ws besides the same origin (comma-separated), or * for any', defaultText: 'same origin only' },
-  maxConnections: { kind: 'int', flag: 'max-connections', env: 'VERSION_OBSERVER_MAX_CONNECTIONS', help: 'WebSocket cap; beyond it HTTP 503 + Retry-After before the upgrade', default: 50_000, min: 1, max: 10_000_000 },
+  maxConnections: { kind: 'int', flag: 'max-connections', env: 'VERSION_OBSERVER_MAX_CONNECTIONS', help: 'WebSocket cap; beyond it HTTP 503 + Retry-After before the upgrade', default: 50_000, defaultText: `derived from memory.max; ${FIXED_DEFAULT_CAP} when no limit is visible`, min: 1, max: 10_000_000 },
   maxConnectionsPerAddress: { kind: 'int', flag: 'max-connections-per-ip', env: 'VERSION_OBSERVER_MAX_CONNECTIONS_PER_IP', help: 'WebSocket cap per client address (IPv6: per /64); beyond it HTTP 429', default: 1000, min: 1, max: 10_000_000 },
   trustedProxies: { kind: 'list', flag: 'trusted-proxies', env: 'VERSION_OBSERVER_TRUSTED_PROXIES', help: 'proxy addresses/CIDRs whose forwarding header names the client (comma-separated)', defaultText: 'none' },
   trustedProxyHops: { kind: 'int', flag: 'trusted-proxy-hops', env: 'VERSION_OBSERVER_TRUSTED_PROXY_HOPS', help: 'trust this many proxy hops nearest to the sidecar, whatever their address', default: 0, min: 0, max: 16 },

@@ -48,3 +48,27 @@ test('clearWaiting forgets the queues; pushes in flight still end', () => {
   q.end(first.namespace);
   assert.equal(q.active, 0);
 });
+
+test('a lone namespace borrows idle slots but one share; the metric counts it at its bound only when it is held', () => {
+  const q = new FairQueue<number>({ total: 8, perNamespace: 2 });
+  for (let i = 0; i < 20; i++) q.enqueue('big', i);
+  const startAll = () => {
+    const started: string[] = [];
+    for (let next = q.take(); next !== null; next = q.take()) {
+      q.begin(next.namespace);
+      started.push(next.namespace);
+    }
+    return started;
+  };
+  assert.equal(startAll().length, 6, 'total − share');
+  assert.deepEqual([q.active, q.activeIn('big'), q.lanesAtNamespaceBound], [6, 6, 1]);
+  q.enqueue('small', 0);
+  q.enqueue('small', 1);
+  q.enqueue('small', 2);
+  assert.deepEqual(startAll(), ['small', 'small'], 'the free share goes to the newcomer at once');
+  assert.equal(q.lanesAtNamespaceBound, 2, 'both wait at their share');
+  q.end('big');
+  assert.deepEqual(startAll(), [], 'the borrower starts nothing while another namespace waits');
+  q.end('small');
+  assert.deepEqual(startAll(), ['small']);
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../../src/sidecar/config.ts';
+import { helpText, parseConfig } from '../../../src/sidecar/config.ts';
+import { FIXED_DEFAULT_CAP } from '../../../src/core/connection-cap.ts';
 import { generateSigningKey } from '../../../src/core/signature.ts';
 import { VoError } from '../../../src/core/errors.ts';
 
@@ -26,7 +27,7 @@ test('defaults follow the configuration contract', () => {
   assert.equal(c.listenHost, '0.0.0.0');
   assert.equal(c.port, 8787);
   assert.equal(c.adminPort, 8788);
-  assert.equal(c.maxConnections, 50_000);
+  assert.equal(c.maxConnections, 50_000, 'parseConfig alone (nothing derived): the fallback');
   assert.equal(c.heartbeatIntervalMs, 25_000);
   assert.deepEqual(c.originPolicy, { any: false, origins: [] }, 'same origin only (issue 11; was any origin)');
   assert.equal(c.maxConnectionsPerAddress, 1000);
@@ -46,6 +47,12 @@ test('defaults follow the configuration contract', () => {
   assert.equal(c.drainMs, 1000);
   assert.equal(c.logLevel, 'info');
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.publicKeys));
+});
+
+test('--help shows the connection cap as the sidecar command sets it: derived, not the fallback', () => {
+  const row = helpText().split('\n').find((l) => l.includes('--max-connections '));
+  assert.ok(row?.includes(`(default derived from memory.max; ${FIXED_DEFAULT_CAP} when no limit is visible)`), row);
+  assert.equal(row?.includes('50000'), false, row);
 });
 
 test('the *_MS settings take whole milliseconds, as documented, or Go durations; flags too', () => {
