@@ -97,7 +97,11 @@ export function phaseOf(view: PodView): V1PodStatus['phase'] {
     const failed = view.initContainers.some((c) => c.done && (c.snap?.state.terminated?.exitCode ?? 0) !== 0);
     return failed && policy === 'Never' ? 'Failed' : 'Pending';
   }
-  if (view.containers.length > 0 && view.containers.every((c) => c.done)) {
+  // A native sidecar still running keeps the pod Running, as in the kubelet: a pod gets its
+  // terminal phase only once every container has stopped, and a deleted pod's sidecars stop
+  // after its app containers and serve (and are pushed to) until then.
+  const sidecarRunning = view.initContainers.some((c) => c.sidecar && !c.pending && !c.done);
+  if (view.containers.length > 0 && view.containers.every((c) => c.done) && !sidecarRunning) {
     return view.containers.every((c) => (c.snap?.state.terminated?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
   }
   const started = view.containers.some((c) => !c.snap || c.snap.state.running || c.snap.restartCount > 0 || c.snap.lastState.terminated || c.done);

@@ -130,3 +130,11 @@ test('a virtual sidecar runs and is ready like a virtual app container', () => {
   assert.ok(proxy!.state?.running && proxy!.ready && proxy!.started);
   assert.equal(cond(s, 'Ready').status, 'True');
 });
+
+test('a pod whose app containers stopped while its native sidecar still runs (a deletion: sidecars stop last) stays Running', () => {
+  const stopped = { name: 'web', image: 'i', done: true, snap: snap({ ready: false, state: { terminated: { exitCode: 0 } } }) };
+  const draining = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap(), sidecar: true }], containers: [stopped] }));
+  assert.equal(draining.phase, 'Running', 'the sidecar serves until it stops; the pod is no terminal pod before that');
+  const gone = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap({ ready: false, state: { terminated: { exitCode: 0 } } }), done: true, sidecar: true }], containers: [stopped] }));
+  assert.equal(gone.phase, 'Succeeded', 'terminal once every container, the sidecar included, has stopped');
+});
