@@ -104,7 +104,10 @@ export function phaseOf(view: PodView): V1PodStatus['phase'] {
   if (view.containers.length > 0 && view.containers.every((c) => c.done) && !sidecarRunning) {
     return view.containers.every((c) => (c.snap?.state.terminated?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
   }
-  const started = view.containers.some((c) => !c.snap || c.snap.state.running || c.snap.restartCount > 0 || c.snap.lastState.terminated || c.done);
+  // A container that ran and stopped counts as started (as the kubelet's getPhase counts stopped
+  // containers of a restartPolicy Always pod as Running): a deleted pod whose app container has
+  // exited while its sidecar drains is Running, not Pending.
+  const started = view.containers.some((c) => !c.snap || c.snap.state.running || c.snap.state.terminated || c.snap.restartCount > 0 || c.snap.lastState.terminated || c.done);
   return started ? 'Running' : 'Pending';
 }
 

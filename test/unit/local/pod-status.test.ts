@@ -138,3 +138,9 @@ test('a pod whose app containers stopped while its native sidecar still runs (a 
   const gone = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap({ ready: false, state: { terminated: { exitCode: 0 } } }), done: true, sidecar: true }], containers: [stopped] }));
   assert.equal(gone.phase, 'Succeeded', 'terminal once every container, the sidecar included, has stopped');
 });
+
+test('a deleted pod whose app container (restartPolicy Always, so not "done") exited while its sidecar drains is Running, not Pending', () => {
+  const exited = { name: 'web', image: 'i', snap: snap({ ready: false, state: { terminated: { exitCode: 0 } } }) };
+  const s = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap(), sidecar: true }], containers: [exited] }));
+  assert.equal(s.phase, 'Running');
+});
