@@ -52,6 +52,7 @@ export const appStateSchema = {
     epoch: { type: 'integer' },
     seq: { type: 'integer' },
     since: { type: 'string' },
+    resourceVersion: { type: 'string' },
   },
 } as const;
 

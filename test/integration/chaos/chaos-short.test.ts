@@ -1,6 +1,6 @@
 /**
  * The chaos suite, short (test/chaos/options.ts SHORT): 2 apps × 3 pods with real sidecars,
- * 300 WebSocket clients, 3 controller replicas, 10 steps — every fault kind once, in a seeded
+ * 300 WebSocket clients, 3 controller replicas, 11 steps — each of the 11 fault kinds once, in a seeded
  * order (the seed is printed; CHAOS_SEED=<n> repeats it). The run fails on any violation.
  */
 import assert from 'node:assert/strict';

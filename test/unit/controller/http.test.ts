@@ -6,6 +6,8 @@ import { createMetrics } from '../../../src/controller/metrics.ts';
 import type { AppState } from '../../../src/core/app-state.ts';
 
 const s: AppState = { app: 'ns/shop', phase: 'converged', version: '1.1.0', previousVersion: '1.0.0', change: 'minor', serving: { '1.1.0': 3 }, reason: null, epoch: 7, seq: 42, since: '2026-01-01T00:00:00.000Z', policy: 'patch' };
+// The response serializer drops what its schema does not name: the optional field must come through.
+const withRv: AppState = { ...s, app: 'ns/cart', resourceVersion: '48213' };
 
 test('routes answer per their schemas', async () => {
   const metrics = createMetrics({ defaultMetrics: false });
@@ -13,15 +15,16 @@ test('routes answer per their schemas', async () => {
   let notReady: string | null = 'informer caches not synced';
   const app = await buildServer({
     logger: Fastify({ logger: { level: 'silent' } }).log,
-    apps: () => [s],
-    app: (k) => (k === 'ns/shop' ? s : undefined),
+    apps: () => [s, withRv],
+    app: (k) => (k === 'ns/shop' ? s : k === 'ns/cart' ? withRv : undefined),
     keys: () => ({ installation: 'inst-1', keys: [{ kid: 'abc', alg: 'Ed25519', publicKey: 'AAAA', role: 'signing', pods: 2, retired: false }] }),
     notReady: () => notReady,
     registry: metrics.registry,
   });
   try {
-    assert.deepEqual((await app.inject('/v1/apps')).json(), { apps: [s] });
+    assert.deepEqual((await app.inject('/v1/apps')).json(), { apps: [s, withRv] });
     assert.deepEqual((await app.inject('/v1/apps/ns/shop')).json(), s);
+    assert.equal((await app.inject('/v1/apps/ns/cart')).json().resourceVersion, '48213');
     const missing = await app.inject('/v1/apps/ns/nope');
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().code, 'VO_APP_NOT_FOUND');
