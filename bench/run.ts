@@ -18,7 +18,8 @@ export interface BenchResult {
 }
 
 const root = new URL('..', import.meta.url).pathname;
-const docPath = `${root}docs/benchmarks.md`;
+/** BENCH_DOC=<file> sends a development run's sections elsewhere, keeping docs/benchmarks.md for full runs. */
+const docPath = process.env.BENCH_DOC ?? `${root}docs/benchmarks.md`;
 const wanted = process.argv.slice(2);
 const files = readdirSync(`${root}bench`)
   .filter((f) => f.endsWith('.bench.ts'))
