@@ -374,7 +374,8 @@ function stagesOf(r: Rollout): { k8s: number; decide: number; firstApplied: numb
 
 /**
  * Never early, judged on ordered facts, per rollout: the last new pod's Ready < the Deployment's
- * first complete write (resourceVersions); the decision after that write — by the Event's
+ * first complete write (resourceVersions); the decision after that write — by the Deployment
+ * resourceVersion the decision read (its log line; the state carries the same), else by the Event's
  * resourceVersion when the controller wrote one, else by one clock in the safe direction (the
  * leader logged its decision after this process had already received the complete write, which
  * the API server sent after storing it); otherwise "not proven" (a race, not a violation). Every
@@ -390,7 +391,11 @@ function orderedVerdict(measured: Rollout[]): { byRv: number; byClock: number; n
     const f = r.facts;
     if (f.events > 1) v.twice.push(`${r.version}: ${f.events} VersionConverged Events`);
     if (!(f.lastReadyRv < f.completeRv)) v.outOfOrder.push(`${r.version}: last Ready rv ${f.lastReadyRv} ≥ complete rv ${f.completeRv}`);
-    else if (f.eventRv !== undefined) {
+    else if (r.decision.rv !== undefined) {
+      // The state names the Deployment write it was decided from: at or after the first complete one.
+      if (r.decision.rv >= f.completeRv) v.byRv++;
+      else v.outOfOrder.push(`${r.version}: decided from Deployment rv ${r.decision.rv} < its first complete rv ${f.completeRv}`);
+    } else if (f.eventRv !== undefined) {
       if (f.eventRv > f.completeRv) v.byRv++;
       else v.outOfOrder.push(`${r.version}: decision Event rv ${f.eventRv} ≤ complete rv ${f.completeRv}`);
     } else if (r.decision.at >= f.completeSeenAt) v.byClock++;
@@ -538,9 +543,10 @@ for ${fmtS(s.mixed.p50 / 1000)} of it (first → last new pod Ready, p50).
 Judged per rollout on what the API server recorded, in its order (resourceVersions, one etcd:
 \`test/integration/ordered-facts.ts\`), and on the controller's own (epoch, seq), never on which of two watches delivered first:
 the last new pod's first Ready < the Deployment's first complete write (resourceVersions), then the controller's decision
-after that write: by its \`VersionConverged\` Event's resourceVersion (written in the reconcile that decided; the
-controller's per-Deployment Event rate limit, burst 10 and one a minute, leaves most rollouts of a long run without one),
-else by one clock in the safe direction only (the leader logged the decision after this process had already received the
+after that write: by the Deployment resourceVersion the decision read (the leader's decision log line names it, and the
+announced state carries it as \`resourceVersion\`: it must be at or after the first complete write), else by its
+\`VersionConverged\` Event's resourceVersion (written in the reconcile that decided; the controller's per-Deployment Event
+rate limit, burst 10 and one a minute, leaves most rollouts of a long run without one), else by one clock in the safe direction only (the leader logged the decision after this process had already received the
 complete write, which the API server sends after storing it); a decision logged before that receipt is "not proven" —
 a race, not a violation. Every client's announcement must carry an (epoch, seq) at or after the decision's (the leader's
 \`announcing new version\` log line).
@@ -548,7 +554,7 @@ a race, not a violation. Every client's announcement must carry an (epoch, seq) 
 - decision after the complete write, proven by resourceVersion: ${verdict.byRv}; by the clock's safe direction:
   ${verdict.byClock}; not proven: ${verdict.notProven.length}${verdict.notProven.length ? ` (${verdict.notProven.slice(0, 3).join('; ')})` : ''};
   unreadable: ${verdict.unreadable.length}${verdict.unreadable.length ? ` (${verdict.unreadable.slice(0, 3).join('; ')})` : ''} — of ${measured.length} rollouts.
-- out of order (a Ready after the complete write, or the decision Event before it): **${verdict.outOfOrder.length}**${verdict.outOfOrder.length ? ` (${verdict.outOfOrder.slice(0, 3).join('; ')})` : ''};
+- out of order (a Ready after the complete write, or the decision read or Event before it): **${verdict.outOfOrder.length}**${verdict.outOfOrder.length ? ` (${verdict.outOfOrder.slice(0, 3).join('; ')})` : ''};
   client announcements older in (epoch, seq) than the decision: **${verdict.clientsBeforeDecision}**; versions with more than one
   \`VersionConverged\` Event: ${verdict.twice.length}.
 - clients without exactly one announcement per rollout: **${extras.length}**${extras.length ? ` (${extras.slice(0, 3).join('; ')})` : ''};

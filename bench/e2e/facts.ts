@@ -103,6 +103,8 @@ export interface Decision {
   at: number;
   epoch: number;
   seq: number;
+  /** the resourceVersion of the Deployment the decision read (its log line and the state carry it); undefined from an older controller */
+  rv: bigint | undefined;
 }
 
 /** The leading controller's "announcing new version" line for `version` (the earliest if a new leader re-decided). */
@@ -111,7 +113,8 @@ export function decisionOf(controllerLogs: LogLine[], app: string, version: stri
     .filter((l) => l.msg === 'announcing new version' && l.fields.app === app && l.fields.version === version && l.fields.announce === true && l.fields.leading === true)
     .sort((a, b) => a.at - b.at);
   const h = hits[0];
-  return h ? { at: h.at, epoch: Number(h.fields.epoch), seq: Number(h.fields.seq) } : undefined;
+  const rv = h?.fields.deploymentResourceVersion;
+  return h ? { at: h.at, epoch: Number(h.fields.epoch), seq: Number(h.fields.seq), rv: typeof rv === 'string' && /^\d+$/.test(rv) ? BigInt(rv) : undefined } : undefined;
 }
 
 /** Each sidecar's first "applied state converged <version>" time (file → time) and the clients it sent it to. */
