@@ -148,10 +148,11 @@ export interface Injected {
  */
 export async function inject(ctx: FaultContext, kind: FaultKind, app: ChaosApp): Promise<Injected> {
   if (kind === 'node-loss') return nodeLoss(ctx);
-  return { what: await injectSimple(ctx, kind, app) };
+  const r = await injectSimple(ctx, kind, app);
+  return typeof r === 'string' ? { what: r } : r;
 }
 
-async function injectSimple(ctx: FaultContext, kind: Exclude<FaultKind, 'node-loss'>, app: ChaosApp): Promise<string> {
+async function injectSimple(ctx: FaultContext, kind: Exclude<FaultKind, 'node-loss'>, app: ChaosApp): Promise<string | Injected> {
   const where = `${app.namespace}/${app.name}`;
   switch (kind) {
     case 'none':
@@ -187,14 +188,15 @@ async function injectSimple(ctx: FaultContext, kind: Exclude<FaultKind, 'node-lo
     }
     case 'sidecar-sigkill': {
       const pod = pickOne(ctx, await servingPods(ctx, app));
-      if (!pod) return `sidecar SIGKILL skipped: no serving pod of ${where}`;
+      if (!pod) return { what: 'sidecar SIGKILL skipped', problem: `no serving pod of ${where}` };
       const pids = sidecarPids(ctx, pod.ip);
+      if (pids.length === 0) return { what: 'sidecar SIGKILL skipped', problem: `no sidecar process found for ${pod.name} (${pod.ip})` };
       for (const pid of pids) process.kill(pid, 'SIGKILL');
-      return `SIGKILL to the sidecar of ${pod.name} (pids ${pids.join(',') || 'none found'})`;
+      return `SIGKILL to the sidecar of ${pod.name} (pids ${pids.join(',')})`;
     }
     case 'pod-delete': {
       const pod = pickOne(ctx, await servingPods(ctx, app));
-      if (!pod) return `pod deletion skipped: no serving pod of ${where}`;
+      if (!pod) return { what: 'pod deletion skipped', problem: `no serving pod of ${where}` };
       await kubectlOk(ctx, ['delete', 'pod', pod.name, '-n', app.namespace, '--wait=false']);
       return `deleted pod ${pod.name}`;
     }
