@@ -100,7 +100,7 @@ export function phaseOf(view: PodView): V1PodStatus['phase'] {
   // A native sidecar still running keeps the pod Running, as in the kubelet: a pod gets its
   // terminal phase only once every container has stopped, and a deleted pod's sidecars stop
   // after its app containers and serve (and are pushed to) until then.
-  const sidecarRunning = view.initContainers.some((c) => c.sidecar && !c.pending && !c.done);
+  const sidecarRunning = view.initContainers.some((c) => c.sidecar && !c.pending && !c.done && (c.snap === undefined || c.snap.state.running !== undefined));
   if (view.containers.length > 0 && view.containers.every((c) => c.done) && !sidecarRunning) {
     return view.containers.every((c) => (c.snap?.state.terminated?.exitCode ?? 0) === 0) ? 'Succeeded' : 'Failed';
   }

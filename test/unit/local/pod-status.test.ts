@@ -144,3 +144,9 @@ test('a deleted pod whose app container (restartPolicy Always, so not "done") ex
   const s = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap(), sidecar: true }], containers: [exited] }));
   assert.equal(s.phase, 'Running');
 });
+
+test('a Never pod whose app finished and whose sidecar has just exited is terminal in that same status', () => {
+  const failed = { name: 'web', image: 'i', done: true, snap: snap({ ready: false, state: { terminated: { exitCode: 1 } } }) };
+  const s = buildPodStatus(view({ pod: sidecarPod, initContainers: [{ name: 'migrate', image: 'i', snap: completed, done: true }, { name: 'proxy', image: 'i', snap: snap({ ready: false, state: { terminated: { exitCode: 0 } } }), sidecar: true }], containers: [failed] }));
+  assert.equal(s.phase, 'Failed');
+});
