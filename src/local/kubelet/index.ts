@@ -208,6 +208,14 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       }
     } else {
       worker.pod = pod;
+      // Reconcile, as the kubelet's status manager does: a Ready condition written by someone else
+      // (the node lifecycle controller marks a silent node's pods Ready=False, possibly after
+      // this kubelet's resume re-sent its statuses) is written over with this kubelet's own.
+      const apiReady = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+      if (worker.lastReady !== undefined && worker.lastWritten !== 'terminal' && apiReady !== worker.lastReady) {
+        worker.lastWritten = '';
+        writer.enqueue(worker);
+      }
     }
     if (pod.metadata?.deletionTimestamp) void removePod(worker);
   };

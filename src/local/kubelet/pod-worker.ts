@@ -101,6 +101,8 @@ export class PodWorker {
   #terminating: Promise<void> | undefined;
   /** JSON of the last status written (set by the writer) */
   lastWritten = '';
+  /** the Ready status of the last write (status-writer.ts) */
+  lastReady?: string;
   /** true once the pod is gone from the API (or being removed): no more status writes */
   gone = false;
 

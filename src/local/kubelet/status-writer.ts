@@ -21,6 +21,8 @@ export interface StatusTarget {
   readonly namespace: string;
   readonly name: string;
   lastWritten: string;
+  /** the Ready condition's status in the last write ('True' / 'False'); undefined before one */
+  lastReady?: string;
   gone: boolean;
   buildStatus(): V1PodStatus;
 }
@@ -100,6 +102,7 @@ export class StatusWriter {
       this.writes++;
       await this.#api.request('PATCH', `/api/v1/namespaces/${target.namespace}/pods/${target.name}/status`, { metadata: { uid: target.uid }, status }, MERGE_PATCH);
       target.lastWritten = json;
+      target.lastReady = status.conditions?.find((c) => c.type === 'Ready')?.status;
     } catch (err) {
       if (this.#stopped) return;
       if (err instanceof KubeApiError && err.status === 404) {

@@ -17,6 +17,7 @@ import { CoordinationV1Api, CoreV1Api, type V1Pod, type V1PodStatus } from '@kub
 import { NODE_LEASE_RENEW_MS, NODE_MONITOR_GRACE_MS, startCluster, type Cluster } from '../../../src/local/cluster.ts';
 import { formatLine, recordLogger, type LogRecord } from '../../../src/local/log.ts';
 import { alive, apply, pidOf, waitFor } from '../../support/local-k8s.ts';
+import { kubectl } from '../../support/kubectl.ts';
 
 const NS = 'default';
 /** The node controller checks every 1 s (components.ts); the rest is a loaded machine's slack. */
@@ -135,4 +136,23 @@ test('a paused kubelet: its changes are held, the node controller marks the node
   await waitFor('the Lease renewed', async () => rv(await readLease()) > rv(leaseMarked), 10_000, 100);
   await waitFor('the node Ready again', async () => (await readNode()).status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True', 10_000, 100);
   assert.ok(records.some((r) => r.msg === 'reporting resumed' && Number(r.changes) >= 1), 'the held pod change was acted on at the resume');
+});
+
+test('a Ready=False written by someone else (the node controller, after a resume) is written over with the kubelet\'s own', async () => {
+  await apply(cluster, pod('marked'));
+  const readyPod = await waitFor('marked Ready', async () => {
+    const p = await readPod('marked');
+    return ready(p.status) === 'True' ? p : undefined;
+  }, 60_000);
+  // What the node lifecycle controller's MarkPodsNotReady does: a status patch of the Ready condition only.
+  const conditions = readyPod.status!.conditions!.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'NodeNotReady' } : c));
+  const r = await kubectl(cluster, ['patch', 'pod', 'marked', '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions } }), '-o', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  const marked = JSON.parse(r.stdout) as V1Pod;
+  assert.equal(ready(marked.status), 'False');
+  const healed = await waitFor('the kubelet writes Ready=True over the foreign Ready=False', async () => {
+    const p = await readPod('marked');
+    return ready(p.status) === 'True' && rv(p) > rv(marked) ? p : undefined;
+  }, 30_000, 100);
+  assert.ok(rv(healed) > rv(marked));
 });
