@@ -12,7 +12,8 @@
  * - Receipt times are local and only used for printed recovery figures, never for ordering.
  *
  * IPC (from the observer): {cmd:'pods', ips}; {cmd:'slow', count, ms} → {cmd:'slowed', n};
- * {cmd:'report'} → {cmd:'report', connections, clients}; {cmd:'stop'}.
+ * {cmd:'holds'} → {cmd:'holds', clients} (what each client holds now); {cmd:'report'} →
+ * {cmd:'report', connections, clients} (also every connection's whole history); {cmd:'stop'}.
  */
 import WebSocket from 'ws';
 import { reconnectDelayMs } from '../../src/client/decide.ts';
@@ -117,6 +118,8 @@ function slow(count: number, ms: number): number {
   return chosen.length;
 }
 
+const holdsNow = (): ClientHolds[] => clients.map((c) => ({ client: PROC * 100_000 + c.id, open: c.ws?.readyState === WebSocket.OPEN, held: c.held }));
+
 process.on('message', (msg: { cmd: string; ips?: string[]; count?: number; ms?: number }) => {
   if (msg.cmd === 'pods') {
     const first = ips.length === 0 && clients.length === 0;
@@ -130,10 +133,11 @@ process.on('message', (msg: { cmd: string; ips?: string[]; count?: number; ms?: 
     }
   } else if (msg.cmd === 'slow') {
     process.send!({ cmd: 'slowed', n: slow(msg.count!, msg.ms!) });
+  } else if (msg.cmd === 'holds') {
+    // What each client holds now, without the history: the settle check polls this every 200 ms.
+    process.send!({ cmd: 'holds', clients: holdsNow() });
   } else if (msg.cmd === 'report') {
-    const connections = clients.flatMap((c) => c.conns);
-    const holds: ClientHolds[] = clients.map((c) => ({ client: PROC * 100_000 + c.id, open: c.ws?.readyState === WebSocket.OPEN, held: c.held }));
-    process.send!({ cmd: 'report', connections, clients: holds });
+    process.send!({ cmd: 'report', connections: clients.flatMap((c) => c.conns), clients: holdsNow() });
   } else if (msg.cmd === 'stop') {
     stopping = true;
     for (const c of clients) c.ws?.terminate();

@@ -109,6 +109,12 @@ async function reports(w: AppWatch): Promise<{ connections: ConnectionRecord[]; 
   return { connections: r.flatMap((x) => x.connections), clients: r.flatMap((x) => x.clients) };
 }
 
+/** What every client of `w` holds now (no history: the settle loop polls this). */
+async function holds(w: AppWatch): Promise<ClientHolds[]> {
+  const r = await Promise.all(w.procs.map((p) => ask<{ clients: ClientHolds[] }>(p, { cmd: 'holds' }, reply('holds'))));
+  return r.flatMap((x) => x.clients);
+}
+
 async function sidecarState(ip: string): Promise<AppState | null> {
   const res = await fetch(`http://${ip}:8787/version`, { signal: AbortSignal.timeout(2000) });
   return ((await res.json()) as { state: AppState | null }).state;
@@ -128,7 +134,7 @@ async function unsettled(w: AppWatch): Promise<string | null> {
   const d = deploymentFact(last.rv, last.object);
   if (!d.complete) return `${w.key}: Deployment at rv ${d.rv} not complete`;
   const v = d.version!;
-  const { clients } = await reports(w);
+  const clients = await holds(w);
   const open = clients.filter((c) => c.open);
   if (open.length < clients.length) return `${w.key}: ${clients.length - open.length} of ${clients.length} clients not connected`;
   const behind = open.filter((c) => c.held?.phase !== 'converged' || c.held.version !== v);
