@@ -31,6 +31,9 @@ import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
 import { errorMessage } from '../log.ts';
 import { Binder } from './binder.ts';
+
+/** Passes of resyncAfterResume: the node controller's grace over the renew period (16 s / 2 s), twice. */
+const RESUME_RESYNC_PASSES = 16;
 import { blockNetworks, claimBlock } from './ip-allocator.ts';
 import type { IpBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
@@ -234,6 +237,37 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
   };
   const informer = startInformer<V1Pod>(opts.kubeConfig, api, '/api/v1/pods', { add: onPod, update: onPod, delete: onDelete }, log);
 
+  /**
+   * After a resume the node controller may still mark this node's pods Ready=False until it sees
+   * the node Ready again (it marks on every pass while the node is not Ready), possibly after the
+   * resume's re-send. Like the kubelet's status manager, which compares the API's copy with its
+   * own, this reads the node's pods from the API (one LIST, not the watch, which could lag) a few
+   * times and writes its own status over every Ready condition that differs.
+   */
+  async function resyncAfterResume(): Promise<void> {
+    const periodMs = Math.max(500, opts.leaseRenewMs ?? 2_000);
+    for (let pass = 0; pass < RESUME_RESYNC_PASSES && !stopped && !paused; pass++) {
+      await new Promise((r) => setTimeout(r, periodMs).unref());
+      if (stopped || paused) return;
+      let fixed = 0;
+      try {
+        const list = await api.request<{ items: V1Pod[] }>('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`);
+        for (const pod of list.items) {
+          const worker = workers.get(pod.metadata?.uid ?? '');
+          if (!worker || worker.gone || worker.lastWritten === 'terminal' || worker.lastReady === undefined) continue;
+          if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === worker.lastReady) continue;
+          worker.lastWritten = '';
+          writer.enqueue(worker);
+          fixed++;
+        }
+      } catch (err) {
+        log.warn({ node: nodeName, err: errorMessage(err) }, 'status resync after resume: list failed; next pass retries');
+        continue;
+      }
+      if (fixed > 0) log.info({ node: nodeName, pods: fixed, pass }, 'status resync after resume: wrote over a Ready condition set by someone else');
+    }
+  }
+
   const onExit = () => {
     for (const worker of workers.values()) worker.killNow();
   };
@@ -288,6 +322,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       }
       writer.release();
       log.info({ node: nodeName, changes: changes.length }, 'reporting resumed');
+      void resyncAfterResume();
     },
     podStatus(namespace, pod) {
       for (const worker of workers.values()) if (worker.namespace === namespace && worker.name === pod) return worker.buildStatus();
