@@ -31,9 +31,6 @@ import { startInformer } from '../informer.ts';
 import { createKubeHttp, KubeApiError } from '../kube-http.ts';
 import { errorMessage } from '../log.ts';
 import { Binder } from './binder.ts';
-
-/** Passes of resyncAfterResume: the node controller's grace over the renew period (16 s / 2 s), twice. */
-const RESUME_RESYNC_PASSES = 16;
 import { blockNetworks, claimBlock } from './ip-allocator.ts';
 import type { IpBlock } from './ip-allocator.ts';
 import { registerNode } from './node.ts';
@@ -41,6 +38,9 @@ import { PodWorker } from './pod-worker.ts';
 import type { PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter } from './status-writer.ts';
 import { serviceAccountCredentials } from './service-account.ts';
+
+/** Passes of resyncAfterResume: the node controller's grace over the renew period (16 s / 2 s), twice. */
+const RESUME_RESYNC_PASSES = 16;
 
 export interface ProcessKubeletOptions {
   kubeConfig: KubeConfig;
