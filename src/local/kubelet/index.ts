@@ -214,11 +214,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       // Reconcile, as the kubelet's status manager does: a Ready condition written by someone else
       // (the node lifecycle controller marks a silent node's pods Ready=False, possibly after
       // this kubelet's resume re-sent its statuses) is written over with this kubelet's own.
-      const apiReady = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-      if (worker.lastReady !== undefined && worker.lastWritten !== 'terminal' && apiReady !== worker.lastReady) {
-        worker.lastWritten = '';
-        writer.enqueue(worker);
-      }
+      writer.rewriteForeignReady(worker, pod.status);
     }
     if (pod.metadata?.deletionTimestamp) void removePod(worker);
   };
@@ -254,11 +250,7 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
         const list = await api.request<{ items: V1Pod[] }>('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`);
         for (const pod of list.items) {
           const worker = workers.get(pod.metadata?.uid ?? '');
-          if (!worker || worker.gone || worker.lastWritten === 'terminal' || worker.lastReady === undefined) continue;
-          if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === worker.lastReady) continue;
-          worker.lastWritten = '';
-          writer.enqueue(worker);
-          fixed++;
+          if (worker && writer.rewriteForeignReady(worker, pod.status)) fixed++;
         }
       } catch (err) {
         log.warn({ node: nodeName, err: errorMessage(err) }, 'status resync after resume: list failed; next pass retries');

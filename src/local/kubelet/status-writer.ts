@@ -15,6 +15,7 @@ import type { Logger } from '../../platform/logger.ts';
 import { KubeApiError, MERGE_PATCH } from '../kube-http.ts';
 import type { KubeHttp } from '../kube-http.ts';
 import { errorMessage } from '../log.ts';
+import { readyStatusOf } from './status.ts';
 
 export interface StatusTarget {
   readonly uid: string;
@@ -55,6 +56,20 @@ export class StatusWriter {
     if (this.#inFlight.has(target)) this.#again.add(target);
     else this.#queue.add(target);
     this.#pump();
+  }
+
+  /**
+   * Writes this kubelet's status again when the API's copy carries a Ready condition someone
+   * else wrote (the node lifecycle controller marks a silent node's pods Ready=False), as the
+   * kubelet's status manager does. A pod not written yet, or already terminal, is left alone.
+   * Returns whether a write was queued.
+   */
+  rewriteForeignReady(target: StatusTarget, apiStatus: V1PodStatus | undefined): boolean {
+    if (target.gone || target.lastReady === undefined || target.lastWritten === 'terminal') return false;
+    if (readyStatusOf(apiStatus) === target.lastReady) return false;
+    target.lastWritten = '';
+    this.enqueue(target);
+    return true;
   }
 
   /** Stops sending; resolves once no write is in flight (queued ones wait for release()). */
@@ -102,7 +117,7 @@ export class StatusWriter {
       this.writes++;
       await this.#api.request('PATCH', `/api/v1/namespaces/${target.namespace}/pods/${target.name}/status`, { metadata: { uid: target.uid }, status }, MERGE_PATCH);
       target.lastWritten = json;
-      target.lastReady = status.conditions?.find((c) => c.type === 'Ready')?.status;
+      target.lastReady = readyStatusOf(status);
     } catch (err) {
       if (this.#stopped) return;
       if (err instanceof KubeApiError && err.status === 404) {

@@ -91,6 +91,11 @@ function notReadyDetail(c: ContainerView): string {
   return '';
 }
 
+/** The status of a pod status's Ready condition ('True' / 'False' / 'Unknown'), if it has one. */
+export function readyStatusOf(status: V1PodStatus | undefined): string | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
 export function phaseOf(view: PodView): V1PodStatus['phase'] {
   const policy = view.pod.spec?.restartPolicy ?? 'Always';
   if (!view.initDone) {
