@@ -41,6 +41,12 @@ import { serviceAccountCredentials } from './service-account.ts';
 
 /** Passes of resyncAfterResume: the node controller's grace over the renew period (16 s / 2 s), twice. */
 const RESUME_RESYNC_PASSES = 16;
+/**
+ * A failed final DELETE (the API server down or restarting) is retried on a timer: a relist
+ * after the API server is back sends no event for a pod that did not change, so waiting for the
+ * next watch event could leave the pod Terminating for good.
+ */
+const DELETE_RETRY_MS = 1_000;
 
 export interface ProcessKubeletOptions {
   kubeConfig: KubeConfig;
@@ -177,10 +183,19 @@ export async function startProcessKubelet(opts: ProcessKubeletOptions): Promise<
       if (worker.pids().length === 0) log.info({ pod: `${worker.namespace}/${worker.name}` }, 'pod removed');
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
-        log.warn({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err) }, 'pod delete failed; the next watch event retries');
-        deleting.delete(worker.uid); // the next watch event retries
+        log.warn({ pod: `${worker.namespace}/${worker.name}`, err: errorMessage(err), retryInMs: DELETE_RETRY_MS }, 'pod delete failed; retrying');
+        deleting.delete(worker.uid);
+        retryRemove(worker);
       }
     }
+  }
+
+  function retryRemove(worker: PodWorker): void {
+    setTimeout(() => {
+      if (stopped || workers.get(worker.uid) !== worker) return; // stopped, or the watch saw it deleted
+      if (paused) retryRemove(worker); // a silent node sends nothing; try again after the resume
+      else void removePod(worker);
+    }, DELETE_RETRY_MS).unref();
   }
 
   const onPod = (pod: V1Pod) => {

@@ -3,7 +3,8 @@
  * and count restarts; failing readiness takes a pod out of the service proxy; an unknown
  * command, a port already in use, an unresolvable env reference and a probe pointing at
  * nothing each give a clear pod status while the kubelet keeps working; deletion honours the
- * grace period and SIGKILLs a process that ignores SIGTERM; virtual pods are cheap.
+ * grace period and SIGKILLs a process that ignores SIGTERM, and a final delete that failed while
+ * the API server was down is retried until it lands; virtual pods are cheap.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -216,4 +217,31 @@ spec:
   assert.ok(pods.every((p) => status(p, 'app')?.containerID?.startsWith('virtual://')));
   await kubectl(cluster, ['scale', 'deployment', 'many', '-n', NS, '--replicas=0']);
   await waitFor('virtual pods removed', async () => (await getPods(cluster, NS, 'app=many')).length === 0, 60_000, 250);
+});
+
+test('a pod whose final delete failed while the API server was down is removed once it is back', async () => {
+  // A relist after the restart sends no event for a pod that did not change, so only the
+  // kubelet's own retry can finish the delete; without it the pod stays Terminating for good.
+  await apply(cluster, pod('orphan', `  containers:
+  - name: app
+    image: version-observer/test-server
+    env: [{ name: IGNORE_SIGTERM, value: "1" }]
+    readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }`));
+  const p = await waitFor('orphan Ready', async () => {
+    const p = await getPod(cluster, NS, 'orphan');
+    return isReady(p) ? p : undefined;
+  }, 20_000, 100);
+  const pid = pidOf(p)!;
+  await kubectl(cluster, ['delete', 'pod', 'orphan', '-n', NS, '--wait=false']);
+  // The kubelet is now waiting out the 2 s grace period of a process that ignores SIGTERM.
+  await cluster.stopApiServer();
+  try {
+    await waitFor('the kubelet failed the final delete', () =>
+      records.some((r) => r.component === 'kubelet' && r.pod === `${NS}/orphan` && r.msg.startsWith('pod delete failed')), 30_000, 100);
+    assert.equal(alive(pid), false, 'its process is gone');
+  } finally {
+    await cluster.startApiServer();
+  }
+  await waitFor('orphan removed', async () => (await kubectl(cluster, ['get', 'pod', 'orphan', '-n', NS, '--ignore-not-found', '-o', 'name'])).trim() === '', 30_000, 250);
+  assert.ok(records.some((r) => r.component === 'kubelet' && r.pod === `${NS}/orphan` && r.msg === 'pod removed'), 'the kubelet removed it itself');
 });
