@@ -170,19 +170,24 @@ test('bad input gives a clear pod status and the kubelet keeps working', async (
   await kubectl(cluster, ['delete', 'pod', 'no-command', 'bad-env', 'port-clash', 'probe-nowhere', 'good', '-n', NS, '--wait=true']);
 });
 
-test('deletion waits the grace period, then SIGKILLs a process that ignores SIGTERM and removes the pod', async () => {
+/** A Ready pod whose one process ignores SIGTERM (so a delete waits out its 2 s grace); its pid. */
+async function startIgnoringSigterm(name: string): Promise<number> {
   // The readiness probe makes Ready mean "listening", so the SIGTERM handler is installed:
   // without it a pod is Ready as soon as its process is spawned, and an early SIGTERM kills it.
-  await apply(cluster, pod('stubborn', `  containers:
+  await apply(cluster, pod(name, `  containers:
   - name: app
     image: version-observer/test-server
     env: [{ name: IGNORE_SIGTERM, value: "1" }]
     readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }`));
-  const p = await waitFor('stubborn Ready', async () => {
-    const p = await getPod(cluster, NS, 'stubborn');
+  const p = await waitFor(`${name} Ready`, async () => {
+    const p = await getPod(cluster, NS, name);
     return isReady(p) ? p : undefined;
   }, 20_000, 100);
-  const pid = pidOf(p)!;
+  return pidOf(p)!;
+}
+
+test('deletion waits the grace period, then SIGKILLs a process that ignores SIGTERM and removes the pod', async () => {
+  const pid = await startIgnoringSigterm('stubborn');
   assert.ok(alive(pid));
   const t0 = Date.now();
   await kubectl(cluster, ['delete', 'pod', 'stubborn', '-n', NS, '--wait=true']);
@@ -222,16 +227,7 @@ spec:
 test('a pod whose final delete failed while the API server was down is removed once it is back', async () => {
   // A relist after the restart sends no event for a pod that did not change, so only the
   // kubelet's own retry can finish the delete; without it the pod stays Terminating for good.
-  await apply(cluster, pod('orphan', `  containers:
-  - name: app
-    image: version-observer/test-server
-    env: [{ name: IGNORE_SIGTERM, value: "1" }]
-    readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }`));
-  const p = await waitFor('orphan Ready', async () => {
-    const p = await getPod(cluster, NS, 'orphan');
-    return isReady(p) ? p : undefined;
-  }, 20_000, 100);
-  const pid = pidOf(p)!;
+  const pid = await startIgnoringSigterm('orphan');
   await kubectl(cluster, ['delete', 'pod', 'orphan', '-n', NS, '--wait=false']);
   // The kubelet is now waiting out the 2 s grace period of a process that ignores SIGTERM.
   await cluster.stopApiServer();
