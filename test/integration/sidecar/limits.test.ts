@@ -87,6 +87,38 @@ async function rawHandshake(url: string, headers: Record<string, string> = {}, l
   }
 }
 
+/**
+ * Floods `flooder` with `send()` while never reading its answers, until the server terminates it
+ * or `max` sends. `sent` counts sends handed to the kernel, not queued in this client: sending
+ * waits while more than CLIENT_QUEUE bytes are queued here, so the server has read all but the
+ * sockets' buffers (a few MiB) of them. (Counting queued sends let the loop end before the server
+ * had read enough to fill the answers' path, and a test then waited for a close that never came.)
+ * The last sends still in flight may be what crosses the limit, so a flood that reached `max`
+ * waits for them, bounded. The socket reads again before this returns.
+ */
+async function floodUntilTerminated(flooder: Client, max: number, send: () => void, afterBatch: (sent: number) => void = () => {}): Promise<{ sent: number; terminated: boolean }> {
+  const CLIENT_QUEUE = 256 * 1024;
+  const BATCH = 1000;
+  const raw = (flooder.ws as unknown as { _socket: Socket })._socket;
+  raw.pause(); // never reads: every answer stays with the server
+  let terminated = false;
+  void flooder.closed.then(() => (terminated = true));
+  let sent = 0;
+  while (!terminated && sent < max) {
+    if (flooder.ws.bufferedAmount > CLIENT_QUEUE) {
+      await new Promise((r) => setTimeout(r, 1));
+      continue;
+    }
+    for (let i = 0; i < BATCH; i++) send();
+    sent += BATCH;
+    afterBatch(sent);
+    await new Promise((r) => setImmediate(r));
+  }
+  if (!terminated) await Promise.race([flooder.closed, new Promise((r) => setTimeout(r, 10_000))]);
+  raw.resume();
+  return { sent, terminated };
+}
+
 test('a client that floods pings and never reads is terminated; RSS stays bounded; a normal client still gets its hello', async () => {
   const limit = 64 * 1024;
   // A rate limit this high leaves the send-buffer limit as the only guard under test.
@@ -97,22 +129,13 @@ test('a client that floods pings and never reads is terminated; RSS stays bounde
 
   const flooder = await client(sc.wsUrl);
   await flooder.waitFor(1);
-  const raw = (flooder.ws as unknown as { _socket: Socket })._socket;
-  raw.pause(); // never reads again: every pong stays with the server
-  let terminated = false;
-  void flooder.closed.then(() => (terminated = true));
   // An unguarded server keeps every unanswered pong: ~80 B each, > 150 MiB at 2M pings.
-  let sent = 0;
   let rssPeak = rssBefore;
-  while (!terminated && sent < 2_000_000) {
-    for (let i = 0; i < 2000; i++) flooder.ws.send('{"type":"ping"}');
-    sent += 2000;
-    await new Promise((r) => setImmediate(r));
-    if (sent % 50_000 === 0) rssPeak = Math.max(rssPeak, sc.rssBytes());
-  }
-  raw.resume();
-  const [code] = await flooder.closed;
+  const { sent, terminated } = await floodUntilTerminated(flooder, 2_000_000, () => flooder.ws.send('{"type":"ping"}'), (n) => {
+    if (n % 50_000 === 0) rssPeak = Math.max(rssPeak, sc.rssBytes());
+  });
   assert.ok(terminated, `still open after ${sent} pings`);
+  const [code] = await flooder.closed;
   assert.equal(code, 1006, 'terminated (no close frame could reach it)');
   rssPeak = Math.max(rssPeak, sc.rssBytes());
 
@@ -136,18 +159,9 @@ test('WebSocket-level ping frames: their pongs honour the send-buffer limit, and
   const sc = await sidecar({ VERSION_OBSERVER_SEND_BUFFER_LIMIT_BYTES: String(64 * 1024), VERSION_OBSERVER_MESSAGE_BURST: '1000000000', VERSION_OBSERVER_MESSAGES_PER_MINUTE: '1000000000' });
   const flooder = await client(sc.wsUrl);
   await flooder.waitFor(1);
-  const raw = (flooder.ws as unknown as { _socket: Socket })._socket;
-  raw.pause();
-  let terminated = false;
-  void flooder.closed.then(() => (terminated = true));
   const payload = Buffer.alloc(125); // the largest control frame: each pong echoes it
-  let sent = 0;
-  while (!terminated && sent < 1_000_000) {
-    for (let i = 0; i < 1000; i++) flooder.ws.ping(payload);
-    sent += 1000;
-    await new Promise((r) => setImmediate(r));
-  }
-  raw.resume();
+  const { sent, terminated } = await floodUntilTerminated(flooder, 1_000_000, () => flooder.ws.ping(payload));
+  assert.ok(terminated, `still open after ${sent} ping frames`);
   assert.equal((await flooder.closed)[0], 1006, `terminated after ${sent} ping frames`);
   assert.equal(await metric(sc.adminUrl, 'version_observer_sidecar_slow_consumers_dropped_total'), 1);
 
