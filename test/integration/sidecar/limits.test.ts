@@ -94,27 +94,31 @@ async function rawHandshake(url: string, headers: Record<string, string> = {}, l
  * sockets' buffers (a few MiB) of them. (Counting queued sends let the loop end before the server
  * had read enough to fill the answers' path, and a test then waited for a close that never came.)
  * The last sends still in flight may be what crosses the limit, so a flood that reached `max`
- * waits for them, bounded. The socket reads again before this returns.
+ * waits for them, bounded; so does a flood the server stopped reading. The socket reads again before this returns.
  */
 async function floodUntilTerminated(flooder: Client, max: number, send: () => void, afterBatch: (sent: number) => void = () => {}): Promise<{ sent: number; terminated: boolean }> {
   const CLIENT_QUEUE = 256 * 1024;
   const BATCH = 1000;
+  const WAIT_MS = 10_000; // for the server to read on (a stall) or to close after the last sends
   const raw = (flooder.ws as unknown as { _socket: Socket })._socket;
   raw.pause(); // never reads: every answer stays with the server
   let terminated = false;
   void flooder.closed.then(() => (terminated = true));
   let sent = 0;
+  let progressAt = performance.now();
   while (!terminated && sent < max) {
     if (flooder.ws.bufferedAmount > CLIENT_QUEUE) {
+      if (performance.now() - progressAt > WAIT_MS) break; // the server stopped reading without closing: fail, do not hang
       await new Promise((r) => setTimeout(r, 1));
       continue;
     }
     for (let i = 0; i < BATCH; i++) send();
     sent += BATCH;
+    progressAt = performance.now();
     afterBatch(sent);
     await new Promise((r) => setImmediate(r));
   }
-  if (!terminated) await Promise.race([flooder.closed, new Promise((r) => setTimeout(r, 10_000))]);
+  if (!terminated) await Promise.race([flooder.closed, new Promise((r) => setTimeout(r, WAIT_MS))]);
   raw.resume();
   return { sent, terminated };
 }
