@@ -6,10 +6,13 @@
  * - initial sync: process start → listening → /readyz 200 (caches synced) → every app evaluated
  *   (the controller's own log timestamps);
  * - retained heap after a forced GC (bench/controller/gc-hook.ts), above an empty controller;
- * - per-event cost: the probe pod's version label patched (a new version of a one-pod app) →
- *   the controller's 'announcing new version' log line, p50/p99, and controller CPU per event;
- *   the probe app has the same size at both levels, so any growth is the cost of the cache size;
  * - push throughput: the new leader's first push wave (every pod) into one sink.
+ * Then the per-event cost, as an interleaved A/B (bench/stats.ts interleave): a second namespace
+ * gets the 1k population, and ROUNDS rounds alternate a fresh controller watching only it
+ * (`--namespaces`) with one watching only the 10k namespace. Per round: the probe pod's version
+ * label patched (a new version of a one-pod app) → the controller's 'announcing new version' log
+ * line, and controller CPU per event. The probe app has the same size in both arms and both run
+ * against the same API server holding all 11k pods, so any difference is the cost of the cache size.
  * Pushes: virtual pods have no process, so the controller runs with --push-port pointing at a
  * single sink (bench/controller/sink.ts: the test receiver bound on the wildcard address, which
  * answers for all of 127.0.0.0/8) — every push is verified and answered as a sidecar would, none
@@ -22,15 +25,23 @@ import { MiB, cpuSeconds } from '../test/support/process-stats.ts';
 import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
-import { fmt, summary } from './stats.ts';
+import { fmt, interleave, medianSpread, rangesOverlap, summary, type Spread } from './stats.ts';
 import { heapAfterGc, logMatching, pool, spawnMeasured, startSink, virtualPod, type HeapReading, type Sink } from './controller/common.ts';
 
 const NS = 'scale';
+/** The per-event A/B's 1k arm: the same 1,000 apps × 1 pod + probe, in a namespace of its own. */
+const NS_1K = 'scale-1k';
 const APPS = 1000;
 const LEVELS = [1000, 10_000];
-const EVENTS = 200;
+/** Per-event A/B: rounds (≥ 3, bench/stats.ts MIN_ROUNDS) × events per round and arm; ≥ 100 pooled events per p99. */
+const ROUNDS = 3;
+const EVENTS = 100;
 const CREATE_PARALLEL = 48;
-const PROBE_KEY = `${NS}/probe`;
+
+interface EventRound {
+  eventMs: number[];
+  cpuPerEventMs: number;
+}
 
 interface LevelResult {
   pods: number;
@@ -39,8 +50,6 @@ interface LevelResult {
   readyzS: number;
   allAppsS: number;
   heap: HeapReading;
-  eventMs: number[];
-  cpuPerEventMs: number;
   wave: { n: number; seconds: number; byStatus: Record<string, number> };
 }
 
@@ -94,9 +103,35 @@ export async function run(): Promise<BenchResult> {
       results.push(await measureLevel(env, api, sink, level, createS, procs));
     }
 
+    // Per-event A/B: the 1k population again, in its own namespace, then interleaved rounds.
+    await createNamespace(env, NS_1K);
+    await waitFor('default ServiceAccount', async () => (await api!.request('GET', `/api/v1/namespaces/${NS_1K}/serviceaccounts/default`)) !== undefined, 30_000, 100);
+    const small: object[] = [virtualPod(NS_1K, 'probe-0', 'probe', `2.0.${probeVersion}`, nodeName)];
+    for (let i = 0; i < LEVELS[0]!; i++) small.push(virtualPod(NS_1K, `a-${String(i).padStart(4, '0')}-0`, `a-${String(i).padStart(4, '0')}`, '1.0.0', nodeName));
+    await pool(small, CREATE_PARALLEL, async (p) => {
+      await api!.request('POST', `/api/v1/namespaces/${NS_1K}/pods`, p);
+    });
+    await waitFor(`${small.length} pods Running in ${NS_1K}`, async () => (await runningPods(api!, NS_1K)) >= small.length, 300_000, 500);
+    await env.cluster.kubelet!.idle();
+    let armRun = 0;
+    const arms = await interleave<EventRound>({
+      '1k': () => measureEvents(env, api!, sink!, NS_1K, LEVELS[0]! + 1, ++armRun, procs),
+      '10k': () => measureEvents(env, api!, sink!, NS, LEVELS[1]! + 1, ++armRun, procs),
+    }, ROUNDS);
+
     const [a, b] = results as [LevelResult, LevelResult];
-    const ea = summary(a.eventMs);
-    const eb = summary(b.eventMs);
+    const ra = arms['1k']!;
+    const rb = arms['10k']!;
+    const pooledA = summary(ra.flatMap((r) => r.eventMs));
+    const pooledB = summary(rb.flatMap((r) => r.eventMs));
+    const p50A = medianSpread(ra.map((r) => summary(r.eventMs).p50));
+    const p50B = medianSpread(rb.map((r) => summary(r.eventMs).p50));
+    const meanA = medianSpread(ra.map((r) => summary(r.eventMs).mean));
+    const meanB = medianSpread(rb.map((r) => summary(r.eventMs).mean));
+    const cpuA = medianSpread(ra.map((r) => r.cpuPerEventMs));
+    const cpuB = medianSpread(rb.map((r) => r.cpuPerEventMs));
+    const spreadCell = (x: Spread, d = 1) => `${fmt(x.median, d)} [${fmt(x.min, d)}–${fmt(x.max, d)}] ms`;
+    const abRow = (name: string, x: Spread, y: Spread, target: string, d = 1) => `| ${name} | ${spreadCell(x, d)} | ${spreadCell(y, d)} | ${target} |`;
     const above = (r: LevelResult) => (r.heap.heapUsed - emptyHeap.heapUsed) / MiB;
     const ratio = (x: number, y: number) => (y > 0 ? x / y : Number.NaN);
     const ok = (c: boolean) => (c ? '✅' : '❌');
@@ -104,7 +139,7 @@ export async function run(): Promise<BenchResult> {
     const wave = (r: LevelResult) => `${r.wave.n} in ${fmt(r.wave.seconds, 2)} s = **${fmt(r.wave.n / r.wave.seconds, 0)}/s**`;
     const markdown = `
 ${APPS} apps of bare pods with a virtual container (${LEVELS.map((l) => `${l / APPS} pod${l > APPS ? 's' : ''}/app`).join(', then ')}),
-plus a one-pod probe app; one namespace; pods created by the bench ${CREATE_PARALLEL} at a time. For each level a
+plus a one-pod probe app; one namespace (a second one for the per-event comparison below); pods created by the bench ${CREATE_PARALLEL} at a time. For each level a
 fresh controller process (chart args and RBAC, short lease) starts against the populated cluster and becomes the
 leader. Pushes go to one sink answering for every 127.x.y.z pod IP (see the file's header), so every push
 succeeds as it would against sidecars. Heap = V8 heap used after a forced full GC
@@ -122,18 +157,29 @@ ${row('heap used after GC', (r) => `${fmt(r.heap.heapUsed / MiB)} MiB`)}
 ${row('heap above empty controller', (r) => `**${fmt(above(r))} MiB**`, `≤ 64 MB at 10k ${ok(above(b) * MiB <= 64e6)}`)}
 | heap per added pod (1k → 10k) | | ${fmt((b.heap.heapUsed - a.heap.heapUsed) / (b.pods - a.pods) / 1024, 2)} KiB | |
 ${row('RSS', (r) => `${fmt(r.heap.rss / MiB, 0)} MiB`)}
-${row(`per event: label patch → new state (p50, ${EVENTS} events)`, (r) => `**${fmt(summary(r.eventMs).p50)} ms**`, `10k ≤ 1.5 × 1k ${ok(eb.p50 <= 1.5 * ea.p50)} (${fmt(ratio(eb.p50, ea.p50), 2)}×)`)}
-${row(`per event: ${summary(a.eventMs).tail.label} / mean`, (r) => `${fmt(summary(r.eventMs).tail.value)} / ${fmt(summary(r.eventMs).mean)} ms`, `mean ${fmt(ratio(eb.mean, ea.mean), 2)}×`)}
-${row('per event: controller CPU', (r) => `${fmt(r.cpuPerEventMs, 2)} ms`, `${fmt(ratio(b.cpuPerEventMs, a.cpuPerEventMs), 2)}×`)}
 ${row('first push wave into one sink (pushes, concurrency 64)', wave)}
 ${row('push answers', (r) => Object.entries(r.wave.byStatus).map(([s, n]) => `${s}: ${n}`).join(', '))}
 
-Per event = from sending the PATCH of the probe pod's version label (bench clock) to the controller's log line
-announcing the new version (its pino timestamp, same machine clock): watch delivery, slim, index, reconcile of a
-one-pod app, sign, log (1 ms resolution: the log's timestamp is in ms). CPU per event = controller CPU time over the ${EVENTS} events (push to the sink included)
-minus its idle rate, / ${EVENTS}. The first push wave is the new leader pushing every pod its app's state (the
+The first push wave is the new leader pushing every pod its app's state (the
 sink answers 204, or 409 when it already holds a newer state of another app — both are acknowledgements);
 pushes/s is the sink's count over the time from its first to its last arrival.
+
+**Per event, 1k vs 10k pods, interleaved.** A second namespace holds the 1k population again (${LEVELS[0]} apps × 1 pod +
+probe), so the API server holds both; ${ROUNDS} rounds alternate (1k, 10k, then 10k, 1k, …) a fresh controller watching only
+one namespace (\`--namespaces\`), ${EVENTS} events per round and arm. Median of the rounds' figures [min–max]:
+
+| per event (label patch → new state) | 1k pods | 10k pods | target |
+| --- | --- | --- | --- |
+${abRow('p50 of each round', p50A, p50B, `10k ≤ 1.5 × 1k ${ok(p50B.median <= 1.5 * p50A.median)} (${fmt(ratio(p50B.median, p50A.median), 2)}×; ranges ${rangesOverlap(p50A, p50B) ? 'overlap' : 'do not overlap'})`)}
+${abRow('mean of each round', meanA, meanB, `${fmt(ratio(meanB.median, meanA.median), 2)}×`)}
+${abRow('controller CPU per event', cpuA, cpuB, `${fmt(ratio(cpuB.median, cpuA.median), 2)}×`, 2)}
+| ${pooledA.tail.label} of all ${pooledA.n} / ${pooledB.n} events | ${fmt(pooledA.tail.value)} ms | ${fmt(pooledB.tail.value)} ms | |
+
+Per event = from sending the PATCH of the probe pod's version label (bench clock) to the controller's log line
+announcing the new version (its pino timestamp, same machine clock): watch delivery, slim, index, reconcile of a
+one-pod app, sign, log (1 ms resolution: the log's timestamp is in ms). CPU per event = controller CPU time over a
+round's ${EVENTS} events (push to the sink included) minus its idle rate, / ${EVENTS}. Each round's controller starts, syncs and
+finishes its first push wave before its events, so the wave is not counted.
 
 Load average during the run: ${loadStart} → ${(os.loadavg()[0] ?? 0).toFixed(1)} (2 cores, shared).
 Total ${fmt((performance.now() - t0) / 1000, 0)} s.
@@ -148,10 +194,10 @@ Total ${fmt((performance.now() - t0) / 1000, 0)} s.
 }
 
 /** Pods of the namespace that are Running: all (a selector-free list reports remainingItemCount) minus the others. */
-async function runningPods(api: KubeHttp): Promise<number> {
+async function runningPods(api: KubeHttp, ns = NS): Promise<number> {
   type List = { items: unknown[]; metadata: { remainingItemCount?: number } };
-  const all = await api.request<List>('GET', `/api/v1/namespaces/${NS}/pods?limit=1`);
-  const other = await api.request<List>('GET', `/api/v1/namespaces/${NS}/pods?fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
+  const all = await api.request<List>('GET', `/api/v1/namespaces/${ns}/pods?limit=1`);
+  const other = await api.request<List>('GET', `/api/v1/namespaces/${ns}/pods?fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
   return all.items.length + (all.metadata.remainingItemCount ?? 0) - other.items.length;
 }
 
@@ -186,8 +232,33 @@ async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, 
   }, 180_000, 100);
   await sleep(300);
   const heap = await heapAfterGc(c);
+  console.error(
+    `[scale] ${pods} pods: listening ${listening - start} ms, readyz ${readyAt - start} ms, all apps ${allAt - start} ms; heap ${fmt(heap.heapUsed / MiB)} MiB; wave ${waveStats.n} in ${waveStats.lastMs - waveStats.firstMs} ms`,
+  );
+  await c.kill('SIGTERM');
+  return {
+    pods,
+    createS,
+    listeningS: (listening - start) / 1000,
+    readyzS: (readyAt - start) / 1000,
+    allAppsS: (allAt - start) / 1000,
+    heap,
+    wave: { n: waveStats.n, seconds: Math.max(0.001, (waveStats.lastMs - waveStats.firstMs) / 1000), byStatus: waveStats.byStatus },
+  };
+}
 
-  // Per event: new version of the one-pod probe app.
+/**
+ * One round of one arm of the per-event A/B: a fresh controller watching only `ns` leads, syncs and
+ * finishes its first push wave (`pods` pushes at the sink); then EVENTS new versions of the
+ * one-pod probe app, each from the PATCH to the controller's log line, and its CPU per event.
+ */
+async function measureEvents(env: Env, api: KubeHttp, sink: Sink, ns: string, pods: number, run: number, procs: ControllerProc[]): Promise<EventRound> {
+  await sink.reset();
+  const c = await spawnMeasured(env, `scale-events-${run}`, [`--push-port=${sink.port}`, `--namespaces=${ns}`]);
+  procs.push(c);
+  await waitReadyz(c);
+  await waitFor('leader', () => isLeader(c), 30_000);
+  await waitFor(`${pods} pushes at the sink`, async () => (await sink.stats()).n >= pods, 180_000, 100);
   const pid = c.proc.pid!;
   const idle0 = cpuSeconds(pid);
   await sleep(3000);
@@ -199,27 +270,15 @@ async function measureLevel(env: Env, api: KubeHttp, sink: Sink, level: number, 
     const version = `2.0.${++probeVersion}`;
     const from = c.logs.length;
     const sent = Date.now();
-    await api.request('PATCH', `/api/v1/namespaces/${NS}/pods/probe-0`, { metadata: { labels: { [DEFAULT_VERSION_LABEL]: version } } }, MERGE_PATCH);
-    const line = await logMatching(c, (o) => o.app === PROBE_KEY && o.version === version, from, 10_000);
+    await api.request('PATCH', `/api/v1/namespaces/${ns}/pods/probe-0`, { metadata: { labels: { [DEFAULT_VERSION_LABEL]: version } } }, MERGE_PATCH);
+    const line = await logMatching(c, (o) => o.app === `${ns}/probe` && o.version === version, from, 10_000);
     eventMs.push(line.time - sent);
   }
   await sleep(200);
   const wall = (performance.now() - w0) / 1000;
   const cpuPerEventMs = ((cpuSeconds(pid) - cpu0 - idleRate * wall) / EVENTS) * 1000;
   const s = summary(eventMs);
-  console.error(
-    `[scale] ${pods} pods: listening ${listening - start} ms, readyz ${readyAt - start} ms, all apps ${allAt - start} ms; heap ${fmt(heap.heapUsed / MiB)} MiB; event p50 ${fmt(s.p50)} ms ${s.tail.label} ${fmt(s.tail.value)} ms; cpu/event ${fmt(cpuPerEventMs, 2)} ms; wave ${waveStats.n} in ${waveStats.lastMs - waveStats.firstMs} ms`,
-  );
+  console.error(`[scale] events, ${ns} (${pods} pods), run ${run}: p50 ${fmt(s.p50)} ms, mean ${fmt(s.mean)} ms; cpu/event ${fmt(cpuPerEventMs, 2)} ms`);
   await c.kill('SIGTERM');
-  return {
-    pods,
-    createS,
-    listeningS: (listening - start) / 1000,
-    readyzS: (readyAt - start) / 1000,
-    allAppsS: (allAt - start) / 1000,
-    heap,
-    eventMs,
-    cpuPerEventMs,
-    wave: { n: waveStats.n, seconds: Math.max(0.001, (waveStats.lastMs - waveStats.firstMs) / 1000), byStatus: waveStats.byStatus },
-  };
+  return { eventMs, cpuPerEventMs };
 }
