@@ -25,7 +25,7 @@ import { MiB, cpuSeconds } from '../test/support/process-stats.ts';
 import { createKubeHttp, MERGE_PATCH, type KubeHttp } from '../src/local/kube-http.ts';
 import type { AppState } from '../src/core/app-state.ts';
 import type { BenchResult } from './run.ts';
-import { fmt, interleave, medianSpread, rangesOverlap, summary, type Spread } from './stats.ts';
+import { fmt, fmtRange, interleave, medianSpread, rangesOverlap, summary, type Spread } from './stats.ts';
 import { heapAfterGc, logMatching, pool, spawnMeasured, startSink, virtualPod, type HeapReading, type Sink } from './controller/common.ts';
 
 const NS = 'scale';
@@ -64,7 +64,6 @@ export async function run(): Promise<BenchResult> {
   let api: KubeHttp | undefined;
   try {
     api = await createKubeHttp(env.cluster.kubeConfig, CREATE_PARALLEL);
-    const nodeName = env.cluster.kubelet!.nodeName;
 
     // Empty controller: the baseline heap.
     const empty = await spawnMeasured(env, 'scale-empty');
@@ -78,41 +77,18 @@ export async function run(): Promise<BenchResult> {
     sink = await startSink(publicKey);
     console.error(`[scale] empty controller heap ${fmt(emptyHeap.heapUsed / MiB)} MiB; sink on *:${sink.port}`);
 
-    await createNamespace(env, NS);
-    await waitFor('default ServiceAccount', async () => (await api!.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)) !== undefined, 30_000, 100);
-
+    await namespaceReady(env, api, NS);
     const results: LevelResult[] = [];
     let created = 0;
     for (const level of LEVELS) {
-      const tc = performance.now();
-      const pods: object[] = [];
-      if (created === 0) pods.push(virtualPod(NS, 'probe-0', 'probe', `2.0.${probeVersion}`, nodeName));
-      for (let i = created; i < level; i++) {
-        const app = `a-${String(i % APPS).padStart(4, '0')}`;
-        pods.push(virtualPod(NS, `${app}-${Math.floor(i / APPS)}`, app, '1.0.0', nodeName));
-      }
-      await pool(pods, CREATE_PARALLEL, async (p) => {
-        await api!.request('POST', `/api/v1/namespaces/${NS}/pods`, p);
-      });
+      const createS = await populate(env, api, NS, created, level);
       created = level;
-      const total = level + 1;
-      await waitFor(`${total} pods Running`, async () => (await runningPods(api!)) >= total, 300_000, 500);
-      await env.cluster.kubelet!.idle();
-      const createS = (performance.now() - tc) / 1000;
-      console.error(`[scale] ${total} pods Running (${fmt(createS)} s)`);
       results.push(await measureLevel(env, api, sink, level, createS, procs));
     }
 
     // Per-event A/B: the 1k population again, in its own namespace, then interleaved rounds.
-    await createNamespace(env, NS_1K);
-    await waitFor('default ServiceAccount', async () => (await api!.request('GET', `/api/v1/namespaces/${NS_1K}/serviceaccounts/default`)) !== undefined, 30_000, 100);
-    const small: object[] = [virtualPod(NS_1K, 'probe-0', 'probe', `2.0.${probeVersion}`, nodeName)];
-    for (let i = 0; i < LEVELS[0]!; i++) small.push(virtualPod(NS_1K, `a-${String(i).padStart(4, '0')}-0`, `a-${String(i).padStart(4, '0')}`, '1.0.0', nodeName));
-    await pool(small, CREATE_PARALLEL, async (p) => {
-      await api!.request('POST', `/api/v1/namespaces/${NS_1K}/pods`, p);
-    });
-    await waitFor(`${small.length} pods Running in ${NS_1K}`, async () => (await runningPods(api!, NS_1K)) >= small.length, 300_000, 500);
-    await env.cluster.kubelet!.idle();
+    await namespaceReady(env, api, NS_1K);
+    await populate(env, api, NS_1K, 0, LEVELS[0]!);
     let armRun = 0;
     const arms = await interleave<EventRound>({
       '1k': () => measureEvents(env, api!, sink!, NS_1K, LEVELS[0]! + 1, ++armRun, procs),
@@ -130,7 +106,7 @@ export async function run(): Promise<BenchResult> {
     const meanB = medianSpread(rb.map((r) => summary(r.eventMs).mean));
     const cpuA = medianSpread(ra.map((r) => r.cpuPerEventMs));
     const cpuB = medianSpread(rb.map((r) => r.cpuPerEventMs));
-    const spreadCell = (x: Spread, d = 1) => `${fmt(x.median, d)} [${fmt(x.min, d)}–${fmt(x.max, d)}] ms`;
+    const spreadCell = (x: Spread, d = 1) => `${fmtRange(x, d)} ms`;
     const abRow = (name: string, x: Spread, y: Spread, target: string, d = 1) => `| ${name} | ${spreadCell(x, d)} | ${spreadCell(y, d)} | ${target} |`;
     const above = (r: LevelResult) => (r.heap.heapUsed - emptyHeap.heapUsed) / MiB;
     const ratio = (x: number, y: number) => (y > 0 ? x / y : Number.NaN);
@@ -193,8 +169,38 @@ Total ${fmt((performance.now() - t0) / 1000, 0)} s.
   }
 }
 
+async function namespaceReady(env: Env, api: KubeHttp, ns: string): Promise<void> {
+  await createNamespace(env, ns);
+  await waitFor('default ServiceAccount', async () => (await api.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)) !== undefined, 30_000, 100);
+}
+
+/**
+ * Creates pods [from, to) of the population in `ns` (pod i belongs to app i mod APPS; the probe
+ * with the first batch) and waits until all of them are Running and the kubelet is idle.
+ * Returns the seconds that took.
+ */
+async function populate(env: Env, api: KubeHttp, ns: string, from: number, to: number): Promise<number> {
+  const tc = performance.now();
+  const nodeName = env.cluster.kubelet!.nodeName;
+  const pods: object[] = [];
+  if (from === 0) pods.push(virtualPod(ns, 'probe-0', 'probe', `2.0.${probeVersion}`, nodeName));
+  for (let i = from; i < to; i++) {
+    const app = `a-${String(i % APPS).padStart(4, '0')}`;
+    pods.push(virtualPod(ns, `${app}-${Math.floor(i / APPS)}`, app, '1.0.0', nodeName));
+  }
+  await pool(pods, CREATE_PARALLEL, async (p) => {
+    await api.request('POST', `/api/v1/namespaces/${ns}/pods`, p);
+  });
+  const total = to + 1;
+  await waitFor(`${total} pods Running in ${ns}`, async () => (await runningPods(api, ns)) >= total, 300_000, 500);
+  await env.cluster.kubelet!.idle();
+  const seconds = (performance.now() - tc) / 1000;
+  console.error(`[scale] ${total} pods Running in ${ns} (${fmt(seconds)} s)`);
+  return seconds;
+}
+
 /** Pods of the namespace that are Running: all (a selector-free list reports remainingItemCount) minus the others. */
-async function runningPods(api: KubeHttp, ns = NS): Promise<number> {
+async function runningPods(api: KubeHttp, ns: string): Promise<number> {
   type List = { items: unknown[]; metadata: { remainingItemCount?: number } };
   const all = await api.request<List>('GET', `/api/v1/namespaces/${ns}/pods?limit=1`);
   const other = await api.request<List>('GET', `/api/v1/namespaces/${ns}/pods?fieldSelector=${encodeURIComponent('status.phase!=Running')}`);

@@ -86,6 +86,11 @@ export function fmtSpread(s: Spread, digits = 1, unit = ''): string {
   return `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)}${unit}, ${s.n} rounds)`;
 }
 
+/** "123.4 [118.0–131.2]": median [min–max], for a table cell whose header names the rounds. */
+export function fmtRange(s: Spread, digits = 1): string {
+  return `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
+}
+
 /** Whether two arms' per-round ranges overlap: if they do, the difference of medians is within run-to-run noise. */
 export function rangesOverlap(a: Spread, b: Spread): boolean {
   return a.min <= b.max && b.min <= a.max;
