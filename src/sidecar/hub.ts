@@ -141,10 +141,12 @@ export class Hub implements ConnectionStats {
     const limit = this.#options.sendBufferLimitBytes;
     let sent = 0;
     const dropped: string[] = [];
+    let mostBuffered = 0;
     for (const peer of this.#peers) {
       if (peer.readyState !== OPEN) continue;
       if (peer.bufferedAmount > limit) {
         dropped.push(peer[kAddress]);
+        mostBuffered = Math.max(mostBuffered, peer.bufferedAmount);
         this.#drop(peer);
         continue;
       }
@@ -156,7 +158,7 @@ export class Hub implements ConnectionStats {
       metrics.broadcastDuration.observe((performance.now() - t0) / 1000);
       metrics.messagesSent.inc({ type: 'state' }, sent);
     }
-    if (dropped.length) this.#slowConsumers(dropped);
+    if (dropped.length) this.#slowConsumers(dropped, 'state', mostBuffered);
     return sent;
   }
 
@@ -172,9 +174,10 @@ export class Hub implements ConnectionStats {
 
   /** False, with the peer terminated, counted and logged, when its unsent bytes are over the limit. */
   #withinSendBuffer(peer: Peer, during: SentType | 'close' | 'ping'): boolean {
-    if (peer.bufferedAmount <= this.#options.sendBufferLimitBytes) return true;
+    const buffered = peer.bufferedAmount;
+    if (buffered <= this.#options.sendBufferLimitBytes) return true;
     this.#drop(peer);
-    this.#slowConsumers([peer[kAddress]], during);
+    this.#slowConsumers([peer[kAddress]], during, buffered);
     return false;
   }
 
@@ -193,13 +196,17 @@ export class Hub implements ConnectionStats {
     if (this.#withinSendBuffer(peer, 'close')) peer.close(ERRORS[code].close, code);
   }
 
-  /** Counts and logs terminated slow consumers: one line per event, naming their addresses. */
-  #slowConsumers(addresses: readonly string[], during: SentType | 'close' | 'ping' = 'state'): void {
+  /**
+   * Counts and logs terminated slow consumers: one line per event, naming their addresses and the
+   * most unsent bytes any of them held. Because every write is checked first, that figure is at
+   * most the limit plus one frame: the log shows what the guard let a reader that never reads cost.
+   */
+  #slowConsumers(addresses: readonly string[], during: SentType | 'close' | 'ping', bufferedBytes: number): void {
     this.metrics?.slowConsumersDropped.inc(addresses.length);
     const named = addresses.slice(0, LOGGED_ADDRESSES);
     const more = addresses.length > named.length ? ` and ${addresses.length - named.length} more` : '';
     this.#log.warn(
-      { code: 'VO_WS_SLOW_CONSUMER', dropped: addresses.length, peers: named, during, limitBytes: this.#options.sendBufferLimitBytes },
+      { code: 'VO_WS_SLOW_CONSUMER', dropped: addresses.length, peers: named, during, bufferedBytes, limitBytes: this.#options.sendBufferLimitBytes },
       `terminated ${addresses.length} slow consumer(s) (${named.join(', ')}${more}) before a ${during}: ${ERRORS.VO_WS_SLOW_CONSUMER.message}`,
     );
   }
