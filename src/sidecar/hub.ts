@@ -144,9 +144,10 @@ export class Hub implements ConnectionStats {
     let mostBuffered = 0;
     for (const peer of this.#peers) {
       if (peer.readyState !== OPEN) continue;
-      if (peer.bufferedAmount > limit) {
+      const buffered = peer.bufferedAmount;
+      if (buffered > limit) {
         dropped.push(peer[kAddress]);
-        mostBuffered = Math.max(mostBuffered, peer.bufferedAmount);
+        mostBuffered = Math.max(mostBuffered, buffered);
         this.#drop(peer);
         continue;
       }

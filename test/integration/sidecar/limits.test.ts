@@ -2,8 +2,9 @@
  * The sidecar's limits against the real process (`node dist/cli/main.js sidecar`, run
  * `node scripts/build.ts` first) with real sockets: the send-buffer limit on every send (a ping
  * flood ends with the socket dropped holding at most the limit plus one frame, as the sidecar
- * reports), the message rate limit, refusals before the upgrade (total cap, per-IP cap, Origin), header/request timeouts on both ports, the admin port's connection cap, and
- * hundreds of half-open connections next to a normal client. Each check waits for a positive
+ * reports), the message rate limit, refusals before the upgrade (total cap, per-IP cap, Origin),
+ * header/request timeouts on both ports, the admin port's connection cap, and hundreds of
+ * half-open connections next to a normal client. Each check waits for a positive
  * fact (a status line, a close, a metric) with a bound derived from the configured values.
  */
 import { test, after } from 'node:test';
